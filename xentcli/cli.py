@@ -1,0 +1,239 @@
+"""The ``xent`` command: parse options, call the library, render, set the exit code.
+
+The only module that knows click. ``guarded`` is the one place where errors become
+exit codes: ``XentError`` -> 2 with one ``Error:`` line, Ctrl-C -> 130, SIGTERM ->
+143, a closed pipe -> 141 quietly, anything unexpected -> 2 with a plea for a bug
+report (``--debug`` shows its traceback instead).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
+
+import click
+
+from .errors import UsageError, XentError
+from .gates import failure_line
+from .options import INPUT_KINDS, LOG_BASES, REDUCTIONS, TASKS, Options, split_list
+from .version import __version__
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread by SIGTERM so that cleanup runs as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> NoReturn:
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def guarded(command: Callable[..., int]) -> Callable[..., NoReturn]:
+    """Run a command body and turn its outcome into exactly one exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, debug: bool = False, **kwargs: Any) -> NoReturn:
+        try:
+            with _sigterm_raises():
+                code = command(*args, **kwargs)
+        except XentError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            code = 2
+        except KeyboardInterrupt:
+            code = 130
+        except _Terminated:
+            code = 143
+        except BrokenPipeError:
+            _quiet_stdout()
+            code = 141
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(
+                f"Error: unexpected failure ({type(exc).__name__}: {exc}). This is a bug in "
+                f"xent {__version__}; please report it with the traceback that --debug shows.",
+                err=True,
+            )
+            code = 2
+        sys.exit(code)
+
+    return wrapper
+
+
+def _quiet_stdout() -> None:
+    """After a reader closed our stdout, point it at /dev/null so exit does not complain."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+class _Eps(click.ParamType):
+    name = "auto|X"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float | str:
+        if isinstance(value, float) or value == "auto":
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither 'auto' nor a number", param, ctx)
+        if not 0 <= number < 0.5:
+            self.fail(f"{value!r} is outside [0, 0.5)", param, ctx)
+        return number
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="xent", package_name="xentcli")
+def cli() -> None:
+    """Score a classifier's predictions against labels with cross-entropy.
+
+    \b
+      xent score preds.parquet labels.csv
+      xent score preds.csv labels.csv --max-loss 0.35 --json > report.json
+      cat preds.csv | xent score - labels.parquet --per-sample - | sort -t, -k3 -gr | head
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("preds", type=click.Path(dir_okay=True, allow_dash=True))
+@click.argument("labels", required=False, type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--pred-cols", metavar="LIST",
+              help="Prediction columns: a comma list or a glob ('p_*'). "
+                   "[default: every numeric column that is not id or label]")
+@click.option("--label-col", metavar="NAME",
+              help="The label column. [default: label, target, y or y_true, "
+                   "or the only column of LABELS]")
+@click.option("--id-col", metavar="NAME",
+              help="Join PREDS and LABELS on this key column (compared as text). "
+                   "[default: pair rows by position]")
+@click.option("--input", "input_kind", type=click.Choice(INPUT_KINDS), default="auto",
+              show_default=True, help="What the numbers are.")
+@click.option("--task", type=click.Choice(TASKS), default="auto", show_default=True,
+              help="The problem: one column is binary, several are multiclass.")
+@click.option("--positive", metavar="NAME",
+              help="The positive class, for binary labels that are class names.")
+@click.option("--reduction", type=click.Choice(REDUCTIONS), default="mean", show_default=True,
+              help="Which aggregate is the headline loss.")
+@click.option("--log-base", type=click.Choice(LOG_BASES), default="e", show_default=True,
+              help="Losses in nats (e), bits (2) or decimal digits (10).")
+@click.option("--eps", type=_Eps(), default="auto", show_default=True,
+              help="Clip probabilities to [eps, 1 - eps]; auto is the machine epsilon of the "
+                   "input's float type; 0 clips nothing.")
+@click.option("--sum-tol", type=click.FloatRange(0, 1, max_open=True), default=1e-3,
+              show_default=True,
+              help="How far a probability row may sum from 1 (a log-prob row log-sum-exp from 0) "
+                   "and be renormalised.")
+@click.option("--renormalize", is_flag=True,
+              help="Rescale probability rows whatever their sum, instead of refusing them.")
+@click.option("--max-loss", type=float, metavar="X",
+              help="Gate: exit 1 when the loss is above X.")
+@click.option("--min-accuracy", type=click.FloatRange(0, 1), metavar="X",
+              help="Gate: exit 1 when the accuracy is below X.")
+@click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS),
+              help="The summary on standard output. [default: table]")
+@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
+@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the report; .json, .md, .csv or .html.")
+@click.option("--per-sample", metavar="FILE",
+              help="One row per sample: row or id, label, loss, pred, p_true; .csv, .tsv, "
+                   ".parquet, or - for CSV on standard output (the summary then goes to "
+                   "standard error).")
+@click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
+@guarded
+def score(preds: str, labels: str | None, pred_cols: str | None, label_col: str | None,
+          id_col: str | None, input_kind: str, task: str, positive: str | None, reduction: str,
+          log_base: str, eps: float | str, sum_tol: float, renormalize: bool,
+          max_loss: float | None, min_accuracy: float | None, fmt: str | None, as_json: bool,
+          output: str | None, per_sample: str | None, quiet: bool) -> int:
+    """Score PREDS against LABELS (or against a label column of PREDS).
+
+    Prints what it inferred and why, the loss, perplexity, accuracy and a per-class
+    breakdown. Exit 0 when every gate passed, 1 when one failed, 2 when the input or
+    the options are wrong.
+    """
+    from . import persample, report
+    from .outputs import OutputSet
+    from .pipeline import score as run_score
+
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(f"--json contradicts --format {fmt}; give one of them")
+    summary_format = "json" if as_json else fmt or "table"
+    options = Options(
+        pred_cols=split_list(pred_cols) if pred_cols is not None else None,
+        label_col=label_col, id_col=id_col, input=input_kind,  # type: ignore[arg-type]
+        task=task, positive=positive, reduction=reduction, log_base=log_base,  # type: ignore[arg-type]
+        eps=eps, sum_tol=sum_tol, renormalize=renormalize,  # type: ignore[arg-type]
+        max_loss=max_loss, min_accuracy=min_accuracy,
+    )
+    if preds == "-" and labels == "-":
+        raise UsageError("PREDS and LABELS cannot both be standard input")
+    outputs = OutputSet(inputs=[p for p in (preds, labels) if p is not None])
+    report_format = None
+    if output is not None:
+        report_format = report.format_for(output)
+        outputs.claim(output, "--output")
+    sample_format = None
+    if per_sample is not None:
+        sample_format = persample.format_for(per_sample)
+        outputs.claim(per_sample, "--per-sample")
+        if per_sample == "-" and output == "-":
+            raise UsageError("--output - and --per-sample - cannot both use standard output")
+
+    with outputs:
+        sink = None
+        if per_sample is not None and sample_format is not None:
+            handle = sys.stdout.buffer if per_sample == "-" else outputs.open(per_sample)
+            sink = persample.PerSampleWriter(handle, sample_format)
+        summary = run_score(preds, labels, options=options, sink=sink)
+        if sink is not None:
+            sink.close()
+        if output is not None and report_format is not None:
+            outputs.write_bytes(output, report.render_text(summary, report_format).encode())
+
+    for warning in summary.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if not quiet:
+        _print_summary(summary, summary_format, to_stderr=per_sample == "-")
+    for gate in summary.gates:
+        if not gate.passed:
+            click.echo(failure_line(gate), err=True)
+    return 0 if summary.passed else 1
+
+
+def _print_summary(summary: Any, fmt: str, *, to_stderr: bool) -> None:
+    from . import report
+
+    if fmt == "table":
+        from rich.console import Console
+
+        from .render import render_summary
+
+        render_summary(summary, Console(stderr=to_stderr, highlight=False))
+        return
+    click.echo(report.render_text(summary, fmt), nl=False, err=to_stderr)
+
+
+def main() -> None:
+    """The console script ``xent``."""
+    cli(prog_name="xent")

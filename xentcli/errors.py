@@ -1,0 +1,83 @@
+"""The one family of errors a user can cause; each formats as one line naming where."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class XentError(Exception):
+    """An error in the user's input or options: exit 2 with one ``Error: ...`` line.
+
+    ``file``, ``column`` and ``row`` say where; ``rows`` lists a few example rows
+    when several are at fault and ``count`` how many there are in all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+        rows: Sequence[int] | None = None,
+        count: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.column = column
+        self.row = row
+        self.rows = list(rows) if rows is not None else None
+        self.count = count
+        self.hint = hint
+
+    def where(self) -> str:
+        """The place this error is about, e.g. ``labels.csv row 17, column 'p_cat'``."""
+        parts = []
+        if self.file is not None:
+            parts.append(self.file)
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        elif self.rows:
+            shown = ", ".join(str(r) for r in self.rows[:5])
+            more = ""
+            if self.count is not None and self.count > len(self.rows[:5]):
+                more = f" and {self.count - len(self.rows[:5])} more"
+            word = "row" if len(self.rows) == 1 and not more else "rows"
+            parts.append(f"{word} {shown}{more}")
+        place = " ".join(parts)
+        if self.column is not None:
+            place = f"{place}, column {self.column!r}" if place else f"column {self.column!r}"
+        return place
+
+    def __str__(self) -> str:
+        place = self.where()
+        text = f"{place}: {self.message}" if place else self.message
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        return " ".join(text.split("\n"))
+
+
+class UsageError(XentError):
+    """Options that are invalid or contradict each other."""
+
+
+class InputError(XentError):
+    """A file that cannot be opened or parsed, or lacks a needed column."""
+
+
+class AlignError(XentError):
+    """Predictions and labels that cannot be paired row by row."""
+
+
+class InferenceError(XentError):
+    """Data whose task, input kind or labels cannot be decided."""
+
+
+class ValidationError(XentError):
+    """Values that cannot be scored: non-finite, out of range, rows not summing to 1."""
+
+
+class OutputError(XentError):
+    """An output that cannot be written."""

@@ -1,0 +1,290 @@
+"""Decide task, input kind and class mapping from the first rows, and say why.
+
+Every decision is recorded with its reason for the report. ``LabelEncoder`` turns
+raw label values into class indices and holds every later batch to the first
+batch's decision, naming the row of any label that breaks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .core import row_logsumexp
+from .errors import InferenceError, UsageError, ValidationError
+from .options import Options
+
+PREFIXES = ("logprob_", "logit_", "logits_", "proba_", "probs_", "prob_", "pred_", "score_", "p_")
+TRUE_TEXT = ("1", "1.0", "true")
+FALSE_TEXT = ("0", "0.0", "false")
+
+
+@dataclass(frozen=True)
+class Inference:
+    """What ``auto`` decided (or the options fixed), each with the reason."""
+
+    task: str
+    input: str
+    eps: float
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def class_names(columns: Sequence[str]) -> tuple[str, ...]:
+    """Class names from prediction columns, less a prefix they all share (``p_cat`` -> ``cat``).
+
+    >>> class_names(["p_cat", "p_dog"]), class_names(["cat", "p_dog"])
+    (('cat', 'dog'), ('cat', 'p_dog'))
+    """
+    for prefix in PREFIXES:
+        if all(c.startswith(prefix) and len(c) > len(prefix) for c in columns):
+            stripped = tuple(c[len(prefix):] for c in columns)
+            if len(set(stripped)) == len(stripped):
+                return stripped
+    return tuple(columns)
+
+
+def decide_task(n_columns: int, options: Options, columns: Sequence[str]) -> tuple[str, str]:
+    """``binary`` for one prediction column, ``multiclass`` for several; with the reason."""
+    if options.task == "binary":
+        if n_columns != 1:
+            raise UsageError(
+                f"--task binary needs one prediction column (the positive class), got "
+                f"{n_columns}: {', '.join(columns[:5])}; several columns are scored as multiclass"
+            )
+        return "binary", "--task binary"
+    if options.task == "multiclass":
+        if n_columns < 2:
+            raise UsageError(
+                f"--task multiclass needs a prediction column per class, got one ({columns[0]}); "
+                "one column is scored as binary"
+            )
+        return "multiclass", "--task multiclass"
+    if n_columns == 1:
+        return "binary", "one prediction column"
+    return "multiclass", f"{n_columns} prediction columns, one label per row"
+
+
+def decide_input(
+    block: npt.NDArray[np.float64], task: str, options: Options, file: str, offset: int = 0
+) -> tuple[str, str]:
+    """``probs``, ``logits`` or ``logprobs`` from finite values, by SPEC's rules; with the reason."""
+    if options.input != "auto":
+        return options.input, f"--input {options.input}"
+    lo, hi = float(block.min()), float(block.max())
+    if lo >= 0.0 and hi <= 1.0:
+        if task == "binary":
+            return "probs", "one column, values in [0, 1]"
+        sums = block.sum(axis=1)
+        off = np.flatnonzero(np.abs(sums - 1.0) > options.sum_tol)
+        if off.size == 0:
+            return "probs", "values in [0, 1], rows sum to 1"
+        if options.renormalize:
+            return "probs", "values in [0, 1], --renormalize given"
+        raise InferenceError(
+            f"values are all in [0, 1] but the row sums to {sums[off[0]]:.6g}, not 1: "
+            "probabilities or logits?",
+            file=file, row=int(offset + off[0]),
+            hint="pass --input probs --renormalize, or --input logits",
+        )
+    if hi <= 0.0 and task == "multiclass":
+        lse = row_logsumexp(block)
+        if np.all(np.abs(lse) <= options.sum_tol):
+            return "logprobs", "values <= 0, rows log-sum-exp to 0"
+    return "logits", "values outside [0, 1]"
+
+
+def resolve_eps(options: Options, dtype: np.dtype) -> float:
+    """``--eps auto`` is the machine epsilon of the input's float type (scikit-learn's rule)."""
+    if options.eps == "auto":
+        return float(np.finfo(dtype).eps)
+    return float(options.eps)
+
+
+class LabelEncoder:
+    """Raw label values -> class indices, by the rule the first batch decided.
+
+    Multiclass: if every label is a class name they are names, else integer-valued
+    labels are indices. Binary: 0/1, true/false, or two names with ``--positive``
+    (or one of which names the prediction column).
+    """
+
+    def __init__(
+        self, task: str, columns: Sequence[str], options: Options, file: str, column: str
+    ) -> None:
+        self.task = task
+        self.file = file
+        self.column = column
+        self.names = class_names(columns)
+        self.positive = options.positive
+        self.negative: str | None = None
+        self.mode: str | None = None
+        self.reason = ""
+        keys = list(dict.fromkeys([*self.names, *columns]))
+        self._keys = pa.array(keys, type=pa.string())
+        self._key_index = np.array(
+            [self.names.index(k) if k in self.names else list(columns).index(k) for k in keys],
+            dtype=np.int64,
+        )
+        self._pred_column = columns[0]
+        if options.positive is not None and task != "binary":
+            raise UsageError("--positive is for binary problems (one prediction column)")
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        if self.task == "multiclass":
+            return self.names
+        if self.mode == "names":
+            assert self.positive is not None
+            return (self.negative or f"not {self.positive}", self.positive)
+        return ("0", "1")
+
+    def encode(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Class indices of one batch; ``rows`` are the rows of ``raw`` in its file."""
+        if raw.null_count:
+            bad = np.flatnonzero(raw.is_null().to_numpy(zero_copy_only=False))
+            raise ValidationError("missing label", file=self.file, column=self.column,
+                                  rows=rows[bad[:3]].tolist(), count=int(bad.size))
+        if self.mode is None:
+            self.mode, self.reason = self._decide(raw)
+        if self.mode == "names":
+            return self._binary_names(raw, rows) if self.task == "binary" else self._names(raw, rows)
+        if self.mode == "binary":
+            return self._binary(raw, rows)
+        return self._indices(raw, rows)
+
+    # -- deciding ----------------------------------------------------------------------
+
+    def _decide(self, raw: pa.Array) -> tuple[str, str]:
+        if self.task == "binary":
+            return self._decide_binary(raw)
+        if len(raw) and bool(pc.all(pc.is_in(_text(raw), value_set=self._keys)).as_py()):
+            return "names", "class names"
+        return "indices", f"class indices 0..{len(self.names) - 1}"
+
+    def _decide_binary(self, raw: pa.Array) -> tuple[str, str]:
+        if pa.types.is_boolean(raw.type):
+            return "binary", "true/false"
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(_text(raw)))
+        if bool(pc.all(pc.is_in(text, value_set=pa.array(TRUE_TEXT + FALSE_TEXT))).as_py()):
+            return "binary", "0/1" if not _any_bool_text(text) else "true/false"
+        if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
+            return "binary", "0/1"  # held to {0, 1} by _binary, which names the row
+        if self.positive is not None:
+            return "names", f"class names, positive class {self.positive!r} (--positive)"
+        distinct = [v for v in pc.unique(_text(raw)).to_pylist() if v is not None]
+        named = class_names([self._pred_column])[0]
+        for candidate in (named, self._pred_column):
+            if candidate in distinct and len(distinct) <= 2:
+                self.positive = candidate
+                return "names", (
+                    f"class names, positive class {candidate!r} "
+                    f"(the prediction column is {self._pred_column!r})"
+                )
+        shown = ", ".join(repr(v) for v in distinct[:4])
+        raise InferenceError(
+            f"binary labels must be 0/1 or true/false; these are names ({shown})",
+            file=self.file, column=self.column, hint="pass --positive NAME to say which is positive",
+        )
+
+    # -- encoding ----------------------------------------------------------------------
+
+    def _names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        position = pc.index_in(_text(raw), value_set=self._keys)
+        if position.null_count:
+            bad = np.flatnonzero(position.is_null().to_numpy(zero_copy_only=False))
+            value = raw[int(bad[0])].as_py()
+            raise ValidationError(
+                f"label {value!r} is not a class (classes: {_shown(self.names)})",
+                file=self.file, column=self.column, row=int(rows[bad[0]]),
+            )
+        return self._key_index[position.to_numpy(zero_copy_only=False)]
+
+    def _indices(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        values = self._numbers(raw, rows)
+        k = len(self.names)
+        bad = np.flatnonzero((values != np.floor(values)) | (values < 0) | (values >= k))
+        if bad.size:
+            value = raw[int(bad[0])].as_py()
+            raise ValidationError(
+                f"label {value!r} is neither a class name nor a class index 0..{k - 1} "
+                f"(classes: {_shown(self.names)})",
+                file=self.file, column=self.column, row=int(rows[bad[0]]), count=int(bad.size),
+            )
+        return values.astype(np.int64)
+
+    def _binary(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        if pa.types.is_boolean(raw.type):
+            return raw.to_numpy(zero_copy_only=False).astype(np.int64)
+        if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
+            values = raw.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            positive = values == 1.0
+            bad = np.flatnonzero(~(positive | (values == 0.0)))
+        else:
+            text = pc.utf8_lower(pc.utf8_trim_whitespace(raw)).to_numpy(zero_copy_only=False)
+            positive = np.isin(text, TRUE_TEXT)
+            bad = np.flatnonzero(~(positive | np.isin(text, FALSE_TEXT)))
+        if bad.size:
+            value = raw[int(bad[0])].as_py()
+            raise ValidationError(
+                f"binary label {value!r} is not 0/1 or true/false", file=self.file,
+                column=self.column, row=int(rows[bad[0]]), count=int(bad.size),
+                hint="pass --positive NAME for labels that are class names",
+            )
+        return positive.astype(np.int64)
+
+    def _binary_names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        text = _text(raw).to_numpy(zero_copy_only=False)
+        positive = text == self.positive
+        others = text[~positive]
+        if others.size:
+            if self.negative is None:
+                self.negative = str(others[0])
+            bad = np.flatnonzero(~positive & (text != self.negative))
+            if bad.size:
+                raise ValidationError(
+                    f"a third label {text[bad[0]]!r} in a binary problem (the others are "
+                    f"{self.negative!r} and {self.positive!r})",
+                    file=self.file, column=self.column, row=int(rows[bad[0]]),
+                )
+        return positive.astype(np.int64)
+
+    def _numbers(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type) or pa.types.is_boolean(
+            raw.type
+        ):
+            return raw.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        text = pc.utf8_trim_whitespace(_text(raw))
+        numeric = pc.match_substring_regex(
+            text, r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+        ).to_numpy(zero_copy_only=False)
+        if not numeric.all():
+            bad = int(np.flatnonzero(~numeric)[0])
+            raise ValidationError(
+                f"label {raw[bad].as_py()!r} is not a class (classes: {_shown(self.names)})",
+                file=self.file, column=self.column, row=int(rows[bad]),
+            )
+        return text.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def _text(raw: pa.Array) -> pa.Array:
+    """Labels as text, so that ``2``, ``"2"`` and a class named ``2`` compare alike."""
+    if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
+        return raw
+    if pa.types.is_floating(raw.type):
+        values = raw.to_numpy(zero_copy_only=False)
+        if np.all(np.isfinite(values) & (values == np.floor(values))):
+            return pa.array(values.astype(np.int64)).cast(pa.string())
+    return raw.cast(pa.string())
+
+
+def _any_bool_text(text: pa.Array) -> bool:
+    return bool(pc.any(pc.is_in(text, value_set=pa.array(["true", "false"]))).as_py())
+
+
+def _shown(names: Sequence[str]) -> str:
+    return ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")

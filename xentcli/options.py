@@ -1,0 +1,93 @@
+"""The one options object shared by the CLI and the Python API.
+
+Field names are the long option names with ``-`` as ``_``, so ``--sum-tol`` is
+``Options.sum_tol`` and ``xentcli.score(..., sum_tol=1e-4)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+from .errors import UsageError
+
+InputKind = Literal["auto", "probs", "logits", "logprobs"]
+Task = Literal["auto", "binary", "multiclass"]
+Reduction = Literal["mean", "sum"]
+LogBase = Literal["e", "2", "10"]
+
+INPUT_KINDS = ("auto", "probs", "logits", "logprobs")
+TASKS = ("auto", "binary", "multiclass")
+REDUCTIONS = ("mean", "sum")
+LOG_BASES = ("e", "2", "10")
+DEFAULT_BATCH_ROWS = 65536
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every setting behind a score; see ``xent score --help`` for each one."""
+
+    pred_cols: tuple[str, ...] | None = None
+    label_col: str | None = None
+    id_col: str | None = None
+    input: InputKind = "auto"
+    task: Task = "auto"
+    positive: str | None = None
+    reduction: Reduction = "mean"
+    log_base: LogBase = "e"
+    eps: float | Literal["auto"] = "auto"
+    sum_tol: float = 1e-3
+    renormalize: bool = False
+    max_loss: float | None = None
+    min_accuracy: float | None = None
+    batch_rows: int = DEFAULT_BATCH_ROWS
+
+    def __post_init__(self) -> None:
+        _choice("input", self.input, INPUT_KINDS)
+        _choice("task", self.task, TASKS)
+        _choice("reduction", self.reduction, REDUCTIONS)
+        _choice("log-base", self.log_base, LOG_BASES)
+        if self.eps != "auto":
+            if not isinstance(self.eps, int | float) or not 0 <= self.eps < 0.5:
+                raise UsageError(f"--eps must be 'auto' or a number in [0, 0.5), got {self.eps!r}")
+        if not (isinstance(self.sum_tol, int | float) and 0 <= self.sum_tol < 1):
+            raise UsageError(f"--sum-tol must be a number in [0, 1), got {self.sum_tol!r}")
+        for name in ("max_loss", "min_accuracy"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int | float) or math.isnan(value)):
+                raise UsageError(f"--{name.replace('_', '-')} must be a number, got {value!r}")
+        if self.min_accuracy is not None and not 0 <= self.min_accuracy <= 1:
+            raise UsageError(f"--min-accuracy must be in [0, 1], got {self.min_accuracy!r}")
+        if not isinstance(self.batch_rows, int) or self.batch_rows < 1:
+            raise UsageError(f"batch_rows must be a positive integer, got {self.batch_rows!r}")
+        if isinstance(self.pred_cols, str):
+            object.__setattr__(self, "pred_cols", split_list(self.pred_cols))
+
+    @property
+    def log_base_value(self) -> float:
+        """The base as a number: e, 2 or 10."""
+        return {"e": math.e, "2": 2.0, "10": 10.0}[self.log_base]
+
+    @classmethod
+    def from_kwargs(cls, options: Options | None = None, **kwargs: Any) -> Options:
+        """Options from keyword arguments, on top of ``options`` if given."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise UsageError(f"unknown option {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        base = options if options is not None else cls()
+        return replace(base, **kwargs)
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """``'a, b,c'`` -> ``('a', 'b', 'c')``."""
+    items = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not items:
+        raise UsageError(f"--pred-cols is empty: {text!r}")
+    return items
+
+
+def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise UsageError(f"--{name} must be one of {', '.join(allowed)}, got {value!r}")

@@ -1,0 +1,94 @@
+"""Write per-sample rows (``--per-sample``) as the batches go: CSV, TSV or Parquet."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Sequence
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .errors import UsageError
+from .pipeline import SampleRows
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def format_for(path: str) -> str:
+    """The per-sample format from the file extension; ``-`` is CSV."""
+    if path == "-":
+        return "csv"
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise UsageError(
+            f"--per-sample {path}: unknown extension {ext or '(none)'!r}; "
+            f"use one of {', '.join(FORMATS)} (or - for CSV on standard output)"
+        )
+    return FORMATS[ext]
+
+
+class PerSampleWriter:
+    """Stream ``SampleRows`` to a binary handle; columns: key, label, loss, pred, p_true."""
+
+    def __init__(self, handle: BinaryIO, fmt: str) -> None:
+        self.handle = handle
+        self.format = fmt
+        self.delimiter = "\t" if fmt == "tsv" else ","
+        self._parquet: pq.ParquetWriter | None = None
+        self._started = False
+
+    def write(self, rows: SampleRows) -> None:
+        batch = _record_batch(rows)
+        if self.format == "parquet":
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.handle, batch.schema)
+            self._parquet.write_batch(batch)
+            return
+        if not self._started:
+            self.handle.write(_csv_lines([batch.schema.names], self.delimiter))
+            self._started = True
+        self.handle.write(self._csv(batch))
+
+    def _csv(self, batch: pa.RecordBatch) -> bytes:
+        """pyarrow writes the batch unquoted; a batch with a delimiter, quote or newline in
+        a name goes through the csv module, which quotes only those cells."""
+        buffer = io.BytesIO()
+        options = pacsv.WriteOptions(include_header=False, delimiter=self.delimiter,
+                                     quoting_style="none")
+        try:
+            pacsv.write_csv(batch, buffer, write_options=options)
+        except pa.ArrowInvalid:
+            return _csv_lines(zip(*(c.to_pylist() for c in batch.columns), strict=True),
+                              self.delimiter)
+        return buffer.getvalue()
+
+    def close(self) -> None:
+        """Finish the file (Parquet's footer); the handle itself stays open."""
+        if self._parquet is not None:
+            self._parquet.close()
+        self.handle.flush()
+
+
+def _csv_lines(rows: Iterable[Sequence[object]], delimiter: str) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerows([repr(v) if isinstance(v, float) else v for v in row] for row in rows)
+    return out.getvalue().encode()
+
+
+def _record_batch(rows: SampleRows) -> pa.RecordBatch:
+    names = pa.array(rows.classes, type=pa.string())
+    return pa.record_batch(
+        {
+            rows.key_name: rows.keys,
+            "label": names.take(pa.array(rows.labels)),
+            "loss": pa.array(rows.loss, type=pa.float64()),
+            "pred": names.take(pa.array(rows.preds)),
+            "p_true": pa.array(np.asarray(rows.p_true, dtype=np.float64)),
+        }
+    )

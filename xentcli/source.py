@@ -1,0 +1,353 @@
+"""Open any supported input as a stream of Arrow record batches.
+
+pyarrow does the parsing, decompression and type work; this module decides the
+format (extension, confirmed by magic bytes; content alone for standard input and
+paths without a known extension) and turns pyarrow's failures into ``InputError``
+lines that name the file, the column and, where it can be found, the row.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .errors import InputError
+
+PARQUET_MAGIC = b"PAR1"
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
+PARQUET_EXTENSIONS = {".parquet", ".pq", ".parq"}
+FORMATS = ("csv", "tsv", "parquet")
+CSV_BLOCK_BYTES = 4 << 20
+STDIN = "-"
+
+BatchOpener = Callable[[Sequence[str], dict[str, pa.DataType], int], Iterator[pa.RecordBatch]]
+
+
+@dataclass
+class Source:
+    """One input: its display name, format, schema and a way to stream its rows.
+
+    ``batches(columns, types, batch_rows)`` reads only ``columns``; ``types`` asks
+    for a column's type where the format has none of its own (CSV), e.g. ids as text.
+    """
+
+    name: str
+    format: str
+    schema: pa.Schema
+    num_rows: int | None
+    _opener: BatchOpener = field(repr=False)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+    def batches(
+        self, columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream ``columns`` in batches of at most ``batch_rows`` rows."""
+        for batch in self._opener(columns, types, batch_rows):
+            for start in range(0, max(batch.num_rows, 1), batch_rows):
+                part = batch.slice(start, batch_rows)
+                if part.num_rows:
+                    yield part
+
+
+def open_source(data: Any, role: str, fmt: str | None = None) -> Source:
+    """Open a path, ``-`` (standard input), or an in-memory table as a ``Source``.
+
+    ``role`` ("preds" or "labels") names in-memory inputs in messages; ``fmt``
+    overrides format detection.
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    if isinstance(data, str | os.PathLike):
+        path = os.fspath(data)
+        if path == STDIN:
+            return _open_stdin(fmt)
+        return _open_path(path, fmt)
+    return _open_memory(data, f"<{role}>")
+
+
+# -- paths -----------------------------------------------------------------------------
+
+
+def _open_path(path: str, fmt: str | None) -> Source:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError("no such file", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}", file=path) from None
+    if stat.S_ISDIR(mode):
+        raise InputError("is a directory, not a file", file=path)
+    if not stat.S_ISREG(mode):  # a FIFO or a process substitution: read it once, by content
+        with _opened(path) as handle:
+            return _open_bytes(handle.read(), path, fmt)
+    with _opened(path) as handle:
+        head = handle.read(4)
+    compression = COMPRESSIONS.get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        fmt = _format_from_name(path, head, compression)
+    if fmt == "parquet":
+        return _open_parquet(path, path)
+    if fmt == "csv":
+        delimiter = ","
+    elif fmt == "tsv":
+        delimiter = "\t"
+    else:
+        delimiter = _sniff_delimiter(_read_head(path, compression))
+
+    def stream() -> BinaryIO:
+        return pa.input_stream(path, compression=compression)  # type: ignore[return-value]
+
+    return _open_csv(stream, path, delimiter)
+
+
+def _format_from_name(path: str, head: bytes, compression: str | None) -> str | None:
+    ext = _extension(path)
+    if head == PARQUET_MAGIC and compression is None:
+        return "parquet"
+    if ext in PARQUET_EXTENSIONS:
+        raise InputError(
+            "is not a Parquet file (it lacks the PAR1 magic bytes)",
+            file=path,
+            hint="pass --preds-format/--labels-format if it is another format",
+        )
+    if ext == ".tsv" or ext == ".tab":
+        return "tsv"
+    if ext == ".csv":
+        return "csv"
+    return None
+
+
+def _extension(path: str) -> str:
+    root, ext = os.path.splitext(path.lower())
+    if ext in COMPRESSIONS:
+        ext = os.path.splitext(root)[1]
+    return ext
+
+
+def _read_head(path: str, compression: str | None) -> bytes:
+    try:
+        with pa.input_stream(path, compression=compression) as stream:
+            return bytes(stream.read(64 << 10))
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read: {_arrow_message(exc)}", file=path) from None
+
+
+def _opened(path: str) -> BinaryIO:
+    try:
+        return open(path, "rb")  # noqa: SIM115 - closed by the caller's with
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}", file=path) from None
+
+
+# -- standard input and other one-shot streams -----------------------------------------
+
+
+def _open_stdin(fmt: str | None) -> Source:
+    stream = sys.stdin.buffer if sys.stdin is not None else None
+    if stream is None or stream.closed:
+        raise InputError("standard input is closed", file="<stdin>")
+    if stream.isatty():
+        raise InputError(
+            "standard input is a terminal; pipe a file into it or give a path", file="<stdin>"
+        )
+    return _open_bytes(stream.read(), "<stdin>", fmt)
+
+
+def _open_bytes(data: bytes, name: str, fmt: str | None) -> Source:
+    if fmt is None:
+        fmt = "parquet" if data[:4] == PARQUET_MAGIC else None
+    if fmt == "parquet":
+        return _open_parquet(pa.BufferReader(data), name)
+    delimiter = "\t" if fmt == "tsv" else "," if fmt == "csv" else _sniff_delimiter(data[: 64 << 10])
+    return _open_csv(lambda: pa.BufferReader(data), name, delimiter)  # type: ignore[arg-type,return-value]
+
+
+def _sniff_delimiter(head: bytes) -> str:
+    """The delimiter of a text table: the one of tab, comma, semicolon, pipe the header uses most."""
+    first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    counts = {d: first.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+# -- CSV -------------------------------------------------------------------------------
+
+
+def _open_csv(stream: Callable[[], BinaryIO], name: str, delimiter: str) -> Source:
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    try:
+        with pacsv.open_csv(
+            stream(), read_options=pacsv.ReadOptions(block_size=1 << 20), parse_options=parse
+        ) as reader:
+            schema = reader.schema
+    except (OSError, pa.ArrowException) as exc:
+        raise _csv_error(exc, name) from None
+
+    def opener(
+        columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        convert = pacsv.ConvertOptions(
+            include_columns=list(columns), column_types=types, strings_can_be_null=False
+        )
+        read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+        reader = None
+        try:
+            reader = pacsv.open_csv(
+                stream(), read_options=read, parse_options=parse, convert_options=convert
+            )
+            yield from reader
+        except (OSError, pa.ArrowException) as exc:
+            raise _csv_error(exc, name, lambda: _find_bad_cell(stream, parse, exc, types)) from None
+        finally:
+            if reader is not None:
+                reader.close()
+
+    return Source(name=name, format="tsv" if delimiter == "\t" else "csv", schema=schema,
+                  num_rows=None, _opener=opener)
+
+
+_COLUMN_NUMBER = re.compile(r"CSV column #(\d+)")
+
+
+def _csv_error(exc: BaseException, name: str, locate: Callable[[], tuple[str, int] | None] | None = None
+               ) -> InputError:
+    text = _arrow_message(exc)
+    if "Empty CSV file" in text:
+        return InputError("the file is empty (not even a header row)", file=name)
+    if "conversion error" in text and locate is not None:
+        found = locate()
+        if found is not None:
+            column, row = found
+            value_text = text.split("invalid value", 1)[-1].strip(" :")
+            return InputError(f"not a number: {value_text}", file=name, column=column, row=row)
+    if "Expected" in text and "columns, got" in text:
+        return InputError(f"malformed CSV: {text}", file=name)
+    return InputError(f"cannot read as CSV: {text}", file=name)
+
+
+def _find_bad_cell(
+    stream: Callable[[], BinaryIO], parse: pacsv.ParseOptions, exc: BaseException,
+    types: dict[str, pa.DataType],
+) -> tuple[str, int] | None:
+    """On a conversion error, read the failing column as text to name its first bad row."""
+    match = _COLUMN_NUMBER.search(str(exc))
+    if match is None:
+        return None
+    try:
+        schema = pacsv.open_csv(stream(), parse_options=parse).schema
+        column = schema.names[int(match.group(1))]
+        text = pacsv.read_csv(
+            stream(), parse_options=parse,
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[column], column_types={column: pa.string()},
+                strings_can_be_null=False,
+            ),
+        ).column(0)
+        wanted = types.get(column, pa.float64())
+        for row, value in enumerate(text.to_pylist()):
+            try:
+                pa.array([value]).cast(wanted)
+            except (pa.ArrowException, ValueError):
+                if value.strip().lower() not in _CSV_NULLS:
+                    return column, row
+    except (OSError, pa.ArrowException, IndexError):
+        return None
+    return None
+
+
+_CSV_NULLS = {"", "#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan",
+              "n/a", "na", "null", "nan", "none"}
+
+
+# -- Parquet ---------------------------------------------------------------------------
+
+
+def _open_parquet(where: str | pa.BufferReader, name: str) -> Source:
+    try:
+        handle = pq.ParquetFile(where)
+        schema = handle.schema_arrow
+        num_rows = handle.metadata.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read as Parquet: {_arrow_message(exc)}", file=name) from None
+
+    def opener(
+        columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in handle.iter_batches(batch_size=batch_rows, columns=list(columns)):
+                yield _cast(batch, types, name)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read as Parquet: {_arrow_message(exc)}", file=name) from None
+
+    return Source(name=name, format="parquet", schema=schema, num_rows=num_rows, _opener=opener)
+
+
+# -- in-memory tables ------------------------------------------------------------------
+
+
+def _open_memory(data: Any, name: str) -> Source:
+    table = _as_table(data, name)
+
+    def opener(
+        columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        for batch in table.select(list(columns)).to_batches(max_chunksize=batch_rows):
+            yield _cast(batch, types, name)
+
+    return Source(name=name, format="memory", schema=table.schema, num_rows=table.num_rows,
+                  _opener=opener)
+
+
+def _as_table(data: Any, name: str) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if type(data).__module__.startswith("pandas"):
+        import pandas as pd  # only when the caller already has pandas objects
+
+        frame = data.to_frame() if isinstance(data, pd.Series) else data
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    if isinstance(data, dict):
+        try:
+            return pa.table(data)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise InputError(f"cannot make a table of this dict: {exc}", file=name) from None
+    raise InputError(
+        f"expected a path, '-', a pandas DataFrame, a pyarrow Table or a dict of columns, "
+        f"got {type(data).__name__}",
+        file=name,
+    )
+
+
+def _cast(batch: pa.RecordBatch, types: dict[str, pa.DataType], name: str) -> pa.RecordBatch:
+    if not types:
+        return batch
+    arrays = []
+    for col_name, column in zip(batch.schema.names, batch.columns, strict=True):
+        wanted = types.get(col_name)
+        if wanted is not None and column.type != wanted:
+            try:
+                column = column.cast(wanted)
+            except (pa.ArrowException, ValueError) as exc:
+                raise InputError(f"cannot read as {wanted}: {_arrow_message(exc)}", file=name,
+                                 column=col_name) from None
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def _arrow_message(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.removeprefix("ArrowInvalid: ")

@@ -1,0 +1,120 @@
+"""The frozen results every output is made from: ``Summary`` and its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """One class's figures: rows whose label is this class, their mean loss and accuracy."""
+
+    name: str
+    n: int
+    mean_loss: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate: ``loss <= threshold`` or ``accuracy >= threshold``, on the exact value."""
+
+    name: str
+    threshold: float
+    value: float
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What is known of a run besides the sums: decisions, conventions, inputs."""
+
+    task: str
+    input: str
+    classes: tuple[str, ...]
+    log_base: str
+    reduction: str
+    eps: float
+    signature: str
+    target: str = "hard"
+    compat: str = "xent"
+    reasons: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, str | None] = field(default_factory=dict)
+    unmatched_labels: int | None = None
+    dropped: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The figures of one run; losses in ``log_base``, ``loss`` is mean or sum by ``reduction``."""
+
+    xent_version: str
+    signature: str
+    compat: str
+    task: str
+    input: str
+    target: str
+    log_base: str
+    n_samples: int
+    n_classes: int
+    classes: tuple[str, ...]
+    loss: float
+    mean_loss: float
+    sum_loss: float
+    perplexity: float
+    accuracy: float
+    per_class: tuple[ClassSummary, ...]
+    clipped: int
+    renormalized: int
+    dropped: int
+    gates: tuple[GateResult, ...] = ()
+    passed: bool = True
+    inputs: dict[str, str | None] = field(default_factory=dict)
+    unmatched_labels: int | None = None
+    reduction: str = "mean"
+    eps: float = 0.0
+    reasons: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report's keys (SPEC "Outputs"), in order, values as Python objects."""
+        return {
+            "schema": SCHEMA,
+            "xent_version": self.xent_version,
+            "signature": self.signature,
+            "compat": self.compat,
+            "task": self.task,
+            "input": self.input,
+            "target": self.target,
+            "log_base": self.log_base,
+            "n_samples": self.n_samples,
+            "n_classes": self.n_classes,
+            "classes": list(self.classes),
+            "loss": self.loss,
+            "mean_loss": self.mean_loss,
+            "sum_loss": self.sum_loss,
+            "perplexity": self.perplexity,
+            "accuracy": self.accuracy,
+            "per_class": [
+                {"class": c.name, "n": c.n, "mean_loss": c.mean_loss, "accuracy": c.accuracy}
+                for c in self.per_class
+            ],
+            "clipped": self.clipped,
+            "renormalized": self.renormalized,
+            "dropped": self.dropped,
+            "unmatched_labels": self.unmatched_labels,
+            "gates": [
+                {"name": g.name, "threshold": g.threshold, "value": g.value, "passed": g.passed}
+                for g in self.gates
+            ],
+            "passed": self.passed,
+            "reduction": self.reduction,
+            "eps": self.eps,
+            "reasons": dict(self.reasons),
+            "warnings": list(self.warnings),
+            "inputs": dict(self.inputs),
+        }
