@@ -27,8 +27,9 @@ __all__ = [
 ]
 
 
-def score(preds: Any, labels: Any = None, *, options: Options | None = None,
-          **kwargs: Any) -> Summary:
+def score(
+    preds: Any, labels: Any = None, *, options: Options | None = None, **kwargs: Any
+) -> Summary:
     """Score predictions against labels, as ``xent score`` does.
 
     Parameters
@@ -63,8 +64,9 @@ def score(preds: Any, labels: Any = None, *, options: Options | None = None,
     return run(preds, labels, options=options, **kwargs)
 
 
-def cross_entropy(scores: Any, labels: Any, *, classes: Any = None,
-                  options: Options | None = None, **kwargs: Any) -> Summary:
+def cross_entropy(
+    scores: Any, labels: Any, *, classes: Any = None, options: Options | None = None, **kwargs: Any
+) -> Summary:
     """Cross-entropy of in-memory scores against labels: infer, validate, compute, aggregate.
 
     Parameters
@@ -96,8 +98,9 @@ def cross_entropy(scores: Any, labels: Any, *, classes: Any = None,
     table = _scores_table(scores, classes)
     if "label" in table.column_names:
         raise XentError("scores have a column named 'label'; pass the labels separately")
-    label_array = pa.array(np.asarray(labels).tolist() if not isinstance(labels, pa.Array)
-                           else labels)
+    label_array = pa.array(
+        np.asarray(labels).tolist() if not isinstance(labels, pa.Array) else labels
+    )
     table = table.append_column("label", label_array)
     return run(table, None, options=options, label_col="label", **kwargs)
 
@@ -114,8 +117,11 @@ def _scores_table(scores: Any, classes: Any) -> Any:
         array = array[:, None]
     if array.ndim != 2:
         raise XentError(f"scores must be 1-d or 2-d, got shape {array.shape}")
-    names = [str(c) for c in classes] if classes is not None else [
-        str(i) for i in range(array.shape[1])]
+    names = (
+        [str(c) for c in classes]
+        if classes is not None
+        else [str(i) for i in range(array.shape[1])]
+    )
     if len(names) != array.shape[1]:
         raise XentError(f"{len(names)} class names for {array.shape[1]} columns of scores")
     if array.shape[1] == 1 and classes is None:

@@ -27,20 +27,18 @@ class Accumulator:
     correct: int = 0
     clipped: int = 0
     renormalized: int = 0
-    class_n: npt.NDArray[np.int64] = field(default=None)  # type: ignore[assignment]
-    class_loss: npt.NDArray[np.float64] = field(default=None)  # type: ignore[assignment]
-    class_correct: npt.NDArray[np.int64] = field(default=None)  # type: ignore[assignment]
+    class_n: npt.NDArray[np.int64] = field(init=False)
+    class_loss: npt.NDArray[np.float64] = field(init=False)
+    class_correct: npt.NDArray[np.int64] = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.class_n is None:
-            self.class_n = np.zeros(self.n_classes, dtype=np.int64)
-        if self.class_loss is None:
-            self.class_loss = np.zeros(self.n_classes, dtype=np.float64)
-        if self.class_correct is None:
-            self.class_correct = np.zeros(self.n_classes, dtype=np.int64)
+        self.class_n = np.zeros(self.n_classes, dtype=np.int64)
+        self.class_loss = np.zeros(self.n_classes, dtype=np.float64)
+        self.class_correct = np.zeros(self.n_classes, dtype=np.int64)
 
-    def add(self, losses: SampleLosses, labels: npt.NDArray[np.int64], renormalized: int = 0
-            ) -> None:
+    def add(
+        self, losses: SampleLosses, labels: npt.NDArray[np.int64], renormalized: int = 0
+    ) -> None:
         """Add one batch's per-sample losses (nats) for ``labels`` (class indices)."""
         k = self.n_classes
         hit = losses.pred == labels
@@ -65,10 +63,10 @@ class Accumulator:
             correct=self.correct + other.correct,
             clipped=self.clipped + other.clipped,
             renormalized=self.renormalized + other.renormalized,
-            class_n=self.class_n + other.class_n,
-            class_loss=self.class_loss + other.class_loss,
-            class_correct=self.class_correct + other.class_correct,
         )
+        merged.class_n = self.class_n + other.class_n
+        merged.class_loss = self.class_loss + other.class_loss
+        merged.class_correct = self.class_correct + other.class_correct
         merged._add_loss(other.loss_total, other.loss_compensation)
         return merged
 
@@ -99,8 +97,9 @@ class Accumulator:
             class_acc = self.class_correct / self.class_n
         per_class = tuple(
             ClassSummary(name, int(n), float(m), float(a))
-            for name, n, m, a in zip(facts.classes, self.class_n, class_mean, class_acc,
-                                     strict=True)
+            for name, n, m, a in zip(
+                facts.classes, self.class_n, class_mean, class_acc, strict=True
+            )
         )
         return Summary(
             xent_version=version,

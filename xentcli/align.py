@@ -80,8 +80,11 @@ def _no_duplicate_names(source: Source) -> None:
     seen: set[str] = set()
     for name in source.columns:
         if name in seen:
-            raise InputError("duplicate column name; each column needs its own name",
-                             file=source.name, column=name)
+            raise InputError(
+                "duplicate column name; each column needs its own name",
+                file=source.name,
+                column=name,
+            )
         seen.add(name)
 
 
@@ -91,8 +94,9 @@ def _label_column(
     names = source.columns
     if options.label_col is not None:
         if options.label_col not in names:
-            raise InputError(f"no label column {options.label_col!r}{_listing(source)}",
-                             file=source.name)
+            raise InputError(
+                f"no label column {options.label_col!r}{_listing(source)}", file=source.name
+            )
         return options.label_col
     for default in LABEL_DEFAULTS:
         if default in names:
@@ -121,29 +125,36 @@ def _pred_columns(
             if any(ch in item for ch in "*?["):
                 matches = [n for n in schema.names if fnmatch.fnmatchcase(n, item)]
                 if not matches:
-                    raise UsageError(f"--pred-cols {item!r} matches no column{_listing(preds)}",
-                                     file=preds.name)
+                    raise UsageError(
+                        f"--pred-cols {item!r} matches no column{_listing(preds)}", file=preds.name
+                    )
             elif item in schema.names:
                 matches = [item]
             else:
-                raise UsageError(f"--pred-cols: no column {item!r}{_listing(preds)}",
-                                 file=preds.name)
+                raise UsageError(
+                    f"--pred-cols: no column {item!r}{_listing(preds)}", file=preds.name
+                )
             chosen.extend(m for m in matches if m not in chosen)
         for name in chosen:
             if not _is_numeric(schema.field(name).type):
                 raise InputError(
                     f"prediction column is not numeric ({schema.field(name).type})",
-                    file=preds.name, column=name,
+                    file=preds.name,
+                    column=name,
                 )
         return tuple(chosen), ()
-    chosen, skipped = [], []
+    chosen = []
+    skipped: list[str] = []
     for column in schema:
         if column.name in exclude or INDEX_COLUMN.match(column.name):
             continue
         (chosen if _is_numeric(column.type) else skipped).append(column.name)
     if not chosen:
-        raise InputError(f"no numeric prediction columns{_listing(preds)}", file=preds.name,
-                         hint="pass --pred-cols")
+        raise InputError(
+            f"no numeric prediction columns{_listing(preds)}",
+            file=preds.name,
+            hint="pass --pred-cols",
+        )
     return tuple(chosen), tuple(skipped)
 
 
@@ -224,8 +235,12 @@ class Aligner:
     def _own_labels(self) -> Iterator[Batch]:
         offset = 0
         for batch in self._pred_batches():
-            yield Batch(offset, scores_block(batch, self.layout.pred_cols),
-                        batch.column(self.layout.label_col), self._ids(batch))
+            yield Batch(
+                offset,
+                scores_block(batch, self.layout.pred_cols),
+                batch.column(self.layout.label_col),
+                self._ids(batch),
+            )
             offset += batch.num_rows
 
     def _label_batches(self, labels: Source) -> Iterator[pa.RecordBatch]:
@@ -236,8 +251,11 @@ class Aligner:
         return labels.batches(columns, types, self.batch_rows)
 
     def _by_position(self, labels: Source) -> Iterator[Batch]:
-        if (self.preds.num_rows is not None and labels.num_rows is not None
-                and self.preds.num_rows != labels.num_rows):
+        if (
+            self.preds.num_rows is not None
+            and labels.num_rows is not None
+            and self.preds.num_rows != labels.num_rows
+        ):
             raise self._length_error(self.preds.num_rows, labels.num_rows, labels)
         taker = _RowTaker(self._label_batches(labels))
         offset = 0
@@ -247,8 +265,12 @@ class Aligner:
             if label_part.num_rows < batch.num_rows:
                 n_preds = offset + batch.num_rows + sum(b.num_rows for b in preds_iter)
                 raise self._length_error(n_preds, offset + label_part.num_rows, labels)
-            yield Batch(offset, scores_block(batch, self.layout.pred_cols),
-                        label_part.column(self.layout.label_col), self._ids(batch))
+            yield Batch(
+                offset,
+                scores_block(batch, self.layout.pred_cols),
+                label_part.column(self.layout.label_col),
+                self._ids(batch),
+            )
             offset += batch.num_rows
         rest = taker.count_rest()
         if rest:
@@ -264,8 +286,9 @@ class Aligner:
     def _by_key(self, labels: Source) -> Iterator[Batch]:
         id_col, label_col = self.layout.id_col, self.layout.label_col
         assert id_col is not None
-        table = pa.Table.from_batches(list(self._label_batches(labels)),
-                                      schema=None).combine_chunks()
+        table = pa.Table.from_batches(
+            list(self._label_batches(labels)), schema=None
+        ).combine_chunks()
         if table.num_rows == 0:
             raise InputError("no rows", file=labels.name)
         label_ids = table.column(id_col).combine_chunks()
@@ -296,23 +319,32 @@ class Aligner:
                         duplicates.append(key)
             seen[present] = True
             if not n_missing and not n_duplicates:
-                yield Batch(offset, scores_block(batch, self.layout.pred_cols),
-                            label_values.take(pa.array(rows)), ids, label_rows=rows)
+                yield Batch(
+                    offset,
+                    scores_block(batch, self.layout.pred_cols),
+                    label_values.take(pa.array(rows)),
+                    ids,
+                    label_rows=rows,
+                )
             offset += batch.num_rows
         if n_missing:
             raise AlignError(
                 f"{n_missing} id{'s' if n_missing > 1 else ''} of {self.preds.name} "
                 f"{'are' if n_missing > 1 else 'is'} not in {labels.name} "
-                f"(e.g. {', '.join(repr(k) for k in missing)})",
+                f"(e.g. {_examples(missing)})",
                 column=id_col,
             )
         if n_duplicates:
             raise AlignError(
                 f"{self.preds.name} repeats ids: {n_duplicates} duplicate row"
-                f"{'s' if n_duplicates > 1 else ''} (e.g. {', '.join(repr(k) for k in duplicates)})",
+                f"{'s' if n_duplicates > 1 else ''} (e.g. {_examples(duplicates)})",
                 column=id_col,
             )
         self.unmatched_labels = int((~seen).sum())
+
+
+def _examples(keys: list[str]) -> str:
+    return ", ".join(repr(k) for k in keys)
 
 
 def _repeated_within(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
@@ -325,12 +357,18 @@ def _repeated_within(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     return flags
 
 
-def _no_missing_ids(ids: pa.Array | pa.ChunkedArray, name: str, column: str, offset: int = 0
-                    ) -> None:
+def _no_missing_ids(
+    ids: pa.Array | pa.ChunkedArray, name: str, column: str, offset: int = 0
+) -> None:
     if ids.null_count:
         where = np.flatnonzero(ids.is_null().to_numpy(zero_copy_only=False)) + offset
-        raise AlignError("missing id", file=name, column=column, rows=where[:EXAMPLES].tolist(),
-                         count=int(where.size))
+        raise AlignError(
+            "missing id",
+            file=name,
+            column=column,
+            rows=where[:EXAMPLES].tolist(),
+            count=int(where.size),
+        )
 
 
 def _no_duplicate_ids(ids: pa.Array, name: str, column: str) -> None:
@@ -341,7 +379,8 @@ def _no_duplicate_ids(ids: pa.Array, name: str, column: str) -> None:
         raise AlignError(
             f"{len(keys)} id{'s' if len(keys) > 1 else ''} appear more than once "
             f"(e.g. {', '.join(repr(k) for k in keys[:EXAMPLES])})",
-            file=name, column=column,
+            file=name,
+            column=column,
         )
 
 

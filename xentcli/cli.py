@@ -15,13 +15,24 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import click
 
 from .errors import UsageError, XentError
 from .gates import failure_line
-from .options import INPUT_KINDS, LOG_BASES, REDUCTIONS, TASKS, Options, split_list
+from .options import (
+    INPUT_KINDS,
+    LOG_BASES,
+    REDUCTIONS,
+    TASKS,
+    InputKind,
+    LogBase,
+    Options,
+    Reduction,
+    Task,
+    split_list,
+)
 from .version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -117,55 +128,129 @@ def cli() -> None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("preds", type=click.Path(dir_okay=True, allow_dash=True))
 @click.argument("labels", required=False, type=click.Path(dir_okay=True, allow_dash=True))
-@click.option("--pred-cols", metavar="LIST",
-              help="Prediction columns: a comma list or a glob ('p_*'). "
-                   "[default: every numeric column that is not id or label]")
-@click.option("--label-col", metavar="NAME",
-              help="The label column. [default: label, target, y or y_true, "
-                   "or the only column of LABELS]")
-@click.option("--id-col", metavar="NAME",
-              help="Join PREDS and LABELS on this key column (compared as text). "
-                   "[default: pair rows by position]")
-@click.option("--input", "input_kind", type=click.Choice(INPUT_KINDS), default="auto",
-              show_default=True, help="What the numbers are.")
-@click.option("--task", type=click.Choice(TASKS), default="auto", show_default=True,
-              help="The problem: one column is binary, several are multiclass.")
-@click.option("--positive", metavar="NAME",
-              help="The positive class, for binary labels that are class names.")
-@click.option("--reduction", type=click.Choice(REDUCTIONS), default="mean", show_default=True,
-              help="Which aggregate is the headline loss.")
-@click.option("--log-base", type=click.Choice(LOG_BASES), default="e", show_default=True,
-              help="Losses in nats (e), bits (2) or decimal digits (10).")
-@click.option("--eps", type=_Eps(), default="auto", show_default=True,
-              help="Clip probabilities to [eps, 1 - eps]; auto is the machine epsilon of the "
-                   "input's float type; 0 clips nothing.")
-@click.option("--sum-tol", type=click.FloatRange(0, 1, max_open=True), default=1e-3,
-              show_default=True,
-              help="How far a probability row may sum from 1 (a log-prob row log-sum-exp from 0) "
-                   "and be renormalised.")
-@click.option("--renormalize", is_flag=True,
-              help="Rescale probability rows whatever their sum, instead of refusing them.")
-@click.option("--max-loss", type=float, metavar="X",
-              help="Gate: exit 1 when the loss is above X.")
-@click.option("--min-accuracy", type=click.FloatRange(0, 1), metavar="X",
-              help="Gate: exit 1 when the accuracy is below X.")
-@click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS),
-              help="The summary on standard output. [default: table]")
+@click.option(
+    "--pred-cols",
+    metavar="LIST",
+    help="Prediction columns: a comma list or a glob ('p_*'). "
+    "[default: every numeric column that is not id or label]",
+)
+@click.option(
+    "--label-col",
+    metavar="NAME",
+    help="The label column. [default: label, target, y or y_true, or the only column of LABELS]",
+)
+@click.option(
+    "--id-col",
+    metavar="NAME",
+    help="Join PREDS and LABELS on this key column (compared as text). "
+    "[default: pair rows by position]",
+)
+@click.option(
+    "--input",
+    "input_kind",
+    type=click.Choice(INPUT_KINDS),
+    default="auto",
+    show_default=True,
+    help="What the numbers are.",
+)
+@click.option(
+    "--task",
+    type=click.Choice(TASKS),
+    default="auto",
+    show_default=True,
+    help="The problem: one column is binary, several are multiclass.",
+)
+@click.option(
+    "--positive", metavar="NAME", help="The positive class, for binary labels that are class names."
+)
+@click.option(
+    "--reduction",
+    type=click.Choice(REDUCTIONS),
+    default="mean",
+    show_default=True,
+    help="Which aggregate is the headline loss.",
+)
+@click.option(
+    "--log-base",
+    type=click.Choice(LOG_BASES),
+    default="e",
+    show_default=True,
+    help="Losses in nats (e), bits (2) or decimal digits (10).",
+)
+@click.option(
+    "--eps",
+    type=_Eps(),
+    default="auto",
+    show_default=True,
+    help="Clip probabilities to [eps, 1 - eps]; auto is the machine epsilon of the "
+    "input's float type; 0 clips nothing.",
+)
+@click.option(
+    "--sum-tol",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=1e-3,
+    show_default=True,
+    help="How far a probability row may sum from 1 (a log-prob row log-sum-exp from 0) "
+    "and be renormalised.",
+)
+@click.option(
+    "--renormalize",
+    is_flag=True,
+    help="Rescale probability rows whatever their sum, instead of refusing them.",
+)
+@click.option("--max-loss", type=float, metavar="X", help="Gate: exit 1 when the loss is above X.")
+@click.option(
+    "--min-accuracy",
+    type=click.FloatRange(0, 1),
+    metavar="X",
+    help="Gate: exit 1 when the accuracy is below X.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(SUMMARY_FORMATS),
+    help="The summary on standard output. [default: table]",
+)
 @click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
-@click.option("-o", "--output", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Also write the report; .json, .md, .csv or .html.")
-@click.option("--per-sample", metavar="FILE",
-              help="One row per sample: row or id, label, loss, pred, p_true; .csv, .tsv, "
-                   ".parquet, or - for CSV on standard output (the summary then goes to "
-                   "standard error).")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write the report; .json, .md, .csv or .html.",
+)
+@click.option(
+    "--per-sample",
+    metavar="FILE",
+    help="One row per sample: row or id, label, loss, pred, p_true; .csv, .tsv, "
+    ".parquet, or - for CSV on standard output (the summary then goes to "
+    "standard error).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
-def score(preds: str, labels: str | None, pred_cols: str | None, label_col: str | None,
-          id_col: str | None, input_kind: str, task: str, positive: str | None, reduction: str,
-          log_base: str, eps: float | str, sum_tol: float, renormalize: bool,
-          max_loss: float | None, min_accuracy: float | None, fmt: str | None, as_json: bool,
-          output: str | None, per_sample: str | None, quiet: bool) -> int:
+def score(
+    preds: str,
+    labels: str | None,
+    pred_cols: str | None,
+    label_col: str | None,
+    id_col: str | None,
+    input_kind: str,
+    task: str,
+    positive: str | None,
+    reduction: str,
+    log_base: str,
+    eps: float | str,
+    sum_tol: float,
+    renormalize: bool,
+    max_loss: float | None,
+    min_accuracy: float | None,
+    fmt: str | None,
+    as_json: bool,
+    output: str | None,
+    per_sample: str | None,
+    quiet: bool,
+) -> int:
     """Score PREDS against LABELS (or against a label column of PREDS).
 
     Prints what it inferred and why, the loss, perplexity, accuracy and a per-class
@@ -181,10 +266,18 @@ def score(preds: str, labels: str | None, pred_cols: str | None, label_col: str 
     summary_format = "json" if as_json else fmt or "table"
     options = Options(
         pred_cols=split_list(pred_cols) if pred_cols is not None else None,
-        label_col=label_col, id_col=id_col, input=input_kind,  # type: ignore[arg-type]
-        task=task, positive=positive, reduction=reduction, log_base=log_base,  # type: ignore[arg-type]
-        eps=eps, sum_tol=sum_tol, renormalize=renormalize,  # type: ignore[arg-type]
-        max_loss=max_loss, min_accuracy=min_accuracy,
+        label_col=label_col,
+        id_col=id_col,
+        input=cast(InputKind, input_kind),
+        task=cast(Task, task),
+        positive=positive,
+        reduction=cast(Reduction, reduction),
+        log_base=cast(LogBase, log_base),
+        eps=cast(float, eps),
+        sum_tol=sum_tol,
+        renormalize=renormalize,
+        max_loss=max_loss,
+        min_accuracy=min_accuracy,
     )
     if preds == "-" and labels == "-":
         raise UsageError("PREDS and LABELS cannot both be standard input")

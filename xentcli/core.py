@@ -195,7 +195,9 @@ def _check_binary(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatAr
         s = s[:, 0]
     y = np.asarray(labels)
     if s.ndim != 1 or y.shape != s.shape:
-        raise ValueError(f"binary scores and labels must be 1-d of one length: {s.shape}, {y.shape}")
+        raise ValueError(
+            f"binary scores and labels must be 1-d of one length: {s.shape}, {y.shape}"
+        )
     y = y.astype(np.int64, copy=False)
     if y.size and not np.isin(y, (0, 1)).all():
         raise ValueError("binary labels must be 0 or 1")

@@ -20,12 +20,16 @@ def apply_gates(summary: Summary, max_loss: float | None, min_accuracy: float | 
     gates = []
     if max_loss is not None:
         value = summary.loss
-        gates.append(GateResult("max_loss", max_loss, value, not math.isnan(value)
-                                and value <= max_loss))
+        gates.append(
+            GateResult("max_loss", max_loss, value, not math.isnan(value) and value <= max_loss)
+        )
     if min_accuracy is not None:
         value = summary.accuracy
-        gates.append(GateResult("min_accuracy", min_accuracy, value, not math.isnan(value)
-                                and value >= min_accuracy))
+        gates.append(
+            GateResult(
+                "min_accuracy", min_accuracy, value, not math.isnan(value) and value >= min_accuracy
+            )
+        )
     return replace(summary, gates=tuple(gates), passed=all(g.passed for g in gates))
 
 

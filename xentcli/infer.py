@@ -42,7 +42,7 @@ def class_names(columns: Sequence[str]) -> tuple[str, ...]:
     """
     for prefix in PREFIXES:
         if all(c.startswith(prefix) and len(c) > len(prefix) for c in columns):
-            stripped = tuple(c[len(prefix):] for c in columns)
+            stripped = tuple(c[len(prefix) :] for c in columns)
             if len(set(stripped)) == len(stripped):
                 return stripped
     return tuple(columns)
@@ -72,7 +72,7 @@ def decide_task(n_columns: int, options: Options, columns: Sequence[str]) -> tup
 def decide_input(
     block: npt.NDArray[np.float64], task: str, options: Options, file: str, offset: int = 0
 ) -> tuple[str, str]:
-    """``probs``, ``logits`` or ``logprobs`` from finite values, by SPEC's rules; with the reason."""
+    """``probs``, ``logits`` or ``logprobs`` from finite values by SPEC's rules, with the reason."""
     if options.input != "auto":
         return options.input, f"--input {options.input}"
     lo, hi = float(block.min()), float(block.max())
@@ -88,7 +88,8 @@ def decide_input(
         raise InferenceError(
             f"values are all in [0, 1] but the row sums to {sums[off[0]]:.6g}, not 1: "
             "probabilities or logits?",
-            file=file, row=int(offset + off[0]),
+            file=file,
+            row=int(offset + off[0]),
             hint="pass --input probs --renormalize, or --input logits",
         )
     if hi <= 0.0 and task == "multiclass":
@@ -147,12 +148,19 @@ class LabelEncoder:
         """Class indices of one batch; ``rows`` are the rows of ``raw`` in its file."""
         if raw.null_count:
             bad = np.flatnonzero(raw.is_null().to_numpy(zero_copy_only=False))
-            raise ValidationError("missing label", file=self.file, column=self.column,
-                                  rows=rows[bad[:3]].tolist(), count=int(bad.size))
+            raise ValidationError(
+                "missing label",
+                file=self.file,
+                column=self.column,
+                rows=rows[bad[:3]].tolist(),
+                count=int(bad.size),
+            )
         if self.mode is None:
             self.mode, self.reason = self._decide(raw)
         if self.mode == "names":
-            return self._binary_names(raw, rows) if self.task == "binary" else self._names(raw, rows)
+            return (
+                self._binary_names(raw, rows) if self.task == "binary" else self._names(raw, rows)
+            )
         if self.mode == "binary":
             return self._binary(raw, rows)
         return self._indices(raw, rows)
@@ -188,7 +196,9 @@ class LabelEncoder:
         shown = ", ".join(repr(v) for v in distinct[:4])
         raise InferenceError(
             f"binary labels must be 0/1 or true/false; these are names ({shown})",
-            file=self.file, column=self.column, hint="pass --positive NAME to say which is positive",
+            file=self.file,
+            column=self.column,
+            hint="pass --positive NAME to say which is positive",
         )
 
     # -- encoding ----------------------------------------------------------------------
@@ -200,7 +210,9 @@ class LabelEncoder:
             value = raw[int(bad[0])].as_py()
             raise ValidationError(
                 f"label {value!r} is not a class (classes: {_shown(self.names)})",
-                file=self.file, column=self.column, row=int(rows[bad[0]]),
+                file=self.file,
+                column=self.column,
+                row=int(rows[bad[0]]),
             )
         return self._key_index[position.to_numpy(zero_copy_only=False)]
 
@@ -213,7 +225,10 @@ class LabelEncoder:
             raise ValidationError(
                 f"label {value!r} is neither a class name nor a class index 0..{k - 1} "
                 f"(classes: {_shown(self.names)})",
-                file=self.file, column=self.column, row=int(rows[bad[0]]), count=int(bad.size),
+                file=self.file,
+                column=self.column,
+                row=int(rows[bad[0]]),
+                count=int(bad.size),
             )
         return values.astype(np.int64)
 
@@ -231,8 +246,11 @@ class LabelEncoder:
         if bad.size:
             value = raw[int(bad[0])].as_py()
             raise ValidationError(
-                f"binary label {value!r} is not 0/1 or true/false", file=self.file,
-                column=self.column, row=int(rows[bad[0]]), count=int(bad.size),
+                f"binary label {value!r} is not 0/1 or true/false",
+                file=self.file,
+                column=self.column,
+                row=int(rows[bad[0]]),
+                count=int(bad.size),
                 hint="pass --positive NAME for labels that are class names",
             )
         return positive.astype(np.int64)
@@ -249,13 +267,17 @@ class LabelEncoder:
                 raise ValidationError(
                     f"a third label {text[bad[0]]!r} in a binary problem (the others are "
                     f"{self.negative!r} and {self.positive!r})",
-                    file=self.file, column=self.column, row=int(rows[bad[0]]),
+                    file=self.file,
+                    column=self.column,
+                    row=int(rows[bad[0]]),
                 )
         return positive.astype(np.int64)
 
     def _numbers(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type) or pa.types.is_boolean(
-            raw.type
+        if (
+            pa.types.is_integer(raw.type)
+            or pa.types.is_floating(raw.type)
+            or pa.types.is_boolean(raw.type)
         ):
             return raw.cast(pa.float64()).to_numpy(zero_copy_only=False)
         text = pc.utf8_trim_whitespace(_text(raw))
@@ -266,7 +288,9 @@ class LabelEncoder:
             bad = int(np.flatnonzero(~numeric)[0])
             raise ValidationError(
                 f"label {raw[bad].as_py()!r} is not a class (classes: {_shown(self.names)})",
-                file=self.file, column=self.column, row=int(rows[bad]),
+                file=self.file,
+                column=self.column,
+                row=int(rows[bad]),
             )
         return text.cast(pa.float64()).to_numpy(zero_copy_only=False)
 

@@ -48,9 +48,10 @@ class Options:
         _choice("task", self.task, TASKS)
         _choice("reduction", self.reduction, REDUCTIONS)
         _choice("log-base", self.log_base, LOG_BASES)
-        if self.eps != "auto":
-            if not isinstance(self.eps, int | float) or not 0 <= self.eps < 0.5:
-                raise UsageError(f"--eps must be 'auto' or a number in [0, 0.5), got {self.eps!r}")
+        if self.eps != "auto" and (
+            not isinstance(self.eps, int | float) or not 0 <= self.eps < 0.5
+        ):
+            raise UsageError(f"--eps must be 'auto' or a number in [0, 0.5), got {self.eps!r}")
         if not (isinstance(self.sum_tol, int | float) and 0 <= self.sum_tol < 1):
             raise UsageError(f"--sum-tol must be a number in [0, 1), got {self.sum_tol!r}")
         for name in ("max_loss", "min_accuracy"):

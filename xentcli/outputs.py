@@ -8,6 +8,7 @@ they were. Devices and FIFOs (``/dev/stdout``, ``>(...)``) are written straight.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -84,20 +85,14 @@ class OutputSet:
     def abort(self) -> None:
         """Remove every temporary; targets keep whatever they held before."""
         for temp, _path, handle in self._pending:
-            try:
+            with contextlib.suppress(OSError):
                 handle.close()
-            except OSError:
-                pass
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
-            except FileNotFoundError:
-                pass
         self._pending.clear()
         for handle in self._direct:
-            try:
+            with contextlib.suppress(OSError):
                 handle.close()
-            except OSError:
-                pass
         self._direct.clear()
 
     def __enter__(self) -> OutputSet:

@@ -58,13 +58,15 @@ class PerSampleWriter:
         """pyarrow writes the batch unquoted; a batch with a delimiter, quote or newline in
         a name goes through the csv module, which quotes only those cells."""
         buffer = io.BytesIO()
-        options = pacsv.WriteOptions(include_header=False, delimiter=self.delimiter,
-                                     quoting_style="none")
+        options = pacsv.WriteOptions(
+            include_header=False, delimiter=self.delimiter, quoting_style="none"
+        )
         try:
             pacsv.write_csv(batch, buffer, write_options=options)
         except pa.ArrowInvalid:
-            return _csv_lines(zip(*(c.to_pylist() for c in batch.columns), strict=True),
-                              self.delimiter)
+            return _csv_lines(
+                zip(*(c.to_pylist() for c in batch.columns), strict=True), self.delimiter
+            )
         return buffer.getvalue()
 
     def close(self) -> None:

@@ -70,10 +70,11 @@ class _Run:
         self.preds, self.labels, self.layout, self.options = preds, labels, layout, options
         self.task, task_reason = decide_task(len(layout.pred_cols), options, layout.pred_cols)
         label_file = (labels or preds).name
-        self.encoder = LabelEncoder(self.task, layout.pred_cols, options, label_file,
-                                    layout.label_col)
+        self.encoder = LabelEncoder(
+            self.task, layout.pred_cols, options, label_file, layout.label_col
+        )
         self.eps = resolve_eps(options, layout.dtype)
-        self.reasons = {"task": task_reason}
+        self.reasons = {"task": task_reason, "columns": columns_reason(layout, options)}
         self.input_kind: str | None = None
         n_classes = 2 if self.task == "binary" else len(layout.pred_cols)
         self.accumulator = Accumulator(n_classes)
@@ -86,34 +87,50 @@ class _Run:
             check_finite(block, self.layout.pred_cols, self.preds.name, batch.offset)
             if self.input_kind is None:
                 self.input_kind, self.reasons["input"] = decide_input(
-                    block, self.task, self.options, self.preds.name, batch.offset)
+                    block, self.task, self.options, self.preds.name, batch.offset
+                )
             checked = check_scores(
-                block, self.input_kind, self.layout.pred_cols, self.preds.name, batch.offset,
-                sum_tol=self.options.sum_tol, renormalize=self.options.renormalize,
+                block,
+                self.input_kind,
+                self.layout.pred_cols,
+                self.preds.name,
+                batch.offset,
+                sum_tol=self.options.sum_tol,
+                renormalize=self.options.renormalize,
                 dtype=self.layout.dtype,
             )
-            rows = (batch.label_rows if batch.label_rows is not None
-                    else batch.offset + np.arange(len(batch), dtype=np.int64))
+            rows = (
+                batch.label_rows
+                if batch.label_rows is not None
+                else batch.offset + np.arange(len(batch), dtype=np.int64)
+            )
             y = self.encoder.encode(batch.labels, rows)
             losses = compute(self.task, self.input_kind, checked.scores, y, self.eps)
             self.accumulator.add(losses, y, checked.renormalized)
             if sink is not None:
                 sink.write(self._sample_rows(batch.offset, batch.ids, y, losses))
         if self.accumulator.n == 0:
-            raise InputError("no rows to score (the file has a header but no data rows)",
-                             file=self.preds.name)
+            raise InputError(
+                "no rows to score (the file has a header but no data rows)", file=self.preds.name
+            )
         summary = self.accumulator.finish(self._facts(aligner.unmatched_labels), __version__)
         return apply_gates(summary, self.options.max_loss, self.options.min_accuracy)
 
-    def _sample_rows(self, offset: int, ids: pa.Array | None, y: npt.NDArray[np.int64],
-                     losses: core.SampleLosses) -> SampleRows:
+    def _sample_rows(
+        self, offset: int, ids: pa.Array | None, y: npt.NDArray[np.int64], losses: core.SampleLosses
+    ) -> SampleRows:
         if ids is None:
             keys = pa.array(np.arange(offset, offset + y.shape[0], dtype=np.int64))
         else:
             keys = ids
         return SampleRows(
-            key_name=self.layout.id_col or "row", keys=keys, labels=y, preds=losses.pred,
-            loss=losses.loss / self.scale, p_true=losses.p_true, classes=self.encoder.classes,
+            key_name=self.layout.id_col or "row",
+            keys=keys,
+            labels=y,
+            preds=losses.pred,
+            loss=losses.loss / self.scale,
+            p_true=losses.p_true,
+            classes=self.encoder.classes,
         )
 
     def _facts(self, unmatched: int | None) -> Facts:
@@ -136,26 +153,33 @@ class _Run:
 
     def _warnings(self, unmatched: int | None) -> list[str]:
         acc, notes = self.accumulator, []
-        if self.layout.skipped:
-            notes.append(f"{self.preds.name}: ignored non-numeric column(s) "
-                         f"{', '.join(repr(c) for c in self.layout.skipped)}; "
-                         "pass --pred-cols to choose the prediction columns")
         if acc.clipped:
-            notes.append(f"clipped {acc.clipped} probabilit{'y' if acc.clipped == 1 else 'ies'} "
-                         f"to [eps, 1 - eps] with eps = {self.eps:.6g}")
+            notes.append(
+                f"clipped {acc.clipped} probabilit{'y' if acc.clipped == 1 else 'ies'} "
+                f"to [eps, 1 - eps] with eps = {self.eps:.6g}"
+            )
         if acc.renormalized:
-            notes.append(f"renormalised {acc.renormalized} row{'s' if acc.renormalized > 1 else ''}"
-                         f" whose {'probabilities' if self.input_kind == 'probs' else 'exp'} "
-                         f"did not sum to 1")
+            notes.append(
+                f"renormalised {acc.renormalized} row{'s' if acc.renormalized > 1 else ''}"
+                f" whose {'probabilities' if self.input_kind == 'probs' else 'exp'} "
+                f"did not sum to 1"
+            )
         if unmatched:
             assert self.labels is not None
-            notes.append(f"{unmatched} row{'s' if unmatched > 1 else ''} of {self.labels.name} "
-                         f"matched no id of {self.preds.name}")
+            notes.append(
+                f"{unmatched} row{'s' if unmatched > 1 else ''} of {self.labels.name} "
+                f"matched no id of {self.preds.name}"
+            )
         return notes
 
 
-def compute(task: str, input_kind: str, scores: npt.NDArray[np.float64],
-            labels: npt.NDArray[np.int64], eps: float) -> core.SampleLosses:
+def compute(
+    task: str,
+    input_kind: str,
+    scores: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    eps: float,
+) -> core.SampleLosses:
     """Dispatch to the core kernel for this task and input kind."""
     if task == "binary":
         column = scores[:, 0]
@@ -171,11 +195,30 @@ def compute(task: str, input_kind: str, scores: npt.NDArray[np.float64],
     return core.multiclass_from_probs(scores, labels, eps)
 
 
+def columns_reason(layout: Layout, options: Options) -> str:
+    """Which columns were taken as predictions, and which text columns were passed over."""
+    cols = layout.pred_cols
+    shown = ", ".join(cols) if len(cols) <= 4 else f"{cols[0]} .. {cols[-1]}"
+    how = "--pred-cols" if options.pred_cols is not None else "numeric columns"
+    text = f"{how} {shown}"
+    if layout.skipped:
+        text += f"; not the text column{'s' if len(layout.skipped) > 1 else ''} " + ", ".join(
+            repr(c) for c in layout.skipped[:4]
+        )
+    return text
+
+
 def signature(task: str, input_kind: str, options: Options) -> str:
     """One line pinning every convention behind the numbers (SPEC "Outputs")."""
     parts: Sequence[tuple[str, object]] = (
-        ("xent", short_version()), ("task", task), ("input", input_kind),
-        ("base", options.log_base), ("eps", options.eps), ("smooth", 0), ("weights", "none"),
-        ("reduction", options.reduction), ("compat", "xent"),
+        ("xent", short_version()),
+        ("task", task),
+        ("input", input_kind),
+        ("base", options.log_base),
+        ("eps", options.eps),
+        ("smooth", 0),
+        ("weights", "none"),
+        ("reduction", options.reduction),
+        ("compat", "xent"),
     )
     return "|".join(f"{k}:{v}" for k, v in parts)

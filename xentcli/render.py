@@ -16,8 +16,26 @@ NARROW = 60
 
 def render_summary(summary: Summary, console: Console) -> None:
     """Print the headline figures and the per-class breakdown; stack them when narrow."""
-    console.print(Group(_headline(summary), _classes(summary, console.width),
-                        Text(summary.signature, style="dim", overflow="fold")))
+    console.print(
+        Group(
+            _title(summary),
+            _headline(summary),
+            Text(""),
+            _classes(summary, console.width),
+            Text(""),
+            Text(summary.signature, style="dim", overflow="fold"),
+        )
+    )
+
+
+def _title(summary: Summary) -> Text:
+    preds, labels = summary.inputs.get("preds"), summary.inputs.get("labels")
+    text = Text("xent score ", style="bold")
+    text.append(preds or "")
+    if labels:
+        text.append(" vs ")
+        text.append(labels)
+    return text
 
 
 def _headline(summary: Summary) -> Table:
@@ -33,16 +51,22 @@ def _headline(summary: Summary) -> Table:
 def _classes(summary: Summary, width: int) -> Table | Group:
     shown, note = _chosen(summary.per_class)
     if width < NARROW:
-        lines: list[Text] = [Text("per class", style="bold")]
+        lines: list[Text] = []
         for c in shown:
-            lines.append(Text.assemble(Text(c.name, style="bold"), f"  n {c.n:,}",
-                                       f"  loss {number(c.mean_loss)}",
-                                       f"  acc {number(c.accuracy)}"))
+            lines.append(
+                Text.assemble(
+                    Text(c.name, style="bold"),
+                    f"  n {c.n:,}",
+                    f"  loss {number(c.mean_loss)}",
+                    f"  acc {number(c.accuracy)}",
+                )
+            )
         if note:
             lines.append(Text(note, style="dim"))
         return Group(*lines)
-    table = Table(box=box.SIMPLE_HEAD, title="per class", title_justify="left",
-                  caption=note, caption_justify="left")
+    table = Table(
+        box=box.SIMPLE_HEAD, caption=note, caption_justify="left", show_edge=False, pad_edge=False
+    )
     table.add_column("class", overflow="fold")
     for header in ("n", "mean loss", "accuracy"):
         table.add_column(header, justify="right", no_wrap=True)
@@ -57,5 +81,7 @@ def _chosen(classes: tuple[ClassSummary, ...]) -> tuple[list[ClassSummary], str 
         return list(classes), None
     worst = sorted(classes, key=lambda c: (c.n == 0, -c.mean_loss if c.n else 0.0))
     shown = worst[: MAX_CLASSES_SHOWN // 2]
-    return shown, (f"the {len(shown)} classes of highest mean loss; "
-                   f"all {len(classes):,} are in the JSON report")
+    return shown, (
+        f"the {len(shown)} classes of highest mean loss; "
+        f"all {len(classes):,} are in the JSON report"
+    )

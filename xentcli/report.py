@@ -14,8 +14,14 @@ from typing import Any
 from .errors import UsageError
 from .summary import Summary
 
-EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".csv": "csv",
-              ".html": "html", ".htm": "html"}
+EXTENSIONS = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".csv": "csv",
+    ".html": "html",
+    ".htm": "html",
+}
 LOSS_UNITS = {"e": "nats", "2": "bits", "10": "decimal digits"}
 
 
@@ -23,8 +29,10 @@ def format_for(path: str) -> str:
     """The report format from ``--output``'s extension."""
     ext = os.path.splitext(path)[1].lower()
     if ext not in EXTENSIONS:
-        raise UsageError(f"--output {path}: unknown extension {ext or '(none)'!r}; "
-                         f"use one of {', '.join(EXTENSIONS)}")
+        raise UsageError(
+            f"--output {path}: unknown extension {ext or '(none)'!r}; "
+            f"use one of {', '.join(EXTENSIONS)}"
+        )
     return EXTENSIONS[ext]
 
 
@@ -39,8 +47,9 @@ def to_json(summary: Summary) -> str:
     >>> to_json.__name__
     'to_json'
     """
-    return json.dumps(_finite(summary.to_dict()), indent=2, ensure_ascii=False,
-                      allow_nan=False) + "\n"
+    return (
+        json.dumps(_finite(summary.to_dict()), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    )
 
 
 def _finite(value: Any) -> Any:
@@ -57,29 +66,35 @@ def headline(summary: Summary) -> list[tuple[str, str]]:
     """The summary's rows as (name, text) pairs, shared by Markdown, HTML and the table."""
     reasons = summary.reasons
     unit = LOSS_UNITS[summary.log_base]
+    other = (
+        ("sum", summary.sum_loss) if summary.reduction == "mean" else ("mean", summary.mean_loss)
+    )
     rows = [
+        (f"loss ({summary.reduction}, {unit})", number(summary.loss)),
+        (f"{other[0]} loss", number(other[1])),
+        ("perplexity", number(summary.perplexity)),
+        ("accuracy", number(summary.accuracy)),
         ("samples", f"{summary.n_samples:,}"),
         ("classes", f"{summary.n_classes:,}"),
         ("task", _with_reason(summary.task, reasons.get("task"))),
         ("input", _with_reason(summary.input, reasons.get("input"))),
         ("labels", reasons.get("labels", "")),
-        (f"loss ({summary.reduction}, {unit})", number(summary.loss)),
-        ("perplexity", number(summary.perplexity)),
-        ("accuracy", number(summary.accuracy)),
+        ("columns", reasons.get("columns", "")),
+        ("clipped", f"{summary.clipped:,} (eps {summary.eps:.3g})"),
+        ("renormalised", f"{summary.renormalized:,}"),
     ]
-    if summary.reduction == "mean":
-        rows.insert(6, (f"sum loss ({unit})", number(summary.sum_loss)))
-    else:
-        rows.insert(6, (f"mean loss ({unit})", number(summary.mean_loss)))
-    rows.append(("clipped", f"{summary.clipped:,} (eps {summary.eps:.3g})"))
-    rows.append(("renormalised", f"{summary.renormalized:,}"))
     if summary.unmatched_labels:
         rows.append(("unmatched labels", f"{summary.unmatched_labels:,}"))
     for gate in summary.gates:
-        op = "<=" if gate.name == "max_loss" else ">="
+        if gate.name == "max_loss":
+            op = "<=" if gate.passed else ">"
+        else:
+            op = ">=" if gate.passed else "<"
         verdict = "passed" if gate.passed else "FAILED"
-        rows.append((f"gate {gate.name}", f"{verdict}: {number(gate.value)} {op} {gate.threshold!r}"))
-    return rows
+        rows.append(
+            (f"gate {gate.name}", f"{verdict}: {number(gate.value)} {op} {gate.threshold!r}")
+        )
+    return [(name, text) for name, text in rows if text]
 
 
 def _with_reason(decision: str, reason: str | None) -> str:
@@ -100,13 +115,15 @@ def to_markdown(summary: Summary) -> str:
     lines = ["| | |", "|---|---|"]
     lines += [f"| {_md(k)} | {_md(v)} |" for k, v in headline(summary)]
     lines += ["", "| class | n | mean loss | accuracy |", "|---|---:|---:|---:|"]
-    lines += [f"| {_md(c.name)} | {c.n:,} | {number(c.mean_loss)} | {number(c.accuracy)} |"
-              for c in summary.per_class]
+    lines += [
+        f"| {_md(c.name)} | {c.n:,} | {number(c.mean_loss)} | {number(c.accuracy)} |"
+        for c in summary.per_class
+    ]
     lines += ["", f"`{summary.signature}`"]
     return "\n".join(lines) + "\n"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>~])")  # what is special inside a table cell
 
 
 def _md(text: str) -> str:
@@ -118,30 +135,43 @@ def to_csv(summary: Summary) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["scope", "class", "n", "mean_loss", "sum_loss", "accuracy"])
-    writer.writerow(["all", "", summary.n_samples, repr(summary.mean_loss),
-                     repr(summary.sum_loss), repr(summary.accuracy)])
+    writer.writerow(
+        [
+            "all",
+            "",
+            summary.n_samples,
+            repr(summary.mean_loss),
+            repr(summary.sum_loss),
+            repr(summary.accuracy),
+        ]
+    )
     for c in summary.per_class:
-        writer.writerow(["class", c.name, c.n, repr(c.mean_loss), repr(c.mean_loss * c.n),
-                         repr(c.accuracy)])
+        writer.writerow(
+            ["class", c.name, c.n, repr(c.mean_loss), repr(c.mean_loss * c.n), repr(c.accuracy)]
+        )
     return out.getvalue()
 
 
 def to_html(summary: Summary) -> str:
     """A self-contained page with the two tables; every name escaped."""
+
     def table(head: list[str], rows: list[list[str]]) -> str:
         cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>"
-                       for r in rows)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in rows
+        )
         return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
     summary_rows = [[k, v] for k, v in headline(summary)]
-    class_rows = [[c.name, f"{c.n:,}", number(c.mean_loss), number(c.accuracy)]
-                  for c in summary.per_class]
+    class_rows = [
+        [c.name, f"{c.n:,}", number(c.mean_loss), number(c.accuracy)] for c in summary.per_class
+    ]
     return (
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>xent report</title>"
+        '<!doctype html>\n<html><head><meta charset="utf-8"><title>xent report</title>'
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}</style>"
         "</head><body>\n<h1>xent report</h1>\n"
-        + table(["", ""], summary_rows) + "\n<h2>Per class</h2>\n"
+        + table(["", ""], summary_rows)
+        + "\n<h2>Per class</h2>\n"
         + table(["class", "n", "mean loss", "accuracy"], class_rows)
         + f"\n<p><code>{html.escape(summary.signature)}</code></p>\n</body></html>\n"
     )

@@ -8,6 +8,7 @@ lines that name the file, the column and, where it can be found, the row.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -170,12 +171,14 @@ def _open_bytes(data: bytes, name: str, fmt: str | None) -> Source:
         fmt = "parquet" if data[:4] == PARQUET_MAGIC else None
     if fmt == "parquet":
         return _open_parquet(pa.BufferReader(data), name)
-    delimiter = "\t" if fmt == "tsv" else "," if fmt == "csv" else _sniff_delimiter(data[: 64 << 10])
+    delimiter = (
+        "\t" if fmt == "tsv" else "," if fmt == "csv" else _sniff_delimiter(data[: 64 << 10])
+    )
     return _open_csv(lambda: pa.BufferReader(data), name, delimiter)  # type: ignore[arg-type,return-value]
 
 
 def _sniff_delimiter(head: bytes) -> str:
-    """The delimiter of a text table: the one of tab, comma, semicolon, pipe the header uses most."""
+    """A text table's delimiter: whichever of , tab ; | its header line uses most."""
     first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
     counts = {d: first.count(d) for d in (",", "\t", ";", "|")}
     best = max(counts, key=lambda d: counts[d])
@@ -209,20 +212,27 @@ def _open_csv(stream: Callable[[], BinaryIO], name: str, delimiter: str) -> Sour
             )
             yield from reader
         except (OSError, pa.ArrowException) as exc:
-            raise _csv_error(exc, name, lambda: _find_bad_cell(stream, parse, exc, types)) from None
+            locate = functools.partial(_find_bad_cell, stream, parse, exc, types)
+            raise _csv_error(exc, name, locate) from None
         finally:
             if reader is not None:
                 reader.close()
 
-    return Source(name=name, format="tsv" if delimiter == "\t" else "csv", schema=schema,
-                  num_rows=None, _opener=opener)
+    return Source(
+        name=name,
+        format="tsv" if delimiter == "\t" else "csv",
+        schema=schema,
+        num_rows=None,
+        _opener=opener,
+    )
 
 
 _COLUMN_NUMBER = re.compile(r"CSV column #(\d+)")
 
 
-def _csv_error(exc: BaseException, name: str, locate: Callable[[], tuple[str, int] | None] | None = None
-               ) -> InputError:
+def _csv_error(
+    exc: BaseException, name: str, locate: Callable[[], tuple[str, int] | None] | None = None
+) -> InputError:
     text = _arrow_message(exc)
     if "Empty CSV file" in text:
         return InputError("the file is empty (not even a header row)", file=name)
@@ -238,7 +248,9 @@ def _csv_error(exc: BaseException, name: str, locate: Callable[[], tuple[str, in
 
 
 def _find_bad_cell(
-    stream: Callable[[], BinaryIO], parse: pacsv.ParseOptions, exc: BaseException,
+    stream: Callable[[], BinaryIO],
+    parse: pacsv.ParseOptions,
+    exc: BaseException,
     types: dict[str, pa.DataType],
 ) -> tuple[str, int] | None:
     """On a conversion error, read the failing column as text to name its first bad row."""
@@ -249,9 +261,11 @@ def _find_bad_cell(
         schema = pacsv.open_csv(stream(), parse_options=parse).schema
         column = schema.names[int(match.group(1))]
         text = pacsv.read_csv(
-            stream(), parse_options=parse,
+            stream(),
+            parse_options=parse,
             convert_options=pacsv.ConvertOptions(
-                include_columns=[column], column_types={column: pa.string()},
+                include_columns=[column],
+                column_types={column: pa.string()},
                 strings_can_be_null=False,
             ),
         ).column(0)
@@ -267,8 +281,22 @@ def _find_bad_cell(
     return None
 
 
-_CSV_NULLS = {"", "#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan",
-              "n/a", "na", "null", "nan", "none"}
+_CSV_NULLS = {
+    "",
+    "#n/a",
+    "#n/a n/a",
+    "#na",
+    "-1.#ind",
+    "-1.#qnan",
+    "-nan",
+    "1.#ind",
+    "1.#qnan",
+    "n/a",
+    "na",
+    "null",
+    "nan",
+    "none",
+}
 
 
 # -- Parquet ---------------------------------------------------------------------------
@@ -306,8 +334,9 @@ def _open_memory(data: Any, name: str) -> Source:
         for batch in table.select(list(columns)).to_batches(max_chunksize=batch_rows):
             yield _cast(batch, types, name)
 
-    return Source(name=name, format="memory", schema=table.schema, num_rows=table.num_rows,
-                  _opener=opener)
+    return Source(
+        name=name, format="memory", schema=table.schema, num_rows=table.num_rows, _opener=opener
+    )
 
 
 def _as_table(data: Any, name: str) -> pa.Table:
@@ -342,8 +371,9 @@ def _cast(batch: pa.RecordBatch, types: dict[str, pa.DataType], name: str) -> pa
             try:
                 column = column.cast(wanted)
             except (pa.ArrowException, ValueError) as exc:
-                raise InputError(f"cannot read as {wanted}: {_arrow_message(exc)}", file=name,
-                                 column=col_name) from None
+                raise InputError(
+                    f"cannot read as {wanted}: {_arrow_message(exc)}", file=name, column=col_name
+                ) from None
         arrays.append(column)
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 

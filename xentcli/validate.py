@@ -38,7 +38,9 @@ def check_finite(block: FloatArray, columns: Sequence[str], file: str, offset: i
         what = "empty or NaN" if np.isnan(value) else str(value)
         raise ValidationError(
             f"prediction is {what}; every prediction must be a finite number",
-            file=file, column=columns[col], rows=(rows[:EXAMPLES] + offset).tolist(),
+            file=file,
+            column=columns[col],
+            rows=(rows[:EXAMPLES] + offset).tolist(),
             count=int(rows.size),
         )
 
@@ -72,8 +74,11 @@ def check_scores(
             return Checked(block)
         zero = np.flatnonzero(fix & (sums == 0.0))
         if zero.size:
-            raise ValidationError("probabilities sum to 0; the row cannot be renormalised",
-                                  file=file, row=int(zero[0] + offset))
+            raise ValidationError(
+                "probabilities sum to 0; the row cannot be renormalised",
+                file=file,
+                row=int(zero[0] + offset),
+            )
         fixed = block.copy(order="F")
         fixed[fix] /= sums[fix, None]
         return Checked(fixed, int(fix.sum()))
@@ -94,7 +99,12 @@ def check_scores(
 
 
 def _in_range(
-    block: FloatArray, columns: Sequence[str], file: str, offset: int, lo: float, hi: float,
+    block: FloatArray,
+    columns: Sequence[str],
+    file: str,
+    offset: int,
+    lo: float,
+    hi: float,
     what: str,
 ) -> None:
     bad = (block < lo) | (block > hi)
@@ -105,16 +115,25 @@ def _in_range(
         span = f"[{lo:g}, {hi:g}]" if np.isfinite(lo) else f"<= {hi:g}"
         raise ValidationError(
             f"{what} {block[first, col]:.17g} is outside {span}",
-            file=file, column=columns[col], rows=(rows[:EXAMPLES] + offset).tolist(),
+            file=file,
+            column=columns[col],
+            rows=(rows[:EXAMPLES] + offset).tolist(),
             count=int(rows.size),
-            hint="pass --input logits if these are not probabilities" if what == "probability"
+            hint="pass --input logits if these are not probabilities"
+            if what == "probability"
             else None,
         )
 
 
 def _within_tolerance(
-    off: FloatArray, totals: FloatArray, file: str, offset: int, sum_tol: float,
-    renormalize: bool, verb: str, target: str,
+    off: FloatArray,
+    totals: FloatArray,
+    file: str,
+    offset: int,
+    sum_tol: float,
+    renormalize: bool,
+    verb: str,
+    target: str,
 ) -> None:
     if renormalize:
         return
@@ -123,6 +142,8 @@ def _within_tolerance(
         first = int(rows[0])
         raise ValidationError(
             f"the row {verb} {totals[first]:.17g}, not {target}, beyond --sum-tol {sum_tol:g}",
-            file=file, rows=(rows[:EXAMPLES] + offset).tolist(), count=int(rows.size),
+            file=file,
+            rows=(rows[:EXAMPLES] + offset).tolist(),
+            count=int(rows.size),
             hint="pass --renormalize to rescale such rows, or --input logits",
         )

@@ -1,0 +1,5 @@
+"""``python -m xentcli`` runs the ``xent`` command."""
+
+from .cli import main
+
+main()
