@@ -22,6 +22,7 @@ from .options import Options
 PREFIXES = ("logprob_", "logit_", "logits_", "proba_", "probs_", "prob_", "pred_", "score_", "p_")
 TRUE_TEXT = ("1", "1.0", "true")
 FALSE_TEXT = ("0", "0.0", "false")
+INTEGER_TEXT = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"  # numbers; _indices checks integrality
 
 
 @dataclass(frozen=True)
@@ -170,9 +171,12 @@ class LabelEncoder:
     def _decide(self, raw: pa.Array) -> tuple[str, str]:
         if self.task == "binary":
             return self._decide_binary(raw)
-        if len(raw) and bool(pc.all(pc.is_in(_text(raw), value_set=self._keys)).as_py()):
+        text = _text(raw)
+        if len(raw) and bool(pc.all(pc.is_in(text, value_set=self._keys)).as_py()):
             return "names", "class names"
-        return "indices", f"class indices 0..{len(self.names) - 1}"
+        if _all_numbers(raw):
+            return "indices", f"class indices 0..{len(self.names) - 1}"
+        return "names", "class names"  # _names will name the first label that is not a class
 
     def _decide_binary(self, raw: pa.Array) -> tuple[str, str]:
         if pa.types.is_boolean(raw.type):
@@ -281,9 +285,7 @@ class LabelEncoder:
         ):
             return raw.cast(pa.float64()).to_numpy(zero_copy_only=False)
         text = pc.utf8_trim_whitespace(_text(raw))
-        numeric = pc.match_substring_regex(
-            text, r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
-        ).to_numpy(zero_copy_only=False)
+        numeric = pc.match_substring_regex(text, INTEGER_TEXT).to_numpy(zero_copy_only=False)
         if not numeric.all():
             bad = int(np.flatnonzero(~numeric)[0])
             raise ValidationError(
@@ -304,6 +306,13 @@ def _text(raw: pa.Array) -> pa.Array:
         if np.all(np.isfinite(values) & (values == np.floor(values))):
             return pa.array(values.astype(np.int64)).cast(pa.string())
     return raw.cast(pa.string())
+
+
+def _all_numbers(raw: pa.Array) -> bool:
+    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
+        return True
+    text = pc.utf8_trim_whitespace(_text(raw))
+    return bool(pc.all(pc.match_substring_regex(text, INTEGER_TEXT)).as_py())
 
 
 def _any_bool_text(text: pa.Array) -> bool:

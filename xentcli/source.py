@@ -8,7 +8,9 @@ lines that name the file, the column and, where it can be found, the row.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import os
 import re
 import stat
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -196,13 +199,18 @@ def _open_csv(stream: Callable[[], BinaryIO], name: str, delimiter: str) -> Sour
         ) as reader:
             schema = reader.schema
     except (OSError, pa.ArrowException) as exc:
-        raise _csv_error(exc, name) from None
+        raise _csv_error(
+            exc, name, None, functools.partial(_find_ragged_row, stream, parse)
+        ) from None
 
     def opener(
         columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
         convert = pacsv.ConvertOptions(
-            include_columns=list(columns), column_types=types, strings_can_be_null=False
+            include_columns=list(columns),
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=True,
         )
         read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
         reader = None
@@ -212,8 +220,9 @@ def _open_csv(stream: Callable[[], BinaryIO], name: str, delimiter: str) -> Sour
             )
             yield from reader
         except (OSError, pa.ArrowException) as exc:
-            locate = functools.partial(_find_bad_cell, stream, parse, exc, types)
-            raise _csv_error(exc, name, locate) from None
+            locate = functools.partial(_find_bad_cell, stream, parse, exc)
+            ragged = functools.partial(_find_ragged_row, stream, parse)
+            raise _csv_error(exc, name, locate, ragged) from None
         finally:
             if reader is not None:
                 reader.close()
@@ -231,28 +240,37 @@ _COLUMN_NUMBER = re.compile(r"CSV column #(\d+)")
 
 
 def _csv_error(
-    exc: BaseException, name: str, locate: Callable[[], tuple[str, int] | None] | None = None
+    exc: BaseException,
+    name: str,
+    locate_cell: Callable[[], tuple[str, int, str] | None] | None = None,
+    locate_row: Callable[[], int | None] | None = None,
 ) -> InputError:
     text = _arrow_message(exc)
     if "Empty CSV file" in text:
         return InputError("the file is empty (not even a header row)", file=name)
-    if "conversion error" in text and locate is not None:
-        found = locate()
+    if "conversion error" in text and locate_cell is not None:
+        found = locate_cell()
         if found is not None:
-            column, row = found
-            value_text = text.split("invalid value", 1)[-1].strip(" :")
-            return InputError(f"not a number: {value_text}", file=name, column=column, row=row)
+            column, row, value = found
+            return InputError(f"not a number: {value!r}", file=name, column=column, row=row)
     if "Expected" in text and "columns, got" in text:
-        return InputError(f"malformed CSV: {text}", file=name)
+        detail = text.split("CSV parse error:", 1)[-1].split(":", 1)[0].strip()
+        return InputError(
+            f"malformed CSV: {detail[0].lower() + detail[1:]} (a ragged row or an unclosed quote)",
+            file=name,
+            row=locate_row() if locate_row is not None else None,
+        )
     return InputError(f"cannot read as CSV: {text}", file=name)
 
 
+_NUMBER = (  # what Arrow parses as a float: decimals, exponents, inf, infinity, nan
+    r"^\s*[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|(?i:inf|infinity|nan))\s*$"
+)
+
+
 def _find_bad_cell(
-    stream: Callable[[], BinaryIO],
-    parse: pacsv.ParseOptions,
-    exc: BaseException,
-    types: dict[str, pa.DataType],
-) -> tuple[str, int] | None:
+    stream: Callable[[], BinaryIO], parse: pacsv.ParseOptions, exc: BaseException
+) -> tuple[str, int, str] | None:
     """On a conversion error, read the failing column as text to name its first bad row."""
     match = _COLUMN_NUMBER.search(str(exc))
     if match is None:
@@ -266,37 +284,36 @@ def _find_bad_cell(
             convert_options=pacsv.ConvertOptions(
                 include_columns=[column],
                 column_types={column: pa.string()},
-                strings_can_be_null=False,
+                null_values=[""],
+                strings_can_be_null=True,
             ),
         ).column(0)
-        wanted = types.get(column, pa.float64())
-        for row, value in enumerate(text.to_pylist()):
-            try:
-                pa.array([value]).cast(wanted)
-            except (pa.ArrowException, ValueError):
-                if value.strip().lower() not in _CSV_NULLS:
-                    return column, row
     except (OSError, pa.ArrowException, IndexError):
         return None
-    return None
+    ok = pc.or_kleene(pc.is_null(text), pc.match_substring_regex(text, _NUMBER))
+    bad = pc.index(ok, False).as_py()
+    return (column, bad, text[bad].as_py()) if bad >= 0 else None
 
 
-_CSV_NULLS = {
-    "",
-    "#n/a",
-    "#n/a n/a",
-    "#na",
-    "-1.#ind",
-    "-1.#qnan",
-    "-nan",
-    "1.#ind",
-    "1.#qnan",
-    "n/a",
-    "na",
-    "null",
-    "nan",
-    "none",
-}
+def _find_ragged_row(stream: Callable[[], BinaryIO], parse: pacsv.ParseOptions) -> int | None:
+    """The 0-based data row whose field count differs from the header's, by the csv module."""
+    row = -1
+    try:
+        with stream() as raw:
+            lines = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+            reader = csv.reader(lines, delimiter=parse.delimiter, strict=True)
+            width = len(next(reader))
+            for record in reader:
+                if not record:
+                    continue
+                row += 1
+                if len(record) != width:
+                    return row
+            return None
+    except csv.Error:
+        return row + 1
+    except (OSError, StopIteration, ValueError):
+        return None
 
 
 # -- Parquet ---------------------------------------------------------------------------
