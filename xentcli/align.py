@@ -64,7 +64,7 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
                 raise InputError(f"no id column {id_col!r}{_listing(source)}", file=source.name)
     label_source = labels if labels is not None else preds
     label_col = _label_column(label_source, options, id_col, sole_column_ok=labels is not None)
-    exclude = {id_col, label_col if labels is None else None}
+    exclude = {id_col, label_col}  # a label column in PREDS is never a prediction
     pred_cols, skipped = _pred_columns(preds, options, exclude)
     return Layout(
         pred_cols=pred_cols,
@@ -286,11 +286,10 @@ class Aligner:
     def _by_key(self, labels: Source) -> Iterator[Batch]:
         id_col, label_col = self.layout.id_col, self.layout.label_col
         assert id_col is not None
-        table = pa.Table.from_batches(
-            list(self._label_batches(labels)), schema=None
-        ).combine_chunks()
-        if table.num_rows == 0:
-            raise InputError("no rows", file=labels.name)
+        batches = list(self._label_batches(labels))
+        if not sum(b.num_rows for b in batches):
+            raise InputError("no rows (the file has a header but no data rows)", file=labels.name)
+        table = pa.Table.from_batches(batches).combine_chunks()
         label_ids = table.column(id_col).combine_chunks()
         _no_missing_ids(label_ids, labels.name, id_col)
         _no_duplicate_ids(label_ids, labels.name, id_col)

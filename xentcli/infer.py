@@ -157,7 +157,7 @@ class LabelEncoder:
                 count=int(bad.size),
             )
         if self.mode is None:
-            self.mode, self.reason = self._decide(raw)
+            self.mode, self.reason = self._decide(raw, rows)
         if self.mode == "names":
             return (
                 self._binary_names(raw, rows) if self.task == "binary" else self._names(raw, rows)
@@ -168,9 +168,9 @@ class LabelEncoder:
 
     # -- deciding ----------------------------------------------------------------------
 
-    def _decide(self, raw: pa.Array) -> tuple[str, str]:
+    def _decide(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> tuple[str, str]:
         if self.task == "binary":
-            return self._decide_binary(raw)
+            return self._decide_binary(raw, rows)
         text = _text(raw)
         if len(raw) and bool(pc.all(pc.is_in(text, value_set=self._keys)).as_py()):
             return "names", "class names"
@@ -178,16 +178,18 @@ class LabelEncoder:
             return "indices", f"class indices 0..{len(self.names) - 1}"
         return "names", "class names"  # _names will name the first label that is not a class
 
-    def _decide_binary(self, raw: pa.Array) -> tuple[str, str]:
+    def _decide_binary(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> tuple[str, str]:
         if pa.types.is_boolean(raw.type):
             return "binary", "true/false"
-        text = pc.utf8_lower(pc.utf8_trim_whitespace(_text(raw)))
-        if bool(pc.all(pc.is_in(text, value_set=pa.array(TRUE_TEXT + FALSE_TEXT))).as_py()):
-            return "binary", "0/1" if not _any_bool_text(text) else "true/false"
         if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
             return "binary", "0/1"  # held to {0, 1} by _binary, which names the row
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(_text(raw)))
+        kind = "true/false" if _any_bool_text(text) else "0/1"
         if self.positive is not None:
             return "names", f"class names, positive class {self.positive!r} (--positive)"
+        flags = pc.is_in(text, value_set=pa.array(TRUE_TEXT + FALSE_TEXT))
+        if bool(pc.all(flags).as_py()):
+            return "binary", kind
         distinct = [v for v in pc.unique(_text(raw)).to_pylist() if v is not None]
         named = class_names([self._pred_column])[0]
         for candidate in (named, self._pred_column):
@@ -197,6 +199,12 @@ class LabelEncoder:
                     f"class names, positive class {candidate!r} "
                     f"(the prediction column is {self._pred_column!r})"
                 )
+        if bool(pc.any(flags).as_py()):
+            return "binary", kind  # a stray value among 0/1: _binary names its row
+        multiline = np.flatnonzero(pc.match_substring(_text(raw), "\n").to_numpy(False))
+        if multiline.size:
+            value = raw[int(multiline[0])].as_py()
+            raise self._bad("", value, rows[multiline])
         shown = ", ".join(repr(v) for v in distinct[:4])
         raise InferenceError(
             f"binary labels must be 0/1 or true/false; these are names ({shown})",
@@ -212,12 +220,8 @@ class LabelEncoder:
         if position.null_count:
             bad = np.flatnonzero(position.is_null().to_numpy(zero_copy_only=False))
             value = raw[int(bad[0])].as_py()
-            raise ValidationError(
-                f"label {value!r} is not a class (classes: {_shown(self.names)})",
-                file=self.file,
-                column=self.column,
-                row=int(rows[bad[0]]),
-            )
+            message = f"label {value!r} is not a class (classes: {_shown(self.names)})"
+            raise self._bad(message, value, rows[bad])
         return self._key_index[position.to_numpy(zero_copy_only=False)]
 
     def _indices(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -226,14 +230,11 @@ class LabelEncoder:
         bad = np.flatnonzero((values != np.floor(values)) | (values < 0) | (values >= k))
         if bad.size:
             value = raw[int(bad[0])].as_py()
-            raise ValidationError(
+            message = (
                 f"label {value!r} is neither a class name nor a class index 0..{k - 1} "
-                f"(classes: {_shown(self.names)})",
-                file=self.file,
-                column=self.column,
-                row=int(rows[bad[0]]),
-                count=int(bad.size),
+                f"(classes: {_shown(self.names)})"
             )
+            raise self._bad(message, value, rows[bad])
         return values.astype(np.int64)
 
     def _binary(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -249,14 +250,9 @@ class LabelEncoder:
             bad = np.flatnonzero(~(positive | np.isin(text, FALSE_TEXT)))
         if bad.size:
             value = raw[int(bad[0])].as_py()
-            raise ValidationError(
-                f"binary label {value!r} is not 0/1 or true/false",
-                file=self.file,
-                column=self.column,
-                row=int(rows[bad[0]]),
-                count=int(bad.size),
-                hint="pass --positive NAME for labels that are class names",
-            )
+            message = f"binary label {value!r} is not 0/1 or true/false"
+            hint = "pass --positive NAME for labels that are class names"
+            raise self._bad(message, value, rows[bad], hint=hint)
         return positive.astype(np.int64)
 
     def _binary_names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -268,33 +264,43 @@ class LabelEncoder:
                 self.negative = str(others[0])
             bad = np.flatnonzero(~positive & (text != self.negative))
             if bad.size:
-                raise ValidationError(
-                    f"a third label {text[bad[0]]!r} in a binary problem (the others are "
-                    f"{self.negative!r} and {self.positive!r})",
-                    file=self.file,
-                    column=self.column,
-                    row=int(rows[bad[0]]),
+                value = text[bad[0]]
+                message = (
+                    f"a third label {value!r} in a binary problem (the others are "
+                    f"{self.negative!r} and {self.positive!r})"
                 )
+                raise self._bad(message, value, rows[bad])
         return positive.astype(np.int64)
 
     def _numbers(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        if (
-            pa.types.is_integer(raw.type)
-            or pa.types.is_floating(raw.type)
-            or pa.types.is_boolean(raw.type)
-        ):
+        kind = raw.type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
             return raw.cast(pa.float64()).to_numpy(zero_copy_only=False)
         text = pc.utf8_trim_whitespace(_text(raw))
         numeric = pc.match_substring_regex(text, INTEGER_TEXT).to_numpy(zero_copy_only=False)
         if not numeric.all():
-            bad = int(np.flatnonzero(~numeric)[0])
-            raise ValidationError(
-                f"label {raw[bad].as_py()!r} is not a class (classes: {_shown(self.names)})",
-                file=self.file,
-                column=self.column,
-                row=int(rows[bad]),
-            )
+            bad = np.flatnonzero(~numeric)
+            value = raw[int(bad[0])].as_py()
+            message = f"label {value!r} is not a class (classes: {_shown(self.names)})"
+            raise self._bad(message, value, rows[bad])
         return text.cast(pa.float64()).to_numpy(zero_copy_only=False)
+
+    def _bad(
+        self, message: str, value: object, rows: npt.NDArray[np.int64], hint: str | None = None
+    ) -> ValidationError:
+        """The error for a bad label at ``rows[0]``; a value spanning lines is most likely an
+        unclosed quote that swallowed the rest of a CSV file, and is called that."""
+        if isinstance(value, str) and "\n" in value:
+            message = f"label {value.splitlines()[0]!r}... runs over several lines"
+            hint = "an unclosed quote in the file?"
+        return ValidationError(
+            message,
+            file=self.file,
+            column=self.column,
+            row=int(rows[0]),
+            count=int(rows.size) if rows.size > 1 else None,
+            hint=hint,
+        )
 
 
 def _text(raw: pa.Array) -> pa.Array:

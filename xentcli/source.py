@@ -195,9 +195,12 @@ def _open_csv(stream: Callable[[], BinaryIO], name: str, delimiter: str) -> Sour
     parse = pacsv.ParseOptions(delimiter=delimiter)
     try:
         with pacsv.open_csv(
-            stream(), read_options=pacsv.ReadOptions(block_size=1 << 20), parse_options=parse
+            stream(),
+            read_options=pacsv.ReadOptions(block_size=1 << 20),
+            parse_options=parse,
+            convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True),
         ) as reader:
-            schema = reader.schema
+            schema = _csv_schema(reader)
     except (OSError, pa.ArrowException) as exc:
         raise _csv_error(
             exc, name, None, functools.partial(_find_ragged_row, stream, parse)
@@ -234,6 +237,29 @@ def _open_csv(stream: Callable[[], BinaryIO], name: str, delimiter: str) -> Sour
         num_rows=None,
         _opener=opener,
     )
+
+
+def _csv_schema(reader: pacsv.CSVStreamingReader) -> pa.Schema:
+    """The schema pyarrow guessed from the first block, with two corrections: a column
+    that is mostly numbers there (a stray word in an otherwise numeric column) and a
+    column with no values yet (a header-only file) count as numeric, so that reading
+    them as numbers names the row of any cell that is not one."""
+    try:
+        first = reader.read_next_batch()
+    except StopIteration:
+        first = None
+    fields = []
+    for index, column in enumerate(reader.schema):
+        kind = column.type
+        if pa.types.is_null(kind):
+            kind = pa.float64()
+        elif first is not None and pa.types.is_string(kind):
+            values = first.column(index)
+            numbers = pc.sum(pc.match_substring_regex(values, _NUMBER)).as_py() or 0
+            if numbers * 2 > len(values) - values.null_count:
+                kind = pa.float64()
+        fields.append(column.with_type(kind))
+    return pa.schema(fields)
 
 
 _COLUMN_NUMBER = re.compile(r"CSV column #(\d+)")

@@ -114,7 +114,7 @@ def _in_range(
         col = int(np.flatnonzero(bad[first])[0])
         span = f"[{lo:g}, {hi:g}]" if np.isfinite(lo) else f"<= {hi:g}"
         raise ValidationError(
-            f"{what} {block[first, col]:.17g} is outside {span}",
+            f"{what} {float(block[first, col])!r} is outside {span}",
             file=file,
             column=columns[col],
             rows=(rows[:EXAMPLES] + offset).tolist(),
@@ -141,7 +141,7 @@ def _within_tolerance(
     if rows.size:
         first = int(rows[0])
         raise ValidationError(
-            f"the row {verb} {totals[first]:.17g}, not {target}, beyond --sum-tol {sum_tol:g}",
+            f"the row {verb} {float(totals[first])!r}, not {target}, beyond --sum-tol {sum_tol:g}",
             file=file,
             rows=(rows[:EXAMPLES] + offset).tolist(),
             count=int(rows.size),
