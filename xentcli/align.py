@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrays import from_numpy, mask, numbers
 from .errors import AlignError, InputError, UsageError
 from .options import Options
 from .source import Source
@@ -178,12 +179,19 @@ def _listing(source: Source) -> str:
 
 
 def read_types(source: Source, layout: Layout, *, as_labels: bool) -> dict[str, pa.DataType]:
-    """Types to ask of a reader: ids as text; for CSV, labels as text and scores as float64."""
+    """Types to ask of a reader: ids as text; for CSV, scores as float64 and labels as
+    text unless the first rows showed integers (parsed faster; a stray word is then
+    named by its row)."""
     types: dict[str, pa.DataType] = {}
     if layout.id_col is not None:
         types[layout.id_col] = pa.string()
     if source.format in ("csv", "tsv"):
-        if as_labels or layout.labels_in_preds:
+        label_type = (
+            source.schema.field(layout.label_col).type
+            if (as_labels or layout.labels_in_preds)
+            else None
+        )
+        if label_type is not None and not pa.types.is_integer(label_type):
             types[layout.label_col] = pa.string()
         if not as_labels:
             types.update(dict.fromkeys(layout.pred_cols, pa.float64()))
@@ -194,12 +202,7 @@ def scores_block(batch: pa.RecordBatch, columns: Sequence[str]) -> npt.NDArray[n
     """The prediction columns as one float64 (rows, classes) block; nulls become NaN."""
     block = np.empty((batch.num_rows, len(columns)), dtype=np.float64, order="F")
     for j, name in enumerate(columns):
-        column = batch.column(name)
-        if column.type != pa.float64():
-            column = column.cast(pa.float64())
-        if column.null_count:
-            column = column.fill_null(float("nan"))
-        block[:, j] = column.to_numpy(zero_copy_only=False)
+        block[:, j] = numbers(batch.column(name))
     return block
 
 
@@ -304,16 +307,18 @@ class Aligner:
             ids = batch.column(id_col)
             _no_missing_ids(ids, self.preds.name, id_col, offset)
             index = pc.index_in(ids, value_set=label_ids)
-            absent = index.is_null().to_numpy(zero_copy_only=False)
+            absent = mask(index.is_null())
             if absent.any():
                 n_missing += int(absent.sum())
-                missing.extend(ids.filter(pa.array(absent)).to_pylist()[: EXAMPLES - len(missing)])
-            rows = index.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+                keys = ids.filter(from_numpy(absent)).to_pylist()
+                missing.extend(keys[: EXAMPLES - len(missing)])
+            rows = np.nan_to_num(numbers(index, np.float64)).astype(np.int64)
             present = rows[~absent]
             again = seen[present] | _repeated_within(present)
             if again.any():
                 n_duplicates += int(again.sum())
-                for key in ids.filter(pa.array(~absent)).filter(pa.array(again)).to_pylist():
+                repeated = ids.filter(from_numpy(~absent)).filter(from_numpy(again))
+                for key in repeated.to_pylist():
                     if len(duplicates) < EXAMPLES and key not in duplicates:
                         duplicates.append(key)
             seen[present] = True
@@ -321,7 +326,7 @@ class Aligner:
                 yield Batch(
                     offset,
                     scores_block(batch, self.layout.pred_cols),
-                    label_values.take(pa.array(rows)),
+                    label_values.take(from_numpy(rows)),
                     ids,
                     label_rows=rows,
                 )
@@ -360,7 +365,7 @@ def _no_missing_ids(
     ids: pa.Array | pa.ChunkedArray, name: str, column: str, offset: int = 0
 ) -> None:
     if ids.null_count:
-        where = np.flatnonzero(ids.is_null().to_numpy(zero_copy_only=False)) + offset
+        where = np.flatnonzero(mask(ids.is_null())) + offset
         raise AlignError(
             "missing id",
             file=name,
@@ -372,7 +377,7 @@ def _no_missing_ids(
 
 def _no_duplicate_ids(ids: pa.Array, name: str, column: str) -> None:
     counts = ids.value_counts()
-    repeated = counts.filter(pc.greater(counts.field("counts"), 1))
+    repeated = counts.filter(from_numpy(numbers(counts.field("counts")) > 1))
     if len(repeated):
         keys = repeated.field("values").to_pylist()
         raise AlignError(

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrays import from_numpy, mask, numbers, strings
 from .core import row_logsumexp
 from .errors import InferenceError, UsageError, ValidationError
 from .options import Options
@@ -127,7 +128,7 @@ class LabelEncoder:
         self.mode: str | None = None
         self.reason = ""
         keys = list(dict.fromkeys([*self.names, *columns]))
-        self._keys = pa.array(keys, type=pa.string())
+        self._keys = strings(keys)
         self._key_index = np.array(
             [self.names.index(k) if k in self.names else list(columns).index(k) for k in keys],
             dtype=np.int64,
@@ -148,7 +149,7 @@ class LabelEncoder:
     def encode(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Class indices of one batch; ``rows`` are the rows of ``raw`` in its file."""
         if raw.null_count:
-            bad = np.flatnonzero(raw.is_null().to_numpy(zero_copy_only=False))
+            bad = np.flatnonzero(mask(raw.is_null()))
             raise ValidationError(
                 "missing label",
                 file=self.file,
@@ -173,6 +174,8 @@ class LabelEncoder:
             return self._decide_binary(raw, rows)
         text = _text(raw)
         if len(raw) and bool(pc.all(pc.is_in(text, value_set=self._keys)).as_py()):
+            if pa.types.is_integer(raw.type) and self.names == _index_names(len(self.names)):
+                return "indices", "class names"  # names 0..K-1 in order: the same mapping
             return "names", "class names"
         if _all_numbers(raw):
             return "indices", f"class indices 0..{len(self.names) - 1}"
@@ -187,7 +190,7 @@ class LabelEncoder:
         kind = "true/false" if _any_bool_text(text) else "0/1"
         if self.positive is not None:
             return "names", f"class names, positive class {self.positive!r} (--positive)"
-        flags = pc.is_in(text, value_set=pa.array(TRUE_TEXT + FALSE_TEXT))
+        flags = pc.is_in(text, value_set=strings(TRUE_TEXT + FALSE_TEXT))
         if bool(pc.all(flags).as_py()):
             return "binary", kind
         distinct = [v for v in pc.unique(_text(raw)).to_pylist() if v is not None]
@@ -201,7 +204,7 @@ class LabelEncoder:
                 )
         if bool(pc.any(flags).as_py()):
             return "binary", kind  # a stray value among 0/1: _binary names its row
-        multiline = np.flatnonzero(pc.match_substring(_text(raw), "\n").to_numpy(False))
+        multiline = np.flatnonzero(mask(pc.match_substring(_text(raw), "\n")))
         if multiline.size:
             value = raw[int(multiline[0])].as_py()
             raise self._bad("", value, rows[multiline])
@@ -218,11 +221,11 @@ class LabelEncoder:
     def _names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         position = pc.index_in(_text(raw), value_set=self._keys)
         if position.null_count:
-            bad = np.flatnonzero(position.is_null().to_numpy(zero_copy_only=False))
+            bad = np.flatnonzero(mask(position.is_null()))
             value = raw[int(bad[0])].as_py()
             message = f"label {value!r} is not a class (classes: {_shown(self.names)})"
             raise self._bad(message, value, rows[bad])
-        return self._key_index[position.to_numpy(zero_copy_only=False)]
+        return self._key_index[numbers(position)]
 
     def _indices(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         values = self._numbers(raw, rows)
@@ -239,15 +242,15 @@ class LabelEncoder:
 
     def _binary(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         if pa.types.is_boolean(raw.type):
-            return raw.to_numpy(zero_copy_only=False).astype(np.int64)
+            return numbers(raw).astype(np.int64)
         if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
-            values = raw.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            values = numbers(raw, np.float64)
             positive = values == 1.0
             bad = np.flatnonzero(~(positive | (values == 0.0)))
         else:
-            text = pc.utf8_lower(pc.utf8_trim_whitespace(raw)).to_numpy(zero_copy_only=False)
-            positive = np.isin(text, TRUE_TEXT)
-            bad = np.flatnonzero(~(positive | np.isin(text, FALSE_TEXT)))
+            text = pc.utf8_lower(pc.utf8_trim_whitespace(raw))
+            positive = mask(pc.is_in(text, value_set=strings(TRUE_TEXT)))
+            bad = np.flatnonzero(~(positive | mask(pc.is_in(text, value_set=strings(FALSE_TEXT)))))
         if bad.size:
             value = raw[int(bad[0])].as_py()
             message = f"binary label {value!r} is not 0/1 or true/false"
@@ -256,15 +259,16 @@ class LabelEncoder:
         return positive.astype(np.int64)
 
     def _binary_names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        text = _text(raw).to_numpy(zero_copy_only=False)
-        positive = text == self.positive
-        others = text[~positive]
-        if others.size:
+        assert self.positive is not None
+        text = _text(raw)
+        positive = mask(pc.is_in(text, value_set=strings([self.positive])))
+        if not positive.all():
             if self.negative is None:
-                self.negative = str(others[0])
-            bad = np.flatnonzero(~positive & (text != self.negative))
+                self.negative = str(text[int(np.flatnonzero(~positive)[0])].as_py())
+            negative = mask(pc.is_in(text, value_set=strings([self.negative])))
+            bad = np.flatnonzero(~positive & ~negative)
             if bad.size:
-                value = text[bad[0]]
+                value = text[int(bad[0])].as_py()
                 message = (
                     f"a third label {value!r} in a binary problem (the others are "
                     f"{self.negative!r} and {self.positive!r})"
@@ -275,15 +279,15 @@ class LabelEncoder:
     def _numbers(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         kind = raw.type
         if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-            return raw.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            return numbers(raw, np.float64)
         text = pc.utf8_trim_whitespace(_text(raw))
-        numeric = pc.match_substring_regex(text, INTEGER_TEXT).to_numpy(zero_copy_only=False)
+        numeric = mask(pc.match_substring_regex(text, INTEGER_TEXT))
         if not numeric.all():
             bad = np.flatnonzero(~numeric)
             value = raw[int(bad[0])].as_py()
             message = f"label {value!r} is not a class (classes: {_shown(self.names)})"
             raise self._bad(message, value, rows[bad])
-        return text.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return numbers(text.cast(pa.float64()))
 
     def _bad(
         self, message: str, value: object, rows: npt.NDArray[np.int64], hint: str | None = None
@@ -303,14 +307,18 @@ class LabelEncoder:
         )
 
 
+def _index_names(k: int) -> tuple[str, ...]:
+    return tuple(str(i) for i in range(k))
+
+
 def _text(raw: pa.Array) -> pa.Array:
     """Labels as text, so that ``2``, ``"2"`` and a class named ``2`` compare alike."""
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
         return raw
     if pa.types.is_floating(raw.type):
-        values = raw.to_numpy(zero_copy_only=False)
+        values = numbers(raw)
         if np.all(np.isfinite(values) & (values == np.floor(values))):
-            return pa.array(values.astype(np.int64)).cast(pa.string())
+            return from_numpy(values.astype(np.int64)).cast(pa.string())
     return raw.cast(pa.string())
 
 
@@ -322,7 +330,7 @@ def _all_numbers(raw: pa.Array) -> bool:
 
 
 def _any_bool_text(text: pa.Array) -> bool:
-    return bool(pc.any(pc.is_in(text, value_set=pa.array(["true", "false"]))).as_py())
+    return bool(pc.any(pc.is_in(text, value_set=strings(["true", "false"]))).as_py())
 
 
 def _shown(names: Sequence[str]) -> str:

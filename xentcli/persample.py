@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .arrays import from_numpy, strings
 from .errors import UsageError
 from .pipeline import SampleRows
 
@@ -84,13 +85,13 @@ def _csv_lines(rows: Iterable[Sequence[object]], delimiter: str) -> bytes:
 
 
 def _record_batch(rows: SampleRows) -> pa.RecordBatch:
-    names = pa.array(rows.classes, type=pa.string())
+    names = strings(rows.classes)
     return pa.record_batch(
         {
             rows.key_name: rows.keys,
-            "label": names.take(pa.array(rows.labels)),
-            "loss": pa.array(rows.loss, type=pa.float64()),
-            "pred": names.take(pa.array(rows.preds)),
-            "p_true": pa.array(np.asarray(rows.p_true, dtype=np.float64)),
+            "label": names.take(from_numpy(rows.labels)),
+            "loss": from_numpy(rows.loss.astype(np.float64, copy=False)),
+            "pred": names.take(from_numpy(rows.preds)),
+            "p_true": from_numpy(rows.p_true.astype(np.float64, copy=False)),
         }
     )

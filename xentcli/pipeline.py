@@ -17,6 +17,7 @@ import pyarrow as pa
 from . import core
 from .accumulate import Accumulator
 from .align import Aligner, Layout, plan
+from .arrays import from_numpy
 from .errors import InputError
 from .gates import apply_gates
 from .infer import LabelEncoder, decide_input, decide_task, resolve_eps
@@ -120,7 +121,7 @@ class _Run:
         self, offset: int, ids: pa.Array | None, y: npt.NDArray[np.int64], losses: core.SampleLosses
     ) -> SampleRows:
         if ids is None:
-            keys = pa.array(np.arange(offset, offset + y.shape[0], dtype=np.int64))
+            keys = from_numpy(np.arange(offset, offset + y.shape[0], dtype=np.int64))
         else:
             keys = ids
         return SampleRows(
