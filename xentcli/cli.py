@@ -298,7 +298,12 @@ def score(
         if per_sample is not None and sample_format is not None:
             handle = sys.stdout.buffer if per_sample == "-" else outputs.open(per_sample)
             sink = persample.PerSampleWriter(handle, sample_format)
-        summary = run_score(preds, labels, options=options, sink=sink)
+        bar = _progress_bar(quiet)
+        try:
+            summary = run_score(preds, labels, options=options, sink=sink, progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
         if sink is not None:
             sink.close()
         if output is not None and report_format is not None:
@@ -312,6 +317,17 @@ def score(
         if not gate.passed:
             click.echo(failure_line(gate), err=True)
     return 0 if summary.passed else 1
+
+
+def _progress_bar(quiet: bool) -> Any:
+    """A progress bar on standard error when that is a terminal and not ``--quiet``."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    from .render import ProgressBar
+
+    return ProgressBar(Console(stderr=True))
 
 
 def _print_summary(summary: Any, fmt: str, *, to_stderr: bool) -> None:

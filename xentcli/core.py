@@ -171,8 +171,10 @@ def _top_pred_rest(
         shifted = shifted_buffer[: stop - start]
         if shifted.shape != part.shape or (k > WIDE and column_major):
             shifted = np.empty_like(part)
-        np.subtract(part, block_top[:, None], out=shifted)
-        with np.errstate(under="ignore"):  # far below the top, exp is 0: the right answer
+        # A value more than the float range below the top becomes -inf, and far below
+        # the top exp is 0: both the right answer, so these warnings are silenced.
+        with np.errstate(over="ignore", under="ignore"):
+            np.subtract(part, block_top[:, None], out=shifted)
             np.exp(shifted, out=shifted)
         shifted[local, block_pred] = 0.0
         shifted.sum(axis=1, out=rest[start:stop])

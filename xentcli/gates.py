@@ -48,13 +48,16 @@ def failure_line(gate: GateResult) -> str:
 
 
 def distinguishing(value: float, threshold: float) -> tuple[str, str]:
-    """Both numbers as text, the value with one digit more than it takes to tell them apart.
+    """Both numbers as text: the threshold as typed; the value rounded to one digit more
+    than the fewest (at least 4) whose rounding still lies on its side of the threshold.
 
     >>> distinguishing(0.35000123, 0.35)
     ('0.3500012', '0.35')
+    >>> distinguishing(2 / 3, 0.66667)
+    ('0.6666667', '0.66667')
     """
-    for digits in range(4, 17):
+    for digits in range(4, 18):
         shown = f"{value:.{digits}g}"
-        if float(shown) != threshold:
-            return f"{value:.{digits + 1}g}", repr(threshold)
+        if (float(shown) > threshold) == (value > threshold) and float(shown) != threshold:
+            return f"{value:.{min(digits + 1, 17)}g}", repr(threshold)
     return repr(value), repr(threshold)

@@ -128,7 +128,7 @@ class LabelEncoder:
         self.mode: str | None = None
         self.reason = ""
         keys = list(dict.fromkeys([*self.names, *columns]))
-        self._keys = strings(keys)
+        self._keys = _text(strings(keys))  # normalised as labels are: "2.0" is "2"
         self._key_index = np.array(
             [self.names.index(k) if k in self.names else list(columns).index(k) for k in keys],
             dtype=np.int64,
@@ -261,11 +261,11 @@ class LabelEncoder:
     def _binary_names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         assert self.positive is not None
         text = _text(raw)
-        positive = mask(pc.is_in(text, value_set=strings([self.positive])))
+        positive = mask(pc.is_in(text, value_set=_text(strings([self.positive]))))
         if not positive.all():
             if self.negative is None:
                 self.negative = str(text[int(np.flatnonzero(~positive)[0])].as_py())
-            negative = mask(pc.is_in(text, value_set=strings([self.negative])))
+            negative = mask(pc.is_in(text, value_set=_text(strings([self.negative]))))
             bad = np.flatnonzero(~positive & ~negative)
             if bad.size:
                 value = text[int(bad[0])].as_py()
@@ -311,10 +311,14 @@ def _index_names(k: int) -> tuple[str, ...]:
     return tuple(str(i) for i in range(k))
 
 
+INTEGER_VALUED = r"^\s*\+?(\d+)\.0*\s*$"  # "2.0", "2.", " +2.00 " are the number 2
+
+
 def _text(raw: pa.Array) -> pa.Array:
-    """Labels as text, so that ``2``, ``"2"`` and a class named ``2`` compare alike."""
+    """Labels as text, so that ``2``, ``"2"``, ``2.0``, ``"2.0"`` and a class named ``2``
+    compare alike."""
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
-        return raw
+        return pc.replace_substring_regex(raw, INTEGER_VALUED, r"\1")
     if pa.types.is_floating(raw.type):
         values = numbers(raw)
         if np.all(np.isfinite(values) & (values == np.floor(values))):

@@ -6,7 +6,7 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,21 +47,29 @@ class SampleSink(Protocol):
     def write(self, rows: SampleRows) -> None: ...
 
 
+Progress = Callable[[int, "float | None"], None]
+
+
 def score(
     preds: Any,
     labels: Any = None,
     *,
     options: Options | None = None,
     sink: SampleSink | None = None,
+    progress: Progress | None = None,
     **kwargs: Any,
 ) -> Summary:
-    """Score predictions against labels; see ``xentcli.score`` for the public door."""
+    """Score predictions against labels; see ``xentcli.score`` for the public door.
+
+    ``progress(rows_done, fraction_done)`` is called after every batch (the fraction
+    is None when the input's size is unknown, as for standard input).
+    """
     opts = Options.from_kwargs(options, **kwargs)
     preds_source = open_source(preds, "preds")
     labels_source = open_source(labels, "labels") if labels is not None else None
     layout = plan(preds_source, labels_source, opts)
     run = _Run(preds_source, labels_source, layout, opts)
-    return run.execute(sink)
+    return run.execute(sink, progress)
 
 
 class _Run:
@@ -81,7 +89,7 @@ class _Run:
         self.accumulator = Accumulator(n_classes)
         self.scale = np.log(options.log_base_value)
 
-    def execute(self, sink: SampleSink | None) -> Summary:
+    def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
         aligner = Aligner(self.preds, self.labels, self.layout, self.options.batch_rows)
         for batch in aligner:
             block = batch.scores
@@ -110,6 +118,9 @@ class _Run:
             self.accumulator.add(losses, y, checked.renormalized)
             if sink is not None:
                 sink.write(self._sample_rows(batch.offset, batch.ids, y, losses))
+            if progress is not None:
+                done = batch.offset + len(batch)
+                progress(done, self.preds.fraction_done(done))
         if self.accumulator.n == 0:
             raise InputError(
                 "no rows to score (the file has a header but no data rows)", file=self.preds.name

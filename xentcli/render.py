@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from rich import box
 from rich.console import Console, Group
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -16,10 +27,11 @@ NARROW = 60
 
 def render_summary(summary: Summary, console: Console) -> None:
     """Print the headline figures and the per-class breakdown; stack them when narrow."""
+    narrow = console.width < NARROW
     console.print(
         Group(
             _title(summary),
-            _headline(summary),
+            _stacked(summary) if narrow else _headline(summary),
             Text(""),
             _classes(summary, console.width),
             Text(""),
@@ -36,6 +48,13 @@ def _title(summary: Summary) -> Text:
         text.append(" vs ")
         text.append(labels)
     return text
+
+
+def _stacked(summary: Summary) -> Group:
+    """Name and value on one line, wrapping between words: no number is ever cut."""
+    return Group(
+        *(Text.assemble((f"{name}: ", "bold"), value) for name, value in headline(summary))
+    )
 
 
 def _headline(summary: Summary) -> Table:
@@ -85,3 +104,51 @@ def _chosen(classes: tuple[ClassSummary, ...]) -> tuple[list[ClassSummary], str 
         f"the {len(shown)} classes of highest mean loss; "
         f"all {len(classes):,} are in the JSON report"
     )
+
+
+class ProgressBar:
+    """A transient progress bar for long runs: it appears only after ``delay`` seconds,
+    redraws at most ten times a second, and vanishes when closed. The caller decides
+    whether to show one at all (a terminal, not ``--quiet``)."""
+
+    def __init__(
+        self, console: Console, delay: float = 0.5, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.console = console
+        self.delay = delay
+        self.clock = clock
+        self.started = clock()
+        self.drawn = 0.0
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __call__(self, rows: int, fraction: float | None) -> None:
+        now = self.clock()
+        if self._progress is None:
+            if now - self.started < self.delay:
+                return
+            self._progress = Progress(
+                TextColumn("scoring"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[rows]} rows"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+                auto_refresh=False,
+            )
+            self._task = self._progress.add_task(
+                "scoring", total=1.0 if fraction is not None else None, rows="0"
+            )
+            self._progress.start()
+        assert self._task is not None
+        self._progress.update(self._task, completed=fraction or 0.0, rows=f"{rows:,}")
+        if now - self.drawn >= 0.1:
+            self._progress.refresh()
+            self.drawn = now
+
+    def close(self) -> None:
+        """Remove the bar (if it was ever shown)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

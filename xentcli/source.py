@@ -54,10 +54,20 @@ class Source:
     schema: pa.Schema
     num_rows: int | None
     _opener: BatchOpener = field(repr=False)
+    size: int | None = None
+    _position: Callable[[], int] | None = field(default=None, repr=False)
 
     @property
     def columns(self) -> list[str]:
         return list(self.schema.names)
+
+    def fraction_done(self, rows_done: int) -> float | None:
+        """How far reading has come, from rows (when known) or bytes; None if unknown."""
+        if self.num_rows:
+            return min(1.0, rows_done / self.num_rows)
+        if self.size and self._position is not None:
+            return min(1.0, self._position() / self.size)
+        return None
 
     def batches(
         self, columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
@@ -118,7 +128,7 @@ def _open_path(path: str, fmt: str | None) -> Source:
     def stream() -> BinaryIO:
         return pa.input_stream(path, compression=compression)  # type: ignore[return-value]
 
-    return _open_csv(stream, path, delimiter)
+    return _open_csv(stream, path, delimiter, None if compression else os.stat(path).st_size)
 
 
 def _format_from_name(path: str, head: bytes, compression: str | None) -> str | None:
@@ -196,7 +206,10 @@ def _sniff_delimiter(head: bytes) -> str:
 # -- CSV -------------------------------------------------------------------------------
 
 
-def _open_csv(stream: Callable[[], BinaryIO], name: str, delimiter: str) -> Source:
+def _open_csv(
+    stream: Callable[[], BinaryIO], name: str, delimiter: str, size: int | None = None
+) -> Source:
+    consumed = [0]  # bytes handed to the parser so far, for the progress bar
     parse = pacsv.ParseOptions(delimiter=delimiter)
     try:
         with pacsv.open_csv(
@@ -223,7 +236,7 @@ def _open_csv(stream: Callable[[], BinaryIO], name: str, delimiter: str) -> Sour
             strings_can_be_null=True,
         )
         try:
-            yield from _csv_chunks(stream, parse, convert)
+            yield from _csv_chunks(stream, parse, convert, consumed)
         except (OSError, pa.ArrowException) as exc:
             locate = functools.partial(_find_bad_cell, stream, parse, exc)
             ragged = functools.partial(_find_ragged_row, stream, parse)
@@ -235,11 +248,16 @@ def _open_csv(stream: Callable[[], BinaryIO], name: str, delimiter: str) -> Sour
         schema=schema,
         num_rows=None,
         _opener=opener,
+        size=size,
+        _position=lambda: consumed[0],
     )
 
 
 def _csv_chunks(
-    stream: Callable[[], BinaryIO], parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions
+    stream: Callable[[], BinaryIO],
+    parse: pacsv.ParseOptions,
+    convert: pacsv.ConvertOptions,
+    consumed: list[int],
 ) -> Iterator[pa.RecordBatch]:
     """Parse a CSV in line-aligned chunks, two at a time, each with the header line in
     front: both cores work and memory stays bounded by the chunks in flight.
@@ -262,6 +280,7 @@ def _csv_chunks(
     try:
         in_flight: deque[Future[pa.Table]] = deque()
         for text in _csv_pieces(stream):
+            consumed[0] += len(text)
             in_flight.append(pool.submit(parse_piece, text))
             if len(in_flight) > CSV_THREADS:
                 yield from in_flight.popleft().result().to_batches()
