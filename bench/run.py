@@ -1,0 +1,203 @@
+"""Benchmark xent against the snippets people write by hand, as whole processes.
+
+Run by hand (needs the test extra: scikit-learn and torch):
+
+    python bench/run.py                 # every data set, 3 repeats
+    python bench/run.py --quick         # data sets a tenth of the size, 2 repeats
+    python bench/run.py --only mc10_1M  # one data set
+
+It writes the data sets once into bench/data/ (float32 logits and an int64 label, as
+Parquet and CSV), runs each tool once to warm the page cache, then round-robin
+``--repeats`` times, and prints a table per data set: median wall time, the ratio of
+each tool's time to xent's in the same run, the peak RSS of the child (from its own
+rusage) and the loss each printed, which must agree. Then the import times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PEERS = HERE / "peers"
+PYTHON = sys.executable
+XENT = [PYTHON, "-m", "xentcli"]
+DATASETS = {  # name: (rows, classes); classes == 1 is binary
+    "binary_10M": (10_000_000, 1),
+    "mc10_1M": (1_000_000, 10),
+    "mc10_2M": (2_000_000, 10),
+    "mc1000_200k": (200_000, 1000),
+}
+TOOLS = ("xent", "pandas+sklearn", "pyarrow+torch", "pyarrow+numpy")
+
+
+@dataclass
+class Run:
+    seconds: float
+    rss_mb: float
+    loss: float
+
+
+def make_data(folder: Path, name: str, rows: int, classes: int) -> dict[str, Path]:
+    """Write the data set as Parquet and CSV (once) and return both paths."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    paths = {"parquet": folder / f"{name}.parquet", "csv": folder / f"{name}.csv"}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    width = max(classes, 1)
+    columns: dict[str, object] = {}
+    for j in range(width):
+        columns["logit" if classes == 1 else f"c{j}"] = rng.normal(0, 2, rows).astype(np.float32)
+    columns["label"] = rng.integers(0, 2 if classes == 1 else classes, rows)
+    table = pa.table(columns)
+    pq.write_table(table, paths["parquet"])
+    pacsv.write_csv(table, paths["csv"])
+    return paths
+
+
+def command(tool: str, path: Path, kind: str) -> list[str]:
+    if tool == "xent":
+        return [*XENT, "score", str(path), "--json"]
+    script = {
+        "pandas+sklearn": "pandas_sklearn.py",
+        "pyarrow+torch": "arrow_torch.py",
+        "pyarrow+numpy": "arrow_numpy.py",
+    }[tool]
+    return [PYTHON, str(PEERS / script), str(path), kind]
+
+
+def run_child(argv: list[str], env: dict[str, str]) -> Run:
+    """Run one whole process, reaping it ourselves so that the rusage is its own."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out = child.stdout.read() if child.stdout else b""
+    err = child.stderr.read() if child.stderr else b""
+    _pid, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{err.decode()}")
+    text = out.decode().strip()
+    loss = json.loads(text)["loss"] if text.startswith("{") else float(text.splitlines()[-1])
+    return Run(seconds, usage.ru_maxrss / 1024, float(loss))
+
+
+def bench(
+    paths: dict[str, Path], kind: str, repeats: int, env: dict[str, str]
+) -> dict[str, dict[str, list[Run]]]:
+    results: dict[str, dict[str, list[Run]]] = {}
+    for fmt, path in paths.items():
+        runs: dict[str, list[Run]] = {tool: [] for tool in TOOLS}
+        for tool in TOOLS:  # warm the page cache and the imports
+            run_child(command(tool, path, kind), env)
+        for _ in range(repeats):
+            for tool in TOOLS:
+                runs[tool].append(run_child(command(tool, path, kind), env))
+        results[fmt] = runs
+    return results
+
+
+def table(name: str, fmt: str, runs: dict[str, list[Run]], size_mb: float) -> str:
+    base = statistics.median(r.seconds for r in runs["xent"])
+    lines = [
+        f"{name} ({fmt}, {size_mb:,.0f} MB)",
+        "",
+        "| tool | median s | × xent's time | peak RSS MB | loss |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for tool in TOOLS:
+        t = statistics.median(r.seconds for r in runs[tool])
+        rss = max(r.rss_mb for r in runs[tool])
+        loss = runs[tool][-1].loss
+        lines.append(f"| {tool} | {t:.2f} | {t / base:.2f} | {rss:,.0f} | {loss:.10g} |")
+    return "\n".join(lines)
+
+
+def import_times(env: dict[str, str], folder: Path) -> str:
+    """Wall time of ``xent --version`` and the imports of the score path (-X importtime)."""
+    tiny = make_data(folder, "tiny", 100, 10)
+    version = statistics.median(_timed([*XENT, "--version"], env) for _ in range(7))
+    rows = []
+    for fmt, path in tiny.items():
+        done = subprocess.run(
+            [PYTHON, "-X", "importtime", "-m", "xentcli", "score", str(path), "-q"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        top = [
+            line
+            for line in done.stderr.splitlines()
+            if line.startswith("import time:")
+            and line.split("|")[-1].startswith(" ")
+            and not line.split("|")[-1].startswith("  ")
+        ]
+        total = sum(int(line.split("|")[1]) for line in top if line.split("|")[1].strip().isdigit())
+        pandas = any(line.split("|")[-1].strip() == "pandas" for line in done.stderr.splitlines())
+        rows.append(
+            f"| imports of `score` ({fmt}) | {total / 1e6:.3f} s | pandas loaded: "
+            f"{'yes' if pandas else 'no'} |"
+        )
+    return "\n".join(
+        [
+            "| what | time | |",
+            "|---|---:|---|",
+            f"| `xent --version`, whole process | {version:.3f} s | |",
+            *rows,
+        ]
+    )
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, capture_output=True, env=env, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="data sets a tenth of the size")
+    parser.add_argument("--only", nargs="*", choices=sorted(DATASETS), help="these data sets")
+    parser.add_argument("--formats", nargs="*", default=["parquet", "csv"])
+    parser.add_argument("--data", type=Path, default=HERE / "data")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    # The machine's OPENBLAS_CORETYPE/L2_SIZE slow a current NumPy; unset for every tool alike.
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}\n"
+    )
+    for name, (rows, classes) in DATASETS.items():
+        if args.only and name not in args.only:
+            continue
+        if args.quick:
+            rows //= 10
+            name = f"{name}_quick"
+        paths = make_data(args.data, name, rows, classes)
+        paths = {fmt: p for fmt, p in paths.items() if fmt in args.formats}
+        kind = "binary" if classes == 1 else "multiclass"
+        results = bench(paths, kind, args.repeats, env)
+        for fmt, runs in results.items():
+            print(table(name, fmt, runs, paths[fmt].stat().st_size / 2**20), "\n", flush=True)
+    print(import_times(env, args.data))
+
+
+if __name__ == "__main__":
+    main()
