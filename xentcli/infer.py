@@ -129,9 +129,10 @@ class LabelEncoder:
         self.reason = ""
         keys = list(dict.fromkeys([*self.names, *columns]))
         self._keys = _text(strings(keys))  # normalised as labels are: "2.0" is "2"
+        by_name = {name: i for i, name in enumerate(self.names)}
+        by_column = {column: i for i, column in enumerate(columns)}
         self._key_index = np.array(
-            [self.names.index(k) if k in self.names else list(columns).index(k) for k in keys],
-            dtype=np.int64,
+            [by_name[k] if k in by_name else by_column[k] for k in keys], dtype=np.int64
         )
         self._pred_column = columns[0]
         if options.positive is not None and task != "binary":

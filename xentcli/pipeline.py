@@ -27,6 +27,8 @@ from .summary import Facts, Summary
 from .validate import check_finite, check_scores
 from .version import __version__, short_version
 
+BATCH_BYTES = 8 << 20  # a batch's block of scores: 65536 rows of 16 classes
+
 
 @dataclass(frozen=True)
 class SampleRows:
@@ -90,7 +92,7 @@ class _Run:
         self.scale = np.log(options.log_base_value)
 
     def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
-        aligner = Aligner(self.preds, self.labels, self.layout, self.options.batch_rows)
+        aligner = Aligner(self.preds, self.labels, self.layout, self._batch_rows())
         for batch in aligner:
             block = batch.scores
             check_finite(block, self.layout.pred_cols, self.preds.name, batch.offset)
@@ -127,6 +129,12 @@ class _Run:
             )
         summary = self.accumulator.finish(self._facts(aligner.unmatched_labels), __version__)
         return apply_gates(summary, self.options.max_loss, self.options.min_accuracy)
+
+    def _batch_rows(self) -> int:
+        """Rows per batch: ``batch_rows``, fewer when the classes are many, so that a
+        batch's float64 block stays near ``BATCH_BYTES`` whatever the width."""
+        width = len(self.layout.pred_cols)
+        return max(1, min(self.options.batch_rows, BATCH_BYTES // (8 * width)))
 
     def _sample_rows(
         self, offset: int, ids: pa.Array | None, y: npt.NDArray[np.int64], losses: core.SampleLosses

@@ -32,9 +32,9 @@ PARQUET_MAGIC = b"PAR1"
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
 PARQUET_EXTENSIONS = {".parquet", ".pq", ".parq"}
 FORMATS = ("csv", "tsv", "parquet")
-CSV_BLOCK_BYTES = 1 << 20  # a parse block; read_csv spreads a chunk's blocks over threads
 CSV_CHUNK_BYTES = 4 << 20  # a line-aligned chunk of text, parsed by one thread
 CSV_THREADS = 2  # chunks parsed at once: the machine's cores
+CSV_MAX_ROW_BYTES = 1 << 30  # the header peek grows its block up to this for wide rows
 PARQUET_BUFFER_BYTES = 64 << 10  # one-pass reads: 3x to 5x faster than pre_buffer, less memory
 STDIN = "-"
 
@@ -212,13 +212,7 @@ def _open_csv(
     consumed = [0]  # bytes handed to the parser so far, for the progress bar
     parse = pacsv.ParseOptions(delimiter=delimiter)
     try:
-        with pacsv.open_csv(
-            stream(),
-            read_options=pacsv.ReadOptions(block_size=1 << 20),
-            parse_options=parse,
-            convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True),
-        ) as reader:
-            schema = _csv_schema(reader)
+        schema = _peek_schema(stream, parse)
     except (OSError, pa.ArrowException) as exc:
         raise _csv_error(
             exc, name, None, functools.partial(_find_ragged_row, stream, parse)
@@ -266,9 +260,11 @@ def _csv_chunks(
     before we return: pyarrow's multi-threaded ``read_csv`` left native threads that
     sometimes aborted the interpreter at exit (apache/arrow#34314; 3 exits in 150 here).
     """
-    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False)
 
     def parse_piece(text: bytes) -> pa.Table:
+        # One block per chunk: the pool gives the parallelism, and no row, however
+        # wide, can straddle two blocks.
+        read = pacsv.ReadOptions(block_size=len(text) + 1, use_threads=False)
         return pacsv.read_csv(
             pa.BufferReader(text),
             read_options=read,
@@ -338,6 +334,24 @@ def _safe_cut(data: bytes) -> int:
             return end + 1
         end = data.rfind(b"\n", 0, end)
     return 0
+
+
+def _peek_schema(stream: Callable[[], BinaryIO], parse: pacsv.ParseOptions) -> pa.Schema:
+    """The column names and types, from a first block big enough for a whole row."""
+    block = 1 << 20
+    while True:
+        try:
+            with pacsv.open_csv(
+                stream(),
+                read_options=pacsv.ReadOptions(block_size=block),
+                parse_options=parse,
+                convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True),
+            ) as reader:
+                return _csv_schema(reader)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block >= CSV_MAX_ROW_BYTES:
+                raise
+            block *= 8
 
 
 def _csv_schema(reader: pacsv.CSVStreamingReader) -> pa.Schema:
