@@ -81,19 +81,14 @@ def command(tool: str, path: Path, kind: str) -> list[str]:
 
 
 def run_child(argv: list[str], env: dict[str, str]) -> Run:
-    """Run one whole process, reaping it ourselves so that the rusage is its own."""
-    start = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out = child.stdout.read() if child.stdout else b""
-    err = child.stderr.read() if child.stderr else b""
-    _pid, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{err.decode()}")
-    text = out.decode().strip()
+    """Run one whole process through measure.py, which reports its time and peak RSS."""
+    done = subprocess.run([PYTHON, str(HERE / "measure.py"), *argv], capture_output=True, env=env)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr.decode()}")
+    measured = json.loads(done.stderr.decode().strip().splitlines()[-1])
+    text = done.stdout.decode().strip()
     loss = json.loads(text)["loss"] if text.startswith("{") else float(text.splitlines()[-1])
-    return Run(seconds, usage.ru_maxrss / 1024, float(loss))
+    return Run(measured["seconds"], measured["rss_kb"] / 1024, float(loss))
 
 
 def bench(

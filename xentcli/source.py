@@ -8,24 +8,17 @@ lines that name the file, the column and, where it can be found, the row.
 
 from __future__ import annotations
 
-import csv
-import functools
-import io
 import os
-import re
 import stat
 import sys
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .csvread import CsvReader
 from .errors import InputError
 
 PARQUET_MAGIC = b"PAR1"
@@ -108,9 +101,8 @@ def _open_path(path: str, fmt: str | None) -> Source:
         raise InputError(f"cannot open: {exc.strerror}", file=path) from None
     if stat.S_ISDIR(mode):
         raise InputError("is a directory, not a file", file=path)
-    if not stat.S_ISREG(mode):  # a FIFO or a process substitution: read it once, by content
-        with _opened(path) as handle:
-            return _open_bytes(handle.read(), path, fmt)
+    if not stat.S_ISREG(mode):  # a FIFO or a process substitution: one pass, by content
+        return _open_stream(_opened(path), path, fmt)
     with _opened(path) as handle:
         head = handle.read(4)
     compression = COMPRESSIONS.get(os.path.splitext(path)[1].lower())
@@ -118,17 +110,16 @@ def _open_path(path: str, fmt: str | None) -> Source:
         fmt = _format_from_name(path, head, compression)
     if fmt == "parquet":
         return _open_parquet(path, path)
-    if fmt == "csv":
-        delimiter = ","
-    elif fmt == "tsv":
-        delimiter = "\t"
-    else:
-        delimiter = _sniff_delimiter(_read_head(path, compression))
+    if compression is None:
+        return _open_csv(_opened(path), path, _DELIMITERS.get(fmt or ""), os.stat(path).st_size)
+    try:
+        stream = pa.input_stream(path, compression=compression)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read: {_arrow_message(exc)}", file=path) from None
+    return _open_csv(stream, path, _DELIMITERS.get(fmt or ""), None)
 
-    def stream() -> BinaryIO:
-        return pa.input_stream(path, compression=compression)  # type: ignore[return-value]
 
-    return _open_csv(stream, path, delimiter, None if compression else os.stat(path).st_size)
+_DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
 def _format_from_name(path: str, head: bytes, compression: str | None) -> str | None:
@@ -155,14 +146,6 @@ def _extension(path: str) -> str:
     return ext
 
 
-def _read_head(path: str, compression: str | None) -> bytes:
-    try:
-        with pa.input_stream(path, compression=compression) as stream:
-            return bytes(stream.read(64 << 10))
-    except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"cannot read: {_arrow_message(exc)}", file=path) from None
-
-
 def _opened(path: str) -> BinaryIO:
     try:
         return open(path, "rb")  # noqa: SIM115 - closed by the caller's with
@@ -170,7 +153,7 @@ def _opened(path: str) -> BinaryIO:
         raise InputError(f"cannot open: {exc.strerror}", file=path) from None
 
 
-# -- standard input and other one-shot streams -----------------------------------------
+# -- standard input, FIFOs and CSV -----------------------------------------------------
 
 
 def _open_stdin(fmt: str | None) -> Source:
@@ -181,280 +164,41 @@ def _open_stdin(fmt: str | None) -> Source:
         raise InputError(
             "standard input is a terminal; pipe a file into it or give a path", file="<stdin>"
         )
-    return _open_bytes(stream.read(), "<stdin>", fmt)
+    return _open_stream(stream, "<stdin>", fmt)
 
 
-def _open_bytes(data: bytes, name: str, fmt: str | None) -> Source:
-    if fmt is None:
-        fmt = "parquet" if data[:4] == PARQUET_MAGIC else None
-    if fmt == "parquet":
-        return _open_parquet(pa.BufferReader(data), name)
-    delimiter = (
-        "\t" if fmt == "tsv" else "," if fmt == "csv" else _sniff_delimiter(data[: 64 << 10])
-    )
-    return _open_csv(lambda: pa.BufferReader(data), name, delimiter)  # type: ignore[arg-type,return-value]
-
-
-def _sniff_delimiter(head: bytes) -> str:
-    """A text table's delimiter: whichever of , tab ; | its header line uses most."""
-    first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    counts = {d: first.count(d) for d in (",", "\t", ";", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-# -- CSV -------------------------------------------------------------------------------
+def _open_stream(handle: BinaryIO, name: str, fmt: str | None) -> Source:
+    """A one-pass input: Parquet (by its magic bytes) is read whole, as it must be to
+    seek; CSV streams chunk by chunk as it arrives."""
+    try:
+        head = handle.read(4)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", file=name) from None
+    if fmt == "parquet" or (fmt is None and head == PARQUET_MAGIC):
+        with handle:
+            return _open_parquet(pa.BufferReader(head + handle.read()), name)
+    return _open_csv(handle, name, _DELIMITERS.get(fmt or ""), None, head)
 
 
 def _open_csv(
-    stream: Callable[[], BinaryIO], name: str, delimiter: str, size: int | None = None
+    handle: BinaryIO, name: str, delimiter: str | None, size: int | None, head: bytes = b""
 ) -> Source:
-    consumed = [0]  # bytes handed to the parser so far, for the progress bar
-    parse = pacsv.ParseOptions(delimiter=delimiter)
-    try:
-        schema = _peek_schema(stream, parse)
-    except (OSError, pa.ArrowException) as exc:
-        raise _csv_error(
-            exc, name, None, functools.partial(_find_ragged_row, stream, parse)
-        ) from None
+    reader = CsvReader(handle, name, delimiter, head)
 
     def opener(
         columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
-        # Every column gets a fixed type, so that chunks parsed apart agree.
-        fixed = {c: types.get(c, schema.field(c).type) for c in columns}
-        convert = pacsv.ConvertOptions(
-            include_columns=list(columns),
-            column_types=fixed,
-            null_values=[""],
-            strings_can_be_null=True,
-        )
-        try:
-            yield from _csv_chunks(stream, parse, convert, consumed)
-        except (OSError, pa.ArrowException) as exc:
-            locate = functools.partial(_find_bad_cell, stream, parse, exc)
-            ragged = functools.partial(_find_ragged_row, stream, parse)
-            raise _csv_error(exc, name, locate, ragged) from None
+        return reader.batches(columns, types)
 
     return Source(
         name=name,
-        format="tsv" if delimiter == "\t" else "csv",
-        schema=schema,
+        format="tsv" if reader.delimiter == "\t" else "csv",
+        schema=reader.schema,
         num_rows=None,
         _opener=opener,
         size=size,
-        _position=lambda: consumed[0],
+        _position=lambda: reader.consumed,
     )
-
-
-def _csv_chunks(
-    stream: Callable[[], BinaryIO],
-    parse: pacsv.ParseOptions,
-    convert: pacsv.ConvertOptions,
-    consumed: list[int],
-) -> Iterator[pa.RecordBatch]:
-    """Parse a CSV in line-aligned chunks, two at a time, each with the header line in
-    front: both cores work and memory stays bounded by the chunks in flight.
-
-    The chunks are parsed single-threaded in a thread pool of our own, which is joined
-    before we return: pyarrow's multi-threaded ``read_csv`` left native threads that
-    sometimes aborted the interpreter at exit (apache/arrow#34314; 3 exits in 150 here).
-    """
-
-    def parse_piece(text: bytes) -> pa.Table:
-        # One block per chunk: the pool gives the parallelism, and no row, however
-        # wide, can straddle two blocks.
-        read = pacsv.ReadOptions(block_size=len(text) + 1, use_threads=False)
-        return pacsv.read_csv(
-            pa.BufferReader(text),
-            read_options=read,
-            parse_options=parse,
-            convert_options=convert,
-        )
-
-    pool = ThreadPoolExecutor(max_workers=CSV_THREADS, thread_name_prefix="xent-csv")
-    try:
-        in_flight: deque[Future[pa.Table]] = deque()
-        for text in _csv_pieces(stream):
-            consumed[0] += len(text)
-            in_flight.append(pool.submit(parse_piece, text))
-            if len(in_flight) > CSV_THREADS:
-                yield from in_flight.popleft().result().to_batches()
-        while in_flight:
-            yield from in_flight.popleft().result().to_batches()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _csv_pieces(stream: Callable[[], BinaryIO]) -> Iterator[bytes]:
-    """The file as pieces of about ``CSV_CHUNK_BYTES`` that each start with the header
-    line and end at a line end outside quotes, so a quoted newline is never split."""
-    with stream() as source:
-        head = source.read(CSV_CHUNK_BYTES)
-        newline = _header_end(head)
-        if newline < 0:  # one line, or a header longer than a chunk: all at once
-            yield head + source.read()
-            return
-        header, pending = head[: newline + 1], head[newline + 1 :]
-        at_end = False
-        while pending or not at_end:
-            if not at_end and len(pending) < CSV_CHUNK_BYTES:
-                more = source.read(CSV_CHUNK_BYTES)
-                at_end = not more
-                pending += more
-                continue
-            cut = len(pending) if at_end else _safe_cut(pending)
-            if cut <= 0:  # no line end outside quotes yet: read on
-                more = source.read(CSV_CHUNK_BYTES)
-                at_end = not more
-                pending += more
-                if not at_end:
-                    continue
-                cut = len(pending)
-            piece, pending = pending[:cut], pending[cut:]
-            if not piece.isspace():
-                yield header + piece
-
-
-def _header_end(data: bytes) -> int:
-    """The index of the newline that ends the header line (quotes balanced), or -1."""
-    end = data.find(b"\n")
-    while end >= 0 and data.count(b'"', 0, end) % 2:
-        end = data.find(b"\n", end + 1)
-    return end
-
-
-def _safe_cut(data: bytes) -> int:
-    """The length up to the last line end that lies outside any quoted field, or 0."""
-    end = data.rfind(b"\n")
-    if data.find(b'"') < 0:  # no quotes at all (the usual numeric file): any line end will do
-        return end + 1
-    while end >= 0:
-        if data.count(b'"', 0, end) % 2 == 0:
-            return end + 1
-        end = data.rfind(b"\n", 0, end)
-    return 0
-
-
-def _peek_schema(stream: Callable[[], BinaryIO], parse: pacsv.ParseOptions) -> pa.Schema:
-    """The column names and types, from a first block big enough for a whole row."""
-    block = 1 << 20
-    while True:
-        try:
-            with pacsv.open_csv(
-                stream(),
-                read_options=pacsv.ReadOptions(block_size=block),
-                parse_options=parse,
-                convert_options=pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True),
-            ) as reader:
-                return _csv_schema(reader)
-        except pa.ArrowInvalid as exc:
-            if "straddl" not in str(exc) or block >= CSV_MAX_ROW_BYTES:
-                raise
-            block *= 8
-
-
-def _csv_schema(reader: pacsv.CSVStreamingReader) -> pa.Schema:
-    """The schema pyarrow guessed from the first block, with two corrections: a column
-    that is mostly numbers there (a stray word in an otherwise numeric column) and a
-    column with no values yet (a header-only file) count as numeric, so that reading
-    them as numbers names the row of any cell that is not one."""
-    try:
-        first = reader.read_next_batch()
-    except StopIteration:
-        first = None
-    fields = []
-    for index, column in enumerate(reader.schema):
-        kind = column.type
-        if pa.types.is_null(kind):
-            kind = pa.float64()
-        elif first is not None and pa.types.is_string(kind):
-            values = first.column(index)
-            numbers = pc.sum(pc.match_substring_regex(values, _NUMBER)).as_py() or 0
-            if numbers * 2 > len(values) - values.null_count:
-                kind = pa.float64()
-        fields.append(column.with_type(kind))
-    return pa.schema(fields)
-
-
-_COLUMN_NUMBER = re.compile(r"CSV column #(\d+)")
-
-
-def _csv_error(
-    exc: BaseException,
-    name: str,
-    locate_cell: Callable[[], tuple[str, int, str] | None] | None = None,
-    locate_row: Callable[[], int | None] | None = None,
-) -> InputError:
-    text = _arrow_message(exc)
-    if "Empty CSV file" in text:
-        return InputError("the file is empty (not even a header row)", file=name)
-    if "conversion error" in text and locate_cell is not None:
-        found = locate_cell()
-        if found is not None:
-            column, row, value = found
-            return InputError(f"not a number: {value!r}", file=name, column=column, row=row)
-    if "Expected" in text and "columns, got" in text:
-        detail = text.split("CSV parse error:", 1)[-1].split(":", 1)[0].strip()
-        return InputError(
-            f"malformed CSV: {detail[0].lower() + detail[1:]} (a ragged row or an unclosed quote)",
-            file=name,
-            row=locate_row() if locate_row is not None else None,
-        )
-    return InputError(f"cannot read as CSV: {text}", file=name)
-
-
-_NUMBER = (  # what Arrow parses as a float: decimals, exponents, inf, infinity, nan
-    r"^\s*[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|(?i:inf|infinity|nan))\s*$"
-)
-
-
-def _find_bad_cell(
-    stream: Callable[[], BinaryIO], parse: pacsv.ParseOptions, exc: BaseException
-) -> tuple[str, int, str] | None:
-    """On a conversion error, read the failing column as text to name its first bad row."""
-    match = _COLUMN_NUMBER.search(str(exc))
-    if match is None:
-        return None
-    try:
-        schema = pacsv.open_csv(stream(), parse_options=parse).schema
-        column = schema.names[int(match.group(1))]
-        text = pacsv.read_csv(
-            stream(),
-            parse_options=parse,
-            convert_options=pacsv.ConvertOptions(
-                include_columns=[column],
-                column_types={column: pa.string()},
-                null_values=[""],
-                strings_can_be_null=True,
-            ),
-        ).column(0)
-    except (OSError, pa.ArrowException, IndexError):
-        return None
-    ok = pc.or_kleene(pc.is_null(text), pc.match_substring_regex(text, _NUMBER))
-    bad = pc.index(ok, False).as_py()
-    return (column, bad, text[bad].as_py()) if bad >= 0 else None
-
-
-def _find_ragged_row(stream: Callable[[], BinaryIO], parse: pacsv.ParseOptions) -> int | None:
-    """The 0-based data row whose field count differs from the header's, by the csv module."""
-    row = -1
-    try:
-        with stream() as raw:
-            lines = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
-            reader = csv.reader(lines, delimiter=parse.delimiter, strict=True)
-            width = len(next(reader))
-            for record in reader:
-                if not record:
-                    continue
-                row += 1
-                if len(record) != width:
-                    return row
-            return None
-    except csv.Error:
-        return row + 1
-    except (OSError, StopIteration, ValueError):
-        return None
 
 
 # -- Parquet ---------------------------------------------------------------------------

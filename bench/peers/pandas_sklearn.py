@@ -4,8 +4,8 @@ import sys
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import log_loss
 from scipy.special import softmax
+from sklearn.metrics import log_loss
 
 path, kind = sys.argv[1], sys.argv[2]
 frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
