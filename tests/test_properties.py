@@ -27,7 +27,7 @@ from xentcli.summary import Facts, Summary
 EPS = float(np.finfo(np.float64).eps)
 RTOL = 1e-12
 
-FAST = settings(max_examples=50, deadline=None)
+FAST = settings(deadline=None)  # examples per test: the profile (tests/conftest.py)
 
 
 def close(a: float, b: float, rtol: float = RTOL) -> bool:

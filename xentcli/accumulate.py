@@ -11,22 +11,27 @@ import numpy.typing as npt
 from .core import SampleLosses
 from .summary import ClassSummary, Facts, Summary
 
+BLOCK_ROWS = 4096  # losses are summed in blocks of this many rows, counted from the first
+
 
 @dataclass
 class Accumulator:
     """Running totals over batches; ``merge`` adds two, ``finish`` gives the ``Summary``.
 
-    Losses are summed in nats with Neumaier compensation across batches, so batch
-    size and merge order move the total by no more than rounding.
+    Losses (nats) are summed in blocks of ``BLOCK_ROWS`` consecutive rows, and the block
+    sums are combined by ``math.fsum``, which is exactly rounded and so independent of
+    their order. The total of one stream is therefore the same to the last bit however
+    it was cut into batches (file or pipe, any chunking or thread count), and merging
+    in any order gives the same total.
     """
 
     n_classes: int
     n: int = 0
-    loss_total: float = 0.0
-    loss_compensation: float = 0.0
     correct: int = 0
     clipped: int = 0
     renormalized: int = 0
+    block_sums: list[float] = field(default_factory=list)
+    pending: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     class_n: npt.NDArray[np.int64] = field(init=False)
     class_loss: npt.NDArray[np.float64] = field(init=False)
     class_correct: npt.NDArray[np.int64] = field(init=False)
@@ -43,13 +48,22 @@ class Accumulator:
         k = self.n_classes
         hit = losses.pred == labels
         self.n += int(labels.shape[0])
-        self._add_loss(float(np.sum(losses.loss)), 0.0)
+        self._add_losses(np.asarray(losses.loss, dtype=np.float64))
         self.correct += int(np.count_nonzero(hit))
         self.clipped += losses.clipped
         self.renormalized += renormalized
         self.class_n += np.bincount(labels, minlength=k)
         self.class_loss += np.bincount(labels, weights=losses.loss, minlength=k)
         self.class_correct += np.bincount(labels, weights=hit, minlength=k).astype(np.int64)
+
+    def _add_losses(self, loss: npt.NDArray[np.float64]) -> None:
+        """Close every block this batch completes; keep the rest for the next batch."""
+        data = np.concatenate([self.pending, loss]) if self.pending.size else loss
+        whole = data.shape[0] - data.shape[0] % BLOCK_ROWS
+        if whole:
+            blocks = np.ascontiguousarray(data[:whole]).reshape(-1, BLOCK_ROWS)
+            self.block_sums.extend(blocks.sum(axis=1).tolist())
+        self.pending = data[whole:].copy()
 
     def merge(self, other: Accumulator) -> Accumulator:
         """A new accumulator holding both; neither input changes."""
@@ -58,33 +72,21 @@ class Accumulator:
         merged = Accumulator(
             n_classes=self.n_classes,
             n=self.n + other.n,
-            loss_total=self.loss_total,
-            loss_compensation=self.loss_compensation,
             correct=self.correct + other.correct,
             clipped=self.clipped + other.clipped,
             renormalized=self.renormalized + other.renormalized,
+            block_sums=[*self.block_sums, *_partial(self.pending), *other.block_sums],
+            pending=other.pending.copy(),
         )
         merged.class_n = self.class_n + other.class_n
         merged.class_loss = self.class_loss + other.class_loss
         merged.class_correct = self.class_correct + other.class_correct
-        merged._add_loss(other.loss_total, other.loss_compensation)
         return merged
 
     @property
     def sum_nats(self) -> float:
-        """The compensated total loss in nats."""
-        total = self.loss_total + self.loss_compensation
-        return total if math.isfinite(self.loss_compensation) else self.loss_total
-
-    def _add_loss(self, value: float, compensation: float) -> None:
-        total = self.loss_total + value
-        if math.isfinite(total):
-            if abs(self.loss_total) >= abs(value):
-                self.loss_compensation += (self.loss_total - total) + value
-            else:
-                self.loss_compensation += (value - total) + self.loss_total
-            self.loss_compensation += compensation
-        self.loss_total = total
+        """The total loss in nats: the exactly rounded sum of the block sums."""
+        return math.fsum([*self.block_sums, *_partial(self.pending)])
 
     def finish(self, facts: Facts, version: str) -> Summary:
         """The figures in ``facts.log_base``; ``n`` must be positive (callers check)."""
@@ -128,6 +130,11 @@ class Accumulator:
             reasons=dict(facts.reasons),
             warnings=facts.warnings,
         )
+
+
+def _partial(pending: npt.NDArray[np.float64]) -> list[float]:
+    """The sum of an unfinished block, computed as a whole block's would be."""
+    return pending.reshape(1, -1).sum(axis=1).tolist() if pending.size else []
 
 
 def _exp(x: float) -> float:

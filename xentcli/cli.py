@@ -126,8 +126,8 @@ def cli() -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("preds", type=click.Path(dir_okay=True, allow_dash=True))
-@click.argument("labels", required=False, type=click.Path(dir_okay=True, allow_dash=True))
+@click.argument("preds", type=click.Path(allow_dash=True, readable=False))
+@click.argument("labels", required=False, type=click.Path(allow_dash=True, readable=False))
 @click.option(
     "--pred-cols",
     metavar="LIST",

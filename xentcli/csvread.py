@@ -33,6 +33,7 @@ NUMBER = (  # what Arrow parses as a float: decimals, exponents, inf, infinity, 
     r"^\s*[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|(?i:inf|infinity|nan))\s*$"
 )
 _COLUMN_NUMBER = re.compile(r"CSV column #(\d+)")
+_FIELD_COUNTS = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
 class CsvReader:
@@ -53,17 +54,22 @@ class CsvReader:
         values yet (a header-only file) are numeric, so that reading them as numbers
         names the row of any cell that is not one."""
         cut = _safe_cut(self.head) or len(self.head)
-        text = self.head[:cut]
+        text = _with_line_end(self.head[:cut])
         if not text.strip():
             raise InputError("the file is empty (not even a header row)", file=self.name)
         try:
             table = _parse(
                 text, self.parse, pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True)
             )
+            columns = table.columns  # pyarrow decodes the header's names here
         except (OSError, pa.ArrowException) as exc:
             raise self._error(exc, text, 0, {}) from None
+        except UnicodeDecodeError:
+            raise InputError(
+                "the header is not UTF-8 text: is this a CSV file?", file=self.name
+            ) from None
         fields = []
-        for column, values in zip(table.schema, table.columns, strict=True):
+        for column, values in zip(table.schema, columns, strict=True):
             kind = column.type
             if pa.types.is_null(kind):
                 kind = pa.float64()
@@ -97,7 +103,11 @@ class CsvReader:
             for text in _pieces(self.head, handle):
                 self.consumed += len(text)
                 in_flight.append((text, pool.submit(_parse, text, self.parse, convert)))
-                while len(in_flight) > THREADS or (in_flight and in_flight[0][1].done()):
+                # Finish a chunk when the pool is full, when it is done, or when the next
+                # read would wait on a slow producer: its rows are scored meanwhile.
+                while in_flight and (
+                    len(in_flight) > THREADS or in_flight[0][1].done() or not _more_waiting(handle)
+                ):
                     rows_before = yield from self._finish(in_flight.popleft(), rows_before, fixed)
             while in_flight:
                 rows_before = yield from self._finish(in_flight.popleft(), rows_before, fixed)
@@ -134,12 +144,21 @@ class CsvReader:
                 return InputError(
                     f"not a number: {value!r}", file=self.name, column=column, row=rows_before + row
                 )
+        if "invalid UTF8" in message:
+            number = _COLUMN_NUMBER.search(message)
+            bad_row = _first_non_utf8_row(text)
+            return InputError(
+                "not UTF-8 text",
+                file=self.name,
+                column=self.schema.names[int(number[1])] if number else None,
+                row=None if bad_row is None else rows_before + bad_row,
+            )
         if "Expected" in message and "columns, got" in message:
-            detail = message.split("CSV parse error:", 1)[-1].split(":", 1)[0].strip()
+            counts = _FIELD_COUNTS.search(message)
+            detail = f"expected {counts[1]} columns, got {counts[2]}" if counts else "bad row"
             ragged = _ragged_row(text, self.delimiter)
             return InputError(
-                f"malformed CSV: {detail[0].lower() + detail[1:]} "
-                "(a ragged row or an unclosed quote)",
+                f"malformed CSV: {detail} (a ragged row or an unclosed quote)",
                 file=self.name,
                 row=None if ragged is None else rows_before + ragged,
             )
@@ -214,7 +233,7 @@ def _pieces(head: bytes, handle: BinaryIO) -> Iterator[bytes]:
     and ending at a line end outside quotes, so a quoted newline is never split."""
     newline = _header_end(head)
     if newline < 0:  # a header and nothing after it, or one endless line
-        yield head + handle.read()
+        yield _with_line_end(head + handle.read())
         return
     header = head[: newline + 1]
     pending = bytearray(head[newline + 1 :])
@@ -230,6 +249,11 @@ def _pieces(head: bytes, handle: BinaryIO) -> Iterator[bytes]:
         del pending[:cut]
         if not piece.isspace():
             yield header + piece
+
+
+def _with_line_end(text: bytes) -> bytes:
+    """pyarrow takes a lone header line without a line end for an empty file."""
+    return text if not text or text.endswith(b"\n") else text + b"\n"
 
 
 def _header_end(data: bytes | bytearray) -> int:
@@ -275,6 +299,16 @@ def _bad_cell(text: bytes, parse: pacsv.ParseOptions, message: str) -> tuple[str
     ok = pc.or_kleene(pc.is_null(cells), pc.match_substring_regex(cells, NUMBER))
     bad = pc.index(ok, False).as_py()
     return (column, bad, cells[bad].as_py()) if bad >= 0 else None
+
+
+def _first_non_utf8_row(text: bytes) -> int | None:
+    """The 0-based data row of ``text`` (after its header line) that is not UTF-8."""
+    for row, line in enumerate(text[_header_end(text) + 1 :].splitlines()):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return row
+    return None
 
 
 def _ragged_row(text: bytes, delimiter: str) -> int | None:

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+MAX_MESSAGE = 4000  # the last resort; values are shortened by quoted() first
+MAX_QUOTED = 80
+
+
+def quoted(value: object) -> str:
+    """A value for a message: its repr, shortened when long (a 1 MB label)."""
+    text = repr(value)
+    if len(text) <= MAX_QUOTED:
+        return text
+    size = f"{len(value):,} characters" if isinstance(value, str | bytes) else "long"
+    return f"{text[: MAX_QUOTED - 20]}... ({size})"
+
 
 class XentError(Exception):
     """An error in the user's input or options: exit 2 with one ``Error: ...`` line.
@@ -56,7 +68,12 @@ class XentError(Exception):
         text = f"{place}: {self.message}" if place else self.message
         if self.hint:
             text = f"{text} ({self.hint})"
-        return " ".join(text.split("\n"))
+        text = " ".join(text.split("\n"))
+        return (
+            text
+            if len(text) <= MAX_MESSAGE
+            else text[: MAX_MESSAGE - 25] + " ... (message cut short)"
+        )
 
 
 class UsageError(XentError):

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from .arrays import from_numpy, mask, numbers, strings
 from .core import row_logsumexp
-from .errors import InferenceError, UsageError, ValidationError
+from .errors import InferenceError, UsageError, ValidationError, quoted
 from .options import Options
 
 PREFIXES = ("logprob_", "logit_", "logits_", "proba_", "probs_", "prob_", "pred_", "score_", "p_")
@@ -224,7 +224,7 @@ class LabelEncoder:
         if position.null_count:
             bad = np.flatnonzero(mask(position.is_null()))
             value = raw[int(bad[0])].as_py()
-            message = f"label {value!r} is not a class (classes: {_shown(self.names)})"
+            message = f"label {quoted(value)} is not a class (classes: {_shown(self.names)})"
             raise self._bad(message, value, rows[bad])
         return self._key_index[numbers(position)]
 
@@ -235,7 +235,7 @@ class LabelEncoder:
         if bad.size:
             value = raw[int(bad[0])].as_py()
             message = (
-                f"label {value!r} is neither a class name nor a class index 0..{k - 1} "
+                f"label {quoted(value)} is neither a class name nor a class index 0..{k - 1} "
                 f"(classes: {_shown(self.names)})"
             )
             raise self._bad(message, value, rows[bad])
@@ -254,7 +254,7 @@ class LabelEncoder:
             bad = np.flatnonzero(~(positive | mask(pc.is_in(text, value_set=strings(FALSE_TEXT)))))
         if bad.size:
             value = raw[int(bad[0])].as_py()
-            message = f"binary label {value!r} is not 0/1 or true/false"
+            message = f"binary label {quoted(value)} is not 0/1 or true/false"
             hint = "pass --positive NAME for labels that are class names"
             raise self._bad(message, value, rows[bad], hint=hint)
         return positive.astype(np.int64)
@@ -271,7 +271,7 @@ class LabelEncoder:
             if bad.size:
                 value = text[int(bad[0])].as_py()
                 message = (
-                    f"a third label {value!r} in a binary problem (the others are "
+                    f"a third label {quoted(value)} in a binary problem (the others are "
                     f"{self.negative!r} and {self.positive!r})"
                 )
                 raise self._bad(message, value, rows[bad])
@@ -286,7 +286,7 @@ class LabelEncoder:
         if not numeric.all():
             bad = np.flatnonzero(~numeric)
             value = raw[int(bad[0])].as_py()
-            message = f"label {value!r} is not a class (classes: {_shown(self.names)})"
+            message = f"label {quoted(value)} is not a class (classes: {_shown(self.names)})"
             raise self._bad(message, value, rows[bad])
         return numbers(text.cast(pa.float64()))
 
