@@ -39,9 +39,17 @@ _FIELD_COUNTS = re.compile(r"Expected (\d+) columns, got (\d+)")
 class CsvReader:
     """One CSV input: its schema from the head, and its batches from a single pass."""
 
-    def __init__(self, handle: BinaryIO, name: str, delimiter: str | None, head: bytes = b""):
+    def __init__(
+        self,
+        handle: BinaryIO,
+        name: str,
+        delimiter: str | None,
+        head: bytes = b"",
+        close: bool = True,
+    ) -> None:
         self.name = name
         self.handle: BinaryIO | None = handle
+        self.close = close  # standard input is left open for whoever else holds it
         self.head = _read_head(handle, head, name)
         self.delimiter = delimiter or sniff_delimiter(self.head)
         self.parse = pacsv.ParseOptions(delimiter=self.delimiter)
@@ -63,7 +71,7 @@ class CsvReader:
             )
             columns = table.columns  # pyarrow decodes the header's names here
         except (OSError, pa.ArrowException) as exc:
-            raise self._error(exc, text, 0, {}) from None
+            raise self._error(exc, text, 0) from None
         except UnicodeDecodeError:
             raise InputError(
                 "the header is not UTF-8 text: is this a CSV file?", file=self.name
@@ -108,31 +116,29 @@ class CsvReader:
                 while in_flight and (
                     len(in_flight) > THREADS or in_flight[0][1].done() or not _more_waiting(handle)
                 ):
-                    rows_before = yield from self._finish(in_flight.popleft(), rows_before, fixed)
+                    rows_before = yield from self._finish(in_flight.popleft(), rows_before)
             while in_flight:
-                rows_before = yield from self._finish(in_flight.popleft(), rows_before, fixed)
+                rows_before = yield from self._finish(in_flight.popleft(), rows_before)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            handle.close()
+            if self.close:
+                handle.close()
 
     def _finish(
         self,
         job: tuple[bytes, Future[pa.Table]],
         rows_before: int,
-        types: dict[str, pa.DataType],
     ) -> Generator[pa.RecordBatch, None, int]:
         """Yield a parsed chunk's batches; return the rows counted so far."""
         text, future = job
         try:
             table = future.result()
         except (OSError, pa.ArrowException) as exc:
-            raise self._error(exc, text, rows_before, types) from None
+            raise self._error(exc, text, rows_before) from None
         yield from table.to_batches()
         return rows_before + table.num_rows
 
-    def _error(
-        self, exc: BaseException, text: bytes, rows_before: int, types: dict[str, pa.DataType]
-    ) -> InputError:
+    def _error(self, exc: BaseException, text: bytes, rows_before: int) -> InputError:
         """One line for a parse failure, with the row found in the chunk ``text``."""
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "Empty CSV file" in message:

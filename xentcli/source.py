@@ -166,10 +166,10 @@ def _open_stdin(fmt: str | None) -> Source:
         raise InputError(
             "standard input is a terminal; pipe a file into it or give a path", file="<stdin>"
         )
-    return _open_stream(stream, "<stdin>", fmt)
+    return _open_stream(stream, "<stdin>", fmt, close=False)
 
 
-def _open_stream(handle: BinaryIO, name: str, fmt: str | None) -> Source:
+def _open_stream(handle: BinaryIO, name: str, fmt: str | None, close: bool = True) -> Source:
     """A one-pass input: Parquet (by its magic bytes) is read whole, as it must be to
     seek; CSV streams chunk by chunk as it arrives."""
     try:
@@ -177,15 +177,22 @@ def _open_stream(handle: BinaryIO, name: str, fmt: str | None) -> Source:
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=name) from None
     if fmt == "parquet" or (fmt is None and head == PARQUET_MAGIC):
-        with handle:
-            return _open_parquet(pa.BufferReader(head + handle.read()), name)
-    return _open_csv(handle, name, _DELIMITERS.get(fmt or ""), None, head)
+        data = head + handle.read()
+        if close:
+            handle.close()
+        return _open_parquet(pa.BufferReader(data), name)
+    return _open_csv(handle, name, _DELIMITERS.get(fmt or ""), None, head, close)
 
 
 def _open_csv(
-    handle: BinaryIO, name: str, delimiter: str | None, size: int | None, head: bytes = b""
+    handle: BinaryIO,
+    name: str,
+    delimiter: str | None,
+    size: int | None,
+    head: bytes = b"",
+    close: bool = True,
 ) -> Source:
-    reader = CsvReader(handle, name, delimiter, head)
+    reader = CsvReader(handle, name, delimiter, head, close)
 
     def opener(
         columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
