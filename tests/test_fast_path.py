@@ -156,3 +156,14 @@ def test_progress_is_reported_for_files(tmp_path):
           batch_rows=2500)
     assert [rows for rows, _ in seen] == [2500, 5000, 7500, 10000]
     assert [fraction for _, fraction in seen] == [0.25, 0.5, 0.75, 1.0]
+
+
+def test_label_text_00_is_the_class_named_00_not_the_number_0(tmp_path):
+    """Found by the long fuzz profile: CSV labels were parsed as integers when they
+    looked like them, so the label 00 scored as class 0 (SPEC: a label that is a class
+    name is that class)."""
+    path = tmp_path / "preds.csv"
+    path.write_text("00,0,label\n0.4000707853732506,0.5999292146267494,00\n")
+    summary = xentcli.score(str(path))
+    assert summary.loss == pytest.approx(-np.log(0.4000707853732506), rel=1e-15)
+    assert summary.reasons["labels"] == "class names"

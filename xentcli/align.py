@@ -179,19 +179,13 @@ def _listing(source: Source) -> str:
 
 
 def read_types(source: Source, layout: Layout, *, as_labels: bool) -> dict[str, pa.DataType]:
-    """Types to ask of a reader: ids as text; for CSV, scores as float64 and labels as
-    text unless the first rows showed integers (parsed faster; a stray word is then
-    named by its row)."""
+    """Types to ask of a reader: ids as text; for CSV, labels as text (``00`` may be a
+    class name, not the number 0) and scores as float64."""
     types: dict[str, pa.DataType] = {}
     if layout.id_col is not None:
         types[layout.id_col] = pa.string()
     if source.format in ("csv", "tsv"):
-        label_type = (
-            source.schema.field(layout.label_col).type
-            if (as_labels or layout.labels_in_preds)
-            else None
-        )
-        if label_type is not None and not pa.types.is_integer(label_type):
+        if as_labels or layout.labels_in_preds:
             types[layout.label_col] = pa.string()
         if not as_labels:
             types.update(dict.fromkeys(layout.pred_cols, pa.float64()))

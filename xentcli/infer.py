@@ -23,6 +23,7 @@ from .options import Options
 PREFIXES = ("logprob_", "logit_", "logits_", "proba_", "probs_", "prob_", "pred_", "score_", "p_")
 TRUE_TEXT = ("1", "1.0", "true")
 FALSE_TEXT = ("0", "0.0", "false")
+ZERO_ONE = strings(["0", "1"])
 INTEGER_TEXT = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"  # numbers; _indices checks integrality
 
 
@@ -249,6 +250,9 @@ class LabelEncoder:
             positive = values == 1.0
             bad = np.flatnonzero(~(positive | (values == 0.0)))
         else:
+            exact = pc.index_in(raw, value_set=ZERO_ONE)  # "0"/"1" as written: one lookup
+            if not exact.null_count:
+                return numbers(exact).astype(np.int64)
             text = pc.utf8_lower(pc.utf8_trim_whitespace(raw))
             positive = mask(pc.is_in(text, value_set=strings(TRUE_TEXT)))
             bad = np.flatnonzero(~(positive | mask(pc.is_in(text, value_set=strings(FALSE_TEXT)))))
@@ -319,6 +323,8 @@ def _text(raw: pa.Array) -> pa.Array:
     """Labels as text, so that ``2``, ``"2"``, ``2.0``, ``"2.0"`` and a class named ``2``
     compare alike."""
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
+        if not pc.any(pc.match_substring(raw, ".")).as_py():
+            return raw  # no "2.0" among them: spare the regex
         return pc.replace_substring_regex(raw, INTEGER_VALUED, r"\1")
     if pa.types.is_floating(raw.type):
         values = numbers(raw)

@@ -44,8 +44,9 @@ def render_text(summary: Summary, fmt: str) -> str:
 def to_json(summary: Summary) -> str:
     """Strict JSON (RFC 8259): non-finite numbers become ``"inf"``, ``"-inf"``, ``"nan"``.
 
-    >>> to_json.__name__
-    'to_json'
+    >>> import math
+    >>> _finite({"loss": math.inf, "per_class": [{"mean_loss": math.nan}], "n": 3})
+    {'loss': 'inf', 'per_class': [{'mean_loss': 'nan'}], 'n': 3}
     """
     return (
         json.dumps(_finite(summary.to_dict()), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
