@@ -504,7 +504,7 @@ BAD_LABELS = group(
             "binary-label-not-0-1",
             {"preds.csv": binary([0.9, 0.2, 0.7, 0.4], [1, 0, 2, 0])},
             ("preds.csv",),
-            ("preds.csv row 2, column 'label'", "binary label 2 ", "0/1"),
+            ("preds.csv row 2, column 'label'", "binary label '2'", "0/1"),
         ),
         Case(
             "binary-label-not-0-1-parquet",

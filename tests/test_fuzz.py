@@ -192,7 +192,10 @@ def _reference_loss(table: pa.Table, report: dict, noise: float) -> float:
         classes = report["classes"]
         index = {name: i for i, name in enumerate(classes)}
         index.update({c: i for i, c in enumerate(columns)})
-        y = np.array([index[str(v)] if str(v) in index else int(float(str(v))) for v in raw])
+        if report["reasons"]["labels"] == "class names":  # SPEC: all names, or all indices
+            y = np.array([index[str(v)] for v in raw])
+        else:
+            y = np.array([int(float(str(v))) for v in raw])
         rows = np.arange(len(y))
         if report["input"] == "logits":
             top = block.max(axis=1, keepdims=True)
