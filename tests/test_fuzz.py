@@ -14,6 +14,7 @@ import os
 import string
 from pathlib import Path
 
+import mpmath
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -197,11 +198,13 @@ def _reference_loss(table: pa.Table, report: dict, noise: float) -> float:
         else:
             y = np.array([int(float(str(v))) for v in raw])
         rows = np.arange(len(y))
-        if report["input"] == "logits":
-            top = block.max(axis=1, keepdims=True)
-            with np.errstate(over="ignore", under="ignore"):
-                lse = top[:, 0] + np.log(np.exp(block - top).sum(axis=1))
-                losses = lse - block[rows, y]
+        if report["input"] == "logits":  # exactly, with mpmath: no cancellation
+            losses = np.array(
+                [
+                    _exact_logit_loss(row, label)
+                    for row, label in zip(block.tolist(), y.tolist(), strict=True)
+                ]
+            )
         elif report["input"] == "logprobs":
             top = block.max(axis=1, keepdims=True)
             lse = top[:, 0] + np.log(np.exp(block - top).sum(axis=1))
@@ -216,6 +219,14 @@ def _reference_loss(table: pa.Table, report: dict, noise: float) -> float:
     base = {"e": 1.0, "2": math.log(2), "10": math.log(10)}[report["log_base"]]
     total = float(np.sum(losses)) / base
     return total if report["reduction"] == "sum" else total / len(losses)
+
+
+def _exact_logit_loss(row: list[float], label: int) -> float:
+    with mpmath.workdps(60):
+        value = mpmath.log(
+            mpmath.fsum(mpmath.exp(mpmath.mpf(z) - mpmath.mpf(row[label])) for z in row)
+        )
+        return float(value) if mpmath.isfinite(value) else math.inf
 
 
 class _close_to:
