@@ -19,7 +19,7 @@ import pytest
 from rich.console import Console
 
 import xentcli
-from xentcli import core, source
+from xentcli import core, csvread
 from xentcli.arrays import from_numpy, mask, numbers, strings
 from xentcli.render import ProgressBar
 
@@ -73,16 +73,25 @@ def test_csv_chunking_and_threads_change_nothing(tmp_path, monkeypatch, chunk_by
     """Chunks cut anywhere (even inside quoted class names that hold newlines and
     commas) and any number of parser threads give the same figures."""
     rng = np.random.default_rng(2)
-    names = ['plain', 'with,comma', 'with\nnewline', 'quote"d']
+    names = ["plain", "with,comma", "with\nnewline", 'quote"d']
     probs = rng.dirichlet(np.ones(4), size=400)
     labels = rng.integers(0, 4, 400)
-    table = pa.table({**{n: probs[:, j] for j, n in enumerate(names)},
-                      "label": [names[i] for i in labels]})
+    table = pa.table(
+        {**{n: probs[:, j] for j, n in enumerate(names)}, "label": [names[i] for i in labels]}
+    )
     path = tmp_path / "preds.csv"
     pacsv.write_csv(table, path)
     reference = xentcli.score(table)
-    monkeypatch.setattr(source, "CSV_CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setattr(source, "CSV_THREADS", threads)
+    monkeypatch.setattr(csvread, "HEAD_BYTES", chunk_bytes)
+    monkeypatch.setattr(csvread, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(csvread, "THREADS", threads)
+    with path.open("rb") as handle:
+        pieces = list(csvread._pieces(csvread._read_head(handle, b"", "preds.csv"), handle))
+    body = path.read_bytes()
+    body = body[csvread._header_end(body) + 1 :]
+    assert b"".join(p[csvread._header_end(p) + 1 :] for p in pieces) == body
+    if chunk_bytes < 1000:
+        assert len(pieces) > 5  # the file really was cut into many chunks
     summary = xentcli.score(str(path))
     assert summary.classes == tuple(names)
     assert summary.n_samples == 400
@@ -96,8 +105,10 @@ def test_kernel_blocks_and_layouts_agree(monkeypatch, classes, block_bytes):
     rng = np.random.default_rng(classes)
     z = rng.normal(0, 5, size=(1500, classes))
     y = rng.integers(0, classes, 1500)
-    log_softmax = z - (np.max(z, axis=1, keepdims=True) + np.log(
-        np.exp(z - np.max(z, axis=1, keepdims=True)).sum(axis=1, keepdims=True)))
+    log_softmax = z - (
+        np.max(z, axis=1, keepdims=True)
+        + np.log(np.exp(z - np.max(z, axis=1, keepdims=True)).sum(axis=1, keepdims=True))
+    )
     expected = -log_softmax[np.arange(1500), y]
     monkeypatch.setattr(core, "BLOCK_BYTES", block_bytes)
     for layout in (np.asfortranarray(z), np.ascontiguousarray(z)):
@@ -111,8 +122,19 @@ def test_argmax_ties_take_the_first_class():
     assert core.multiclass_from_logits(z, [0, 0, 0]).pred.tolist() == [1, 0, 0]
 
 
-@pytest.mark.parametrize("kind", [pa.int8(), pa.int32(), pa.int64(), pa.uint16(),
-                                  pa.float16(), pa.float32(), pa.float64(), pa.bool_()])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pa.int8(),
+        pa.int32(),
+        pa.int64(),
+        pa.uint16(),
+        pa.float16(),
+        pa.float32(),
+        pa.float64(),
+        pa.bool_(),
+    ],
+)
 def test_buffer_views_match_pyarrow(kind):
     rng = np.random.default_rng(3)
     values = rng.integers(0, 2 if kind == pa.bool_() else 100, 50)
@@ -152,8 +174,7 @@ def test_progress_is_reported_for_files(tmp_path):
     seen: list[tuple[int, float | None]] = []
     from xentcli.pipeline import score
 
-    score(str(path), progress=lambda rows, fraction: seen.append((rows, fraction)),
-          batch_rows=2500)
+    score(str(path), progress=lambda rows, fraction: seen.append((rows, fraction)), batch_rows=2500)
     assert [rows for rows, _ in seen] == [2500, 5000, 7500, 10000]
     assert [fraction for _, fraction in seen] == [0.25, 0.5, 0.75, 1.0]
 

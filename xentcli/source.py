@@ -25,9 +25,6 @@ PARQUET_MAGIC = b"PAR1"
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
 PARQUET_EXTENSIONS = {".parquet", ".pq", ".parq"}
 FORMATS = ("csv", "tsv", "parquet")
-CSV_CHUNK_BYTES = 4 << 20  # a line-aligned chunk of text, parsed by one thread
-CSV_THREADS = 2  # chunks parsed at once: the machine's cores
-CSV_MAX_ROW_BYTES = 1 << 30  # the header peek grows its block up to this for wide rows
 PARQUET_BUFFER_BYTES = 64 << 10  # one-pass reads: 3x to 5x faster than pre_buffer, less memory
 PARQUET_MIN_BATCH_ROWS = 16384  # pyarrow pays per column per batch: 1000 columns read
 # 5x slower in batches of 1048 rows than of 65536
