@@ -297,7 +297,7 @@ def score(
         sink = None
         if per_sample is not None and sample_format is not None:
             handle = sys.stdout.buffer if per_sample == "-" else outputs.open(per_sample)
-            sink = persample.PerSampleWriter(handle, sample_format)
+            sink = persample.PerSampleWriter(handle, sample_format, per_sample)
         bar = _progress_bar(quiet)
         try:
             summary = run_score(preds, labels, options=options, sink=sink, progress=bar)

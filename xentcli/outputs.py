@@ -46,7 +46,7 @@ class OutputSet:
 
     def open(self, path: str) -> BinaryIO:
         """A binary handle whose content becomes ``path`` when the run succeeds."""
-        if _is_stream_target(path):
+        if is_stream_target(path):
             handle = open(path, "wb")  # noqa: SIM115 - closed in commit/abort
             self._direct.append(handle)
             return handle
@@ -62,7 +62,13 @@ class OutputSet:
     def write_bytes(self, path: str, data: bytes) -> None:
         """Write a whole file's content (a report) under the same all-or-nothing rule."""
         handle = self.open(path)
-        handle.write(data)
+        try:
+            handle.write(data)
+            handle.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write: {exc.strerror or exc}", file=path) from None
 
     def commit(self) -> None:
         """Flush every temporary to disk, then rename each over its target."""
@@ -111,7 +117,7 @@ def _identity(path: str) -> str:
     return os.path.realpath(path)
 
 
-def _is_stream_target(path: str) -> bool:
+def is_stream_target(path: str) -> bool:
     """Devices and FIFOs are written straight through; they cannot be renamed over."""
     try:
         mode = os.stat(path).st_mode

@@ -14,7 +14,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from .arrays import from_numpy, strings
-from .errors import UsageError
+from .errors import OutputError, UsageError
+from .outputs import is_stream_target
 from .pipeline import SampleRows
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
@@ -25,6 +26,8 @@ def format_for(path: str) -> str:
     if path == "-":
         return "csv"
     ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS and is_stream_target(path):  # /dev/stdout, >(...): CSV
+        return "csv"
     if ext not in FORMATS:
         raise UsageError(
             f"--per-sample {path}: unknown extension {ext or '(none)'!r}; "
@@ -36,15 +39,23 @@ def format_for(path: str) -> str:
 class PerSampleWriter:
     """Stream ``SampleRows`` to a binary handle; columns: key, label, loss, pred, p_true."""
 
-    def __init__(self, handle: BinaryIO, fmt: str) -> None:
+    def __init__(self, handle: BinaryIO, fmt: str, name: str = "--per-sample") -> None:
         self.handle = handle
+        self.name = name
         self.format = fmt
         self.delimiter = "\t" if fmt == "tsv" else ","
         self._parquet: pq.ParquetWriter | None = None
         self._started = False
 
     def write(self, rows: SampleRows) -> None:
-        batch = _record_batch(rows)
+        try:
+            self._write(_record_batch(rows))
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk, a device that refuses
+            raise OutputError(f"cannot write: {exc.strerror or exc}", file=self.name) from None
+
+    def _write(self, batch: pa.RecordBatch) -> None:
         if self.format == "parquet":
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self.handle, batch.schema)
@@ -72,9 +83,14 @@ class PerSampleWriter:
 
     def close(self) -> None:
         """Finish the file (Parquet's footer); the handle itself stays open."""
-        if self._parquet is not None:
-            self._parquet.close()
-        self.handle.flush()
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            self.handle.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write: {exc.strerror or exc}", file=self.name) from None
 
 
 def _csv_lines(rows: Iterable[Sequence[object]], delimiter: str) -> bytes:

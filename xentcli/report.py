@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from .errors import UsageError
+from .outputs import is_stream_target
 from .summary import Summary
 
 EXTENSIONS = {
@@ -28,6 +29,8 @@ LOSS_UNITS = {"e": "nats", "2": "bits", "10": "decimal digits"}
 def format_for(path: str) -> str:
     """The report format from ``--output``'s extension."""
     ext = os.path.splitext(path)[1].lower()
+    if ext not in EXTENSIONS and is_stream_target(path):  # /dev/stdout, >(...): JSON
+        return "json"
     if ext not in EXTENSIONS:
         raise UsageError(
             f"--output {path}: unknown extension {ext or '(none)'!r}; "
