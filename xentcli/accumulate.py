@@ -58,12 +58,19 @@ class Accumulator:
 
     def _add_losses(self, loss: npt.NDArray[np.float64]) -> None:
         """Close every block this batch completes; keep the rest for the next batch."""
-        data = np.concatenate([self.pending, loss]) if self.pending.size else loss
-        whole = data.shape[0] - data.shape[0] % BLOCK_ROWS
+        if self.pending.size:  # complete the open block from the head of this batch
+            head = BLOCK_ROWS - self.pending.size
+            self.pending = np.concatenate([self.pending, loss[:head]])
+            loss = loss[head:]
+            if self.pending.size < BLOCK_ROWS:
+                return
+            self.block_sums.extend(_partial(self.pending))
+            self.pending = np.zeros(0)
+        whole = loss.shape[0] - loss.shape[0] % BLOCK_ROWS
         if whole:
-            blocks = np.ascontiguousarray(data[:whole]).reshape(-1, BLOCK_ROWS)
+            blocks = np.ascontiguousarray(loss[:whole]).reshape(-1, BLOCK_ROWS)
             self.block_sums.extend(blocks.sum(axis=1).tolist())
-        self.pending = data[whole:].copy()
+        self.pending = loss[whole:].copy()
 
     def merge(self, other: Accumulator) -> Accumulator:
         """A new accumulator holding both; neither input changes."""
