@@ -63,7 +63,13 @@ def score(
 
 
 def cross_entropy(
-    scores: Any, labels: Any, *, classes: Any = None, options: Options | None = None, **kwargs: Any
+    scores: Any,
+    labels: Any,
+    *,
+    classes: Any = None,
+    weights: Any = None,
+    options: Options | None = None,
+    **kwargs: Any,
 ) -> Summary:
     """Cross-entropy of in-memory scores against labels: infer, validate, compute, aggregate.
 
@@ -72,10 +78,13 @@ def cross_entropy(
     scores : array-like of shape (n,) or (n, k), pandas.DataFrame or pyarrow.Table
         Probabilities, logits or log-probabilities (``input="auto"`` decides). One
         dimension, or one column, is a binary problem (the positive class).
-    labels : array-like of shape (n,)
-        Class indices, class names, or 0/1 for binary.
+    labels : array-like of shape (n,) or (n, k)
+        Class indices, class names, or 0/1 for binary; or a column per class: soft
+        targets (rows summing to 1), one-hot rows, or 0/1 multilabel targets.
     classes : sequence of str, optional
         Class names for the columns of a NumPy ``scores``; default ``"0"``..``"k-1"``.
+    weights : array-like of shape (n,), optional
+        Per-sample weights (``--weight-col``).
 
     Returns
     -------
@@ -89,6 +98,9 @@ def cross_entropy(
     ('logits', True)
     >>> round(cross_entropy([0.07, 0.91], [0, 1]).loss, 12)
     0.083440686153
+    >>> soft = cross_entropy([[0.0, 0.0]], [[0.3, 0.7]])
+    >>> soft.target, soft.loss == math.log(2)
+    ('soft', True)
     """
     import numpy as np
     import pyarrow as pa
@@ -96,13 +108,35 @@ def cross_entropy(
     from .pipeline import score as run
 
     table = _scores_table(scores, classes)
-    if "label" in table.column_names:
+    label_values = labels if isinstance(labels, pa.Array) else np.asarray(labels)
+    label_table = None
+    if getattr(label_values, "ndim", 1) == 2:
+        if label_values.shape != (table.num_rows, table.num_columns):
+            raise XentError(
+                f"labels of shape {label_values.shape} for scores of shape "
+                f"({table.num_rows}, {table.num_columns})"
+            )
+        label_table = pa.table(
+            {
+                name: label_values[:, j].astype(np.float64)
+                for j, name in enumerate(table.column_names)
+            }
+        )
+    elif "label" in table.column_names:
         raise XentError("scores have a column named 'label'; pass the labels separately")
-    label_array = pa.array(
-        np.asarray(labels).tolist() if not isinstance(labels, pa.Array) else labels
-    )
-    table = table.append_column("label", label_array)
-    return run(table, None, options=options, label_col="label", **kwargs)
+    else:
+        label_array = (
+            label_values if isinstance(label_values, pa.Array) else pa.array(label_values.tolist())
+        )
+        table = table.append_column("label", label_array)
+        kwargs.setdefault("label_col", "label")
+    if weights is not None:
+        name = "weight"
+        while name in table.column_names:
+            name = "_" + name
+        table = table.append_column(name, pa.array(np.asarray(weights, dtype=np.float64)))
+        kwargs["weight_col"] = name
+    return run(table, label_table, options=options, **kwargs)
 
 
 def _scores_table(scores: Any, classes: Any) -> Any:

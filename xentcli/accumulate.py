@@ -26,84 +26,135 @@ class Accumulator:
     """
 
     n_classes: int
+    weighted: bool = False
+    multilabel: bool = False
     n: int = 0
     correct: int = 0
     clipped: int = 0
     renormalized: int = 0
     block_sums: list[float] = field(default_factory=list)
     pending: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    weight_sums: list[float] = field(default_factory=list)
+    weight_pending: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     class_n: npt.NDArray[np.int64] = field(init=False)
     class_loss: npt.NDArray[np.float64] = field(init=False)
+    class_weight: npt.NDArray[np.float64] = field(init=False)
     class_correct: npt.NDArray[np.int64] = field(init=False)
 
     def __post_init__(self) -> None:
         self.class_n = np.zeros(self.n_classes, dtype=np.int64)
         self.class_loss = np.zeros(self.n_classes, dtype=np.float64)
+        self.class_weight = np.zeros(self.n_classes, dtype=np.float64)
         self.class_correct = np.zeros(self.n_classes, dtype=np.int64)
 
     def add(
-        self, losses: SampleLosses, labels: npt.NDArray[np.int64], renormalized: int = 0
+        self,
+        losses: SampleLosses,
+        labels: npt.NDArray[np.int64],
+        renormalized: int = 0,
+        *,
+        numerator: npt.NDArray[np.float64] | None = None,
+        denominator: npt.NDArray[np.float64] | None = None,
     ) -> None:
-        """Add one batch's per-sample losses (nats) for ``labels`` (class indices)."""
+        """Add one batch's per-sample losses (nats) for ``labels`` (class indices).
+
+        A weighted accumulator takes each row's ``numerator`` (its weighted loss) and
+        ``denominator`` (its weight); the mean is then their sums' ratio.
+        """
         k = self.n_classes
         hit = losses.pred == labels
         self.n += int(labels.shape[0])
-        self._add_losses(np.asarray(losses.loss, dtype=np.float64))
+        terms = np.asarray(losses.loss if numerator is None else numerator, dtype=np.float64)
+        self.pending, self.block_sums = _add_blocks(terms, self.pending, self.block_sums)
+        if self.weighted:
+            weights = np.ones(labels.shape[0]) if denominator is None else denominator
+            self.weight_pending, self.weight_sums = _add_blocks(
+                np.asarray(weights, dtype=np.float64), self.weight_pending, self.weight_sums
+            )
+            self.class_weight += np.bincount(labels, weights=weights, minlength=k)
+        else:
+            self.class_weight += np.bincount(labels, minlength=k)
         self.correct += int(np.count_nonzero(hit))
         self.clipped += losses.clipped
         self.renormalized += renormalized
         self.class_n += np.bincount(labels, minlength=k)
-        self.class_loss += np.bincount(labels, weights=losses.loss, minlength=k)
+        self.class_loss += np.bincount(labels, weights=terms, minlength=k)
         self.class_correct += np.bincount(labels, weights=hit, minlength=k).astype(np.int64)
 
-    def _add_losses(self, loss: npt.NDArray[np.float64]) -> None:
-        """Close every block this batch completes; keep the rest for the next batch."""
-        if self.pending.size:  # complete the open block from the head of this batch
-            head = BLOCK_ROWS - self.pending.size
-            self.pending = np.concatenate([self.pending, loss[:head]])
-            loss = loss[head:]
-            if self.pending.size < BLOCK_ROWS:
-                return
-            self.block_sums.extend(_partial(self.pending))
-            self.pending = np.zeros(0)
-        whole = loss.shape[0] - loss.shape[0] % BLOCK_ROWS
-        if whole:
-            blocks = np.ascontiguousarray(loss[:whole]).reshape(-1, BLOCK_ROWS)
-            self.block_sums.extend(blocks.sum(axis=1).tolist())
-        self.pending = loss[whole:].copy()
+    def add_multilabel(
+        self,
+        losses: SampleLosses,
+        targets: npt.NDArray[np.float64],
+        per_label: npt.NDArray[np.float64],
+        hits: npt.NDArray[np.bool_],
+        *,
+        numerator: npt.NDArray[np.float64],
+        denominator: npt.NDArray[np.float64] | None = None,
+    ) -> None:
+        """Add a multilabel batch: rows are right when every label is (``losses.pred``);
+        each label's figures are its positives (``n``), mean loss and accuracy."""
+        self.n += int(targets.shape[0])
+        self.pending, self.block_sums = _add_blocks(numerator, self.pending, self.block_sums)
+        weights = np.ones(targets.shape[0]) if denominator is None else denominator
+        if self.weighted:
+            self.weight_pending, self.weight_sums = _add_blocks(
+                np.asarray(weights, dtype=np.float64), self.weight_pending, self.weight_sums
+            )
+        self.correct += int(np.count_nonzero(losses.pred))
+        self.clipped += losses.clipped
+        self.class_n += np.count_nonzero(targets > 0.5, axis=0)
+        self.class_loss += weights @ per_label
+        self.class_weight += weights.sum()
+        self.class_correct += np.count_nonzero(hits, axis=0)
 
     def merge(self, other: Accumulator) -> Accumulator:
         """A new accumulator holding both; neither input changes."""
-        if other.n_classes != self.n_classes:
-            raise ValueError(f"cannot merge {self.n_classes} classes with {other.n_classes}")
+        if other.n_classes != self.n_classes or other.weighted != self.weighted:
+            raise ValueError("cannot merge accumulators of different classes or weighting")
         merged = Accumulator(
             n_classes=self.n_classes,
+            weighted=self.weighted,
+            multilabel=self.multilabel,
             n=self.n + other.n,
             correct=self.correct + other.correct,
             clipped=self.clipped + other.clipped,
             renormalized=self.renormalized + other.renormalized,
             block_sums=[*self.block_sums, *_partial(self.pending), *other.block_sums],
             pending=other.pending.copy(),
+            weight_sums=[
+                *self.weight_sums,
+                *_partial(self.weight_pending),
+                *other.weight_sums,
+            ],
+            weight_pending=other.weight_pending.copy(),
         )
         merged.class_n = self.class_n + other.class_n
         merged.class_loss = self.class_loss + other.class_loss
+        merged.class_weight = self.class_weight + other.class_weight
         merged.class_correct = self.class_correct + other.class_correct
         return merged
 
     @property
     def sum_nats(self) -> float:
-        """The total loss in nats: the exactly rounded sum of the block sums."""
+        """The total (weighted) loss in nats: the exactly rounded sum of the block sums."""
         return math.fsum([*self.block_sums, *_partial(self.pending)])
+
+    @property
+    def total_weight(self) -> float:
+        """What the mean divides by: the rows, or the sum of their weights."""
+        if not self.weighted:
+            return float(self.n)
+        return math.fsum([*self.weight_sums, *_partial(self.weight_pending)])
 
     def finish(self, facts: Facts, version: str) -> Summary:
         """The figures in ``facts.log_base``; ``n`` must be positive (callers check)."""
         scale = {"e": 1.0, "2": math.log(2.0), "10": math.log(10.0)}[facts.log_base]
-        mean_nats = self.sum_nats / self.n
+        mean_nats = self.sum_nats / self.total_weight
         mean_loss = mean_nats / scale
         sum_loss = self.sum_nats / scale
         with np.errstate(invalid="ignore", divide="ignore"):
-            class_mean = self.class_loss / self.class_n / scale
-            class_acc = self.class_correct / self.class_n
+            class_mean = self.class_loss / self.class_weight / scale
+            class_acc = self.class_correct / (self.n if self.multilabel else self.class_n)
         per_class = tuple(
             ClassSummary(name, int(n), float(m), float(a))
             for name, n, m, a in zip(
@@ -130,6 +181,8 @@ class Accumulator:
             clipped=self.clipped,
             renormalized=self.renormalized,
             dropped=facts.dropped,
+            ignored=facts.ignored,
+            rules=dict(facts.rules),
             inputs=dict(facts.inputs),
             unmatched_labels=facts.unmatched_labels,
             reduction=facts.reduction,
@@ -137,6 +190,24 @@ class Accumulator:
             reasons=dict(facts.reasons),
             warnings=facts.warnings,
         )
+
+
+def _add_blocks(
+    loss: npt.NDArray[np.float64], pending: npt.NDArray[np.float64], sums: list[float]
+) -> tuple[npt.NDArray[np.float64], list[float]]:
+    """Close every block of ``BLOCK_ROWS`` this batch completes; return the rest."""
+    if pending.size:  # complete the open block from the head of this batch
+        head = BLOCK_ROWS - pending.size
+        pending = np.concatenate([pending, loss[:head]])
+        loss = loss[head:]
+        if pending.size < BLOCK_ROWS:
+            return pending, sums
+        sums.extend(_partial(pending))
+    whole = loss.shape[0] - loss.shape[0] % BLOCK_ROWS
+    if whole:
+        blocks = np.ascontiguousarray(loss[:whole]).reshape(-1, BLOCK_ROWS)
+        sums.extend(blocks.sum(axis=1).tolist())
+    return loss[whole:].copy(), sums
 
 
 def _partial(pending: npt.NDArray[np.float64]) -> list[float]:

@@ -29,7 +29,11 @@ EXAMPLES = 3
 
 @dataclass(frozen=True)
 class Layout:
-    """Which columns play which part, and the input's float type (for ``--eps auto``)."""
+    """Which columns play which part, and the input's float type (for ``--eps auto``).
+
+    Labels are one column (``label_col``), or ``label_cols``: a numeric column per
+    class, in the order of ``pred_cols`` (soft targets, one-hot or multilabel).
+    """
 
     pred_cols: tuple[str, ...]
     label_col: str
@@ -37,17 +41,31 @@ class Layout:
     id_col: str | None
     dtype: np.dtype
     skipped: tuple[str, ...] = ()
+    label_cols: tuple[str, ...] | None = None
+    weight_col: str | None = None
+    weight_in_preds: bool = True
+
+    @property
+    def label_columns(self) -> tuple[str, ...]:
+        """The columns read as labels."""
+        return self.label_cols if self.label_cols is not None else (self.label_col,)
 
 
 @dataclass
 class Batch:
-    """Aligned rows: ``offset`` is the PREDS row of the first; ``label_rows`` the LABELS rows."""
+    """Aligned rows: ``offset`` is the PREDS row of the first; ``label_rows`` the LABELS rows.
+
+    ``labels`` is the label column, or None when ``targets`` holds label columns as a
+    float64 block; ``weights`` the per-sample weights when a weight column is given.
+    """
 
     offset: int
     scores: npt.NDArray[np.float64]
-    labels: pa.Array
+    labels: pa.Array | None
     ids: pa.Array | None
     label_rows: npt.NDArray[np.int64] | None = None
+    targets: npt.NDArray[np.float64] | None = None
+    weights: npt.NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -64,9 +82,17 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
             if source is not None and id_col not in source.columns:
                 raise InputError(f"no id column {id_col!r}{_listing(source)}", file=source.name)
     label_source = labels if labels is not None else preds
-    label_col = _label_column(label_source, options, id_col, sole_column_ok=labels is not None)
-    exclude = {id_col, label_col}  # a label column in PREDS is never a prediction
+    weight_col, weight_in_preds = _weight_column(preds, labels, options)
+    label_col = _label_column(
+        label_source, options, {id_col, weight_col}, sole_column_ok=labels is not None
+    )
+    exclude = {id_col, label_col, weight_col}  # never a prediction
     pred_cols, skipped = _pred_columns(preds, options, exclude)
+    label_cols = None
+    if labels is not None and label_col == "":
+        label_cols = _label_columns(labels, pred_cols, {id_col, weight_col})
+        if label_cols is None:
+            raise _no_label_column(labels)
     return Layout(
         pred_cols=pred_cols,
         label_col=label_col,
@@ -74,7 +100,66 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         id_col=id_col,
         dtype=_float_type(preds.schema, pred_cols),
         skipped=skipped,
+        label_cols=label_cols,
+        weight_col=weight_col,
+        weight_in_preds=weight_in_preds,
     )
+
+
+def _weight_column(
+    preds: Source, labels: Source | None, options: Options
+) -> tuple[str | None, bool]:
+    """``--weight-col``: a column of PREDS, or else of LABELS (SPEC)."""
+    name = options.weight_col
+    if name is None:
+        return None, True
+    if name in preds.columns:
+        source, in_preds = preds, True
+    elif labels is not None and name in labels.columns:
+        source, in_preds = labels, False
+    else:
+        where = f"{preds.name} or {labels.name}" if labels is not None else preds.name
+        raise InputError(f"no weight column {name!r} in {where}{_listing(preds)}")
+    if not _is_numeric(source.schema.field(name).type) and source.format not in ("csv", "tsv"):
+        raise InputError(
+            f"weight column is not numeric ({source.schema.field(name).type})",
+            file=source.name,
+            column=name,
+        )
+    return name, in_preds
+
+
+LABEL_PREFIXES = ("y_", "t_", "true_", "target_", "targets_", "label_", "labels_", "soft_")
+
+
+def _label_columns(
+    labels: Source, pred_cols: Sequence[str], exclude: set[str | None]
+) -> tuple[str, ...] | None:
+    """A numeric column of LABELS per class, named like the prediction columns (the
+    same names, or the same class names under a prefix such as ``y_``), in the order
+    of ``pred_cols``; None when LABELS has no such columns."""
+    from .infer import class_names
+
+    wanted = class_names(pred_cols)
+    candidates = [
+        c.name
+        for c in labels.schema
+        if c.name not in exclude and not INDEX_COLUMN.match(c.name) and _is_numeric(c.type)
+    ]
+    if len(candidates) != len(pred_cols) or len(pred_cols) < 2:
+        return None
+    if set(candidates) == set(pred_cols):
+        return tuple(pred_cols)
+    names = class_names(candidates)
+    for prefix in LABEL_PREFIXES:
+        if all(c.startswith(prefix) for c in candidates):
+            names = tuple(c[len(prefix) :] for c in candidates)
+            names = class_names(names) if set(names) != set(wanted) else names
+            break
+    by_name = dict(zip(names, candidates, strict=True))
+    if set(by_name) != set(wanted):
+        return None
+    return tuple(by_name[name] for name in wanted)
 
 
 def _no_duplicate_names(source: Source) -> None:
@@ -90,8 +175,9 @@ def _no_duplicate_names(source: Source) -> None:
 
 
 def _label_column(
-    source: Source, options: Options, exclude: str | None, sole_column_ok: bool
+    source: Source, options: Options, exclude: set[str | None], sole_column_ok: bool
 ) -> str:
+    """The label column's name; ``""`` when LABELS may instead hold a column per class."""
     names = source.columns
     if options.label_col is not None:
         if options.label_col not in names:
@@ -106,11 +192,18 @@ def _label_column(
     for default in LABEL_DEFAULTS:
         if default in lowered:
             return lowered[default]
-    others = [n for n in names if n != exclude and not INDEX_COLUMN.match(n)]
+    others = [n for n in names if n not in exclude and not INDEX_COLUMN.match(n)]
     if sole_column_ok and len(others) == 1:
         return others[0]
-    raise InputError(
-        "no label column: name it 'label', 'target', 'y' or 'y_true', or pass --label-col"
+    if sole_column_ok and len(others) > 1:
+        return ""  # perhaps a column per class; plan() looks
+    raise _no_label_column(source)
+
+
+def _no_label_column(source: Source) -> InputError:
+    return InputError(
+        "no label column: name it 'label', 'target', 'y' or 'y_true', or pass --label-col "
+        "(or give LABELS a numeric column per class, named like the prediction columns)"
         f"{_listing(source)}",
         file=source.name,
     )
@@ -186,13 +279,20 @@ def read_types(source: Source, layout: Layout, *, as_labels: bool) -> dict[str, 
         types[layout.id_col] = pa.string()
     if source.format in ("csv", "tsv"):
         if as_labels or layout.labels_in_preds:
-            types[layout.label_col] = pa.string()
+            if layout.label_cols is not None:
+                types.update(dict.fromkeys(layout.label_cols, pa.float64()))
+            else:
+                types[layout.label_col] = pa.string()
         if not as_labels:
             types.update(dict.fromkeys(layout.pred_cols, pa.float64()))
+        if layout.weight_col is not None and as_labels != layout.weight_in_preds:
+            types[layout.weight_col] = pa.float64()
     return types
 
 
-def scores_block(batch: pa.RecordBatch, columns: Sequence[str]) -> npt.NDArray[np.float64]:
+def scores_block(
+    batch: pa.RecordBatch | pa.Table, columns: Sequence[str]
+) -> npt.NDArray[np.float64]:
     """The prediction columns as one float64 (rows, classes) block; nulls become NaN."""
     block = np.empty((batch.num_rows, len(columns)), dtype=np.float64, order="F")
     for j, name in enumerate(columns):
@@ -220,7 +320,12 @@ class Aligner:
     def _pred_batches(self) -> Iterator[pa.RecordBatch]:
         layout = self.layout
         columns = [*layout.pred_cols]
-        for extra in (layout.id_col, layout.label_col if layout.labels_in_preds else None):
+        extras = (
+            layout.id_col,
+            layout.label_col if layout.labels_in_preds else None,
+            layout.weight_col if layout.weight_in_preds else None,
+        )
+        for extra in extras:
             if extra is not None and extra not in columns:
                 columns.append(extra)
         types = read_types(self.preds, layout, as_labels=False)
@@ -229,22 +334,46 @@ class Aligner:
     def _ids(self, batch: pa.RecordBatch) -> pa.Array | None:
         return batch.column(self.layout.id_col) if self.layout.id_col is not None else None
 
+    def _batch(
+        self, offset: int, preds: pa.RecordBatch, labels: pa.RecordBatch | pa.Table
+    ) -> Batch:
+        """A ``Batch`` from rows of PREDS and the matching rows of LABELS."""
+        layout = self.layout
+        weights = None
+        if layout.weight_col is not None:
+            source = preds if layout.weight_in_preds else labels
+            weights = numbers(source.column(layout.weight_col), np.float64)
+        targets = None
+        label_column = None
+        if layout.label_cols is not None:
+            targets = scores_block(labels, layout.label_cols)
+        else:
+            label_column = labels.column(layout.label_col)
+            if isinstance(label_column, pa.ChunkedArray):
+                label_column = label_column.combine_chunks()
+        return Batch(
+            offset,
+            scores_block(preds, layout.pred_cols),
+            label_column,
+            self._ids(preds),
+            targets=targets,
+            weights=weights,
+        )
+
     def _own_labels(self) -> Iterator[Batch]:
         offset = 0
         for batch in self._pred_batches():
-            yield Batch(
-                offset,
-                scores_block(batch, self.layout.pred_cols),
-                batch.column(self.layout.label_col),
-                self._ids(batch),
-            )
+            yield self._batch(offset, batch, batch)
             offset += batch.num_rows
 
     def _label_batches(self, labels: Source) -> Iterator[pa.RecordBatch]:
-        columns = [self.layout.label_col]
-        if self.layout.id_col is not None:
-            columns.insert(0, self.layout.id_col)
-        types = read_types(labels, self.layout, as_labels=True)
+        layout = self.layout
+        columns = list(layout.label_columns)
+        if layout.id_col is not None:
+            columns.insert(0, layout.id_col)
+        if layout.weight_col is not None and not layout.weight_in_preds:
+            columns.append(layout.weight_col)
+        types = read_types(labels, layout, as_labels=True)
         return labels.batches(columns, types, self.batch_rows)
 
     def _by_position(self, labels: Source) -> Iterator[Batch]:
@@ -262,12 +391,7 @@ class Aligner:
             if label_part.num_rows < batch.num_rows:
                 n_preds = offset + batch.num_rows + sum(b.num_rows for b in preds_iter)
                 raise self._length_error(n_preds, offset + label_part.num_rows, labels)
-            yield Batch(
-                offset,
-                scores_block(batch, self.layout.pred_cols),
-                label_part.column(self.layout.label_col),
-                self._ids(batch),
-            )
+            yield self._batch(offset, batch, label_part)
             offset += batch.num_rows
         rest = taker.count_rest()
         if rest:
@@ -281,7 +405,7 @@ class Aligner:
         )
 
     def _by_key(self, labels: Source) -> Iterator[Batch]:
-        id_col, label_col = self.layout.id_col, self.layout.label_col
+        id_col = self.layout.id_col
         assert id_col is not None
         batches = list(self._label_batches(labels))
         if not sum(b.num_rows for b in batches):
@@ -290,7 +414,7 @@ class Aligner:
         label_ids = table.column(id_col).combine_chunks()
         _no_missing_ids(label_ids, labels.name, id_col)
         _no_duplicate_ids(label_ids, labels.name, id_col)
-        label_values = table.column(label_col).combine_chunks()
+        label_values = table.drop_columns([id_col])
         seen = np.zeros(table.num_rows, dtype=bool)
         missing: list[str] = []
         n_missing = 0
@@ -317,13 +441,9 @@ class Aligner:
                         duplicates.append(key)
             seen[present] = True
             if not n_missing and not n_duplicates:
-                yield Batch(
-                    offset,
-                    scores_block(batch, self.layout.pred_cols),
-                    label_values.take(from_numpy(rows)),
-                    ids,
-                    label_rows=rows,
-                )
+                aligned = self._batch(offset, batch, label_values.take(from_numpy(rows)))
+                aligned.label_rows = rows
+                yield aligned
             offset += batch.num_rows
         if n_missing:
             raise AlignError(

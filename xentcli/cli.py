@@ -22,10 +22,13 @@ import click
 from .errors import UsageError, XentError
 from .gates import failure_line
 from .options import (
+    COMPATS,
+    FORMATS,
     INPUT_KINDS,
     LOG_BASES,
     REDUCTIONS,
     TASKS,
+    Compat,
     InputKind,
     LogBase,
     Options,
@@ -146,6 +149,21 @@ def cli() -> None:
     "[default: pair rows by position]",
 )
 @click.option(
+    "--weight-col",
+    metavar="NAME",
+    help="Per-sample weights: a column of PREDS, or else of LABELS.",
+)
+@click.option(
+    "--preds-format",
+    type=click.Choice(FORMATS),
+    help="Read PREDS as this format. [default: from the extension, else the content]",
+)
+@click.option(
+    "--labels-format",
+    type=click.Choice(FORMATS),
+    help="Read LABELS as this format. [default: from the extension, else the content]",
+)
+@click.option(
     "--input",
     "input_kind",
     type=click.Choice(INPUT_KINDS),
@@ -158,7 +176,8 @@ def cli() -> None:
     type=click.Choice(TASKS),
     default="auto",
     show_default=True,
-    help="The problem: one column is binary, several are multiclass.",
+    help="The problem: one column is binary, several are multiclass; a 0/1 label column "
+    "per class is multilabel.",
 )
 @click.option(
     "--positive", metavar="NAME", help="The positive class, for binary labels that are class names."
@@ -198,6 +217,43 @@ def cli() -> None:
     is_flag=True,
     help="Rescale probability rows whatever their sum, instead of refusing them.",
 )
+@click.option(
+    "--class-weights",
+    metavar="SPEC",
+    help="Class weights: 'cat=2,dog=1' or a file of class,weight rows; classes not named weigh 1.",
+)
+@click.option(
+    "--pos-weight",
+    type=click.FloatRange(min=0),
+    metavar="X",
+    help="Weight of the positive term in binary and multilabel losses, as PyTorch's "
+    "pos_weight. [default: 1]",
+)
+@click.option(
+    "--label-smoothing",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.0,
+    metavar="E",
+    help="Targets (1 - E) onehot + E / K, as PyTorch; binary (1 - E) y + E / 2. [default: 0]",
+)
+@click.option(
+    "--ignore-label",
+    metavar="V",
+    help="Leave rows with this label out of every figure (e.g. -100).",
+)
+@click.option(
+    "--drop-invalid",
+    is_flag=True,
+    help="Drop and count rows with invalid predictions or labels instead of failing.",
+)
+@click.option(
+    "--compat",
+    type=click.Choice(COMPATS),
+    default="xent",
+    show_default=True,
+    help="Reproduce a peer's numbers: its clipping, renormalising, weighted means, "
+    "smoothing and float type.",
+)
 @click.option("--max-loss", type=float, metavar="X", help="Gate: exit 1 when the loss is above X.")
 @click.option(
     "--min-accuracy",
@@ -235,6 +291,9 @@ def score(
     pred_cols: str | None,
     label_col: str | None,
     id_col: str | None,
+    weight_col: str | None,
+    preds_format: str | None,
+    labels_format: str | None,
     input_kind: str,
     task: str,
     positive: str | None,
@@ -243,6 +302,12 @@ def score(
     eps: float | str,
     sum_tol: float,
     renormalize: bool,
+    class_weights: str | None,
+    pos_weight: float | None,
+    label_smoothing: float,
+    ignore_label: str | None,
+    drop_invalid: bool,
+    compat: str,
     max_loss: float | None,
     min_accuracy: float | None,
     fmt: str | None,
@@ -276,6 +341,15 @@ def score(
         eps=cast(float, eps),
         sum_tol=sum_tol,
         renormalize=renormalize,
+        weight_col=weight_col,
+        class_weights=class_weights,
+        pos_weight=pos_weight,
+        label_smoothing=label_smoothing,
+        ignore_label=ignore_label,
+        drop_invalid=drop_invalid,
+        compat=cast(Compat, compat),
+        preds_format=preds_format,
+        labels_format=labels_format,
         max_loss=max_loss,
         min_accuracy=min_accuracy,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 MAX_MESSAGE = 4000  # the last resort; values are shortened by quoted() first
 MAX_QUOTED = 80
@@ -43,6 +44,7 @@ class XentError(Exception):
         self.rows = list(rows) if rows is not None else None
         self.count = count
         self.hint = hint
+        self.positions: Any = None  # rows of the batch, for --drop-invalid
 
     def where(self) -> str:
         """The place this error is about, e.g. ``labels.csv row 17, column 'p_cat'``."""

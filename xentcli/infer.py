@@ -7,6 +7,7 @@ batch's decision, naming the row of any label that breaks it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ PREFIXES = ("logprob_", "logit_", "logits_", "proba_", "probs_", "prob_", "pred_
 TRUE_TEXT = ("1", "1.0", "true")
 FALSE_TEXT = ("0", "0.0", "false")
 ZERO_ONE = strings(["0", "1"])
+VECTOR_ITEM = re.compile(r"^(.*)\[(\d+)\]$")  # a list column's element: probs[3]
 INTEGER_TEXT = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"  # numbers; _indices checks integrality
 
 
@@ -40,9 +42,17 @@ class Inference:
 def class_names(columns: Sequence[str]) -> tuple[str, ...]:
     """Class names from prediction columns, less a prefix they all share (``p_cat`` -> ``cat``).
 
+    A list column's vector, shown as ``probs[0]`` .. ``probs[K-1]``, has the classes
+    ``0`` .. ``K-1``.
+
     >>> class_names(["p_cat", "p_dog"]), class_names(["cat", "p_dog"])
     (('cat', 'dog'), ('cat', 'p_dog'))
+    >>> class_names(["v[0]", "v[1]"])
+    ('0', '1')
     """
+    vector = [VECTOR_ITEM.match(c) for c in columns]
+    if columns and all(vector) and len({m.group(1) for m in vector if m}) == 1:
+        return tuple(m.group(2) for m in vector if m)
     for prefix in PREFIXES:
         if all(c.startswith(prefix) and len(c) > len(prefix) for c in columns):
             stripped = tuple(c[len(prefix) :] for c in columns)
@@ -53,6 +63,11 @@ def class_names(columns: Sequence[str]) -> tuple[str, ...]:
 
 def decide_task(n_columns: int, options: Options, columns: Sequence[str]) -> tuple[str, str]:
     """``binary`` for one prediction column, ``multiclass`` for several; with the reason."""
+    if options.task == "multilabel":
+        raise UsageError(
+            "--task multilabel needs LABELS with a 0/1 column per class, named like the "
+            "prediction columns; these labels are one column"
+        )
     if options.task == "binary":
         if n_columns != 1:
             raise UsageError(
@@ -72,6 +87,29 @@ def decide_task(n_columns: int, options: Options, columns: Sequence[str]) -> tup
     return "multiclass", f"{n_columns} prediction columns, one label per row"
 
 
+def decide_targets(
+    targets: npt.NDArray[np.float64], options: Options, file: str, offset: int = 0
+) -> tuple[str, str, str]:
+    """Task, target kind and reason for a column per class in LABELS: 0/1 with one 1 per
+    row is one-hot (hard labels), other 0/1 is multilabel, anything else soft targets."""
+    if options.task == "binary":
+        raise UsageError("--task binary needs one prediction column; LABELS has a column per class")
+    finite = targets[np.isfinite(targets).all(axis=1)]
+    zero_one = bool(np.all((finite == 0) | (finite == 1)))
+    one_hot = zero_one and bool(np.all(finite.sum(axis=1) == 1))
+    if options.task == "multilabel":
+        return "multilabel", "hard", "--task multilabel"
+    if options.task == "multiclass":
+        if one_hot:
+            return "multiclass", "hard", "--task multiclass, one-hot label columns"
+        return "multiclass", "soft", "--task multiclass, a target distribution per row"
+    if one_hot:
+        return "multiclass", "hard", "one-hot label columns: one class per row"
+    if zero_one:
+        return "multilabel", "hard", "0/1 label columns, some rows with more or fewer than one 1"
+    return "multiclass", "soft", "label columns of fractions: a target distribution per row"
+
+
 def decide_input(
     block: npt.NDArray[np.float64], task: str, options: Options, file: str, offset: int = 0
 ) -> tuple[str, str]:
@@ -82,18 +120,24 @@ def decide_input(
     if lo >= 0.0 and hi <= 1.0:
         if task == "binary":
             return "probs", "one column, values in [0, 1]"
+        if task == "multilabel":
+            return "probs", "multilabel, values in [0, 1]"
         sums = block.sum(axis=1)
         off = np.flatnonzero(np.abs(sums - 1.0) > options.sum_tol)
         if off.size == 0:
             return "probs", "values in [0, 1], rows sum to 1"
         if options.renormalize:
             return "probs", "values in [0, 1], --renormalize given"
+        if options.compat == "keras":
+            return "probs", "values in [0, 1], renormalised as Keras does"
         raise InferenceError(
             f"values are all in [0, 1] but the row sums to {sums[off[0]]:.6g}, not 1: "
             "probabilities or logits?",
             file=file,
             row=int(offset + off[0]),
-            hint="pass --input probs --renormalize, or --input logits",
+            hint="pass --input probs --renormalize, or --input logits"
+            if options.compat == "xent"
+            else "pass --input probs or --input logits",
         )
     if hi <= 0.0 and task == "multiclass":
         lse = row_logsumexp(block)
@@ -152,13 +196,15 @@ class LabelEncoder:
         """Class indices of one batch; ``rows`` are the rows of ``raw`` in its file."""
         if raw.null_count:
             bad = np.flatnonzero(mask(raw.is_null()))
-            raise ValidationError(
+            error = ValidationError(
                 "missing label",
                 file=self.file,
                 column=self.column,
                 rows=rows[bad[:3]].tolist(),
                 count=int(bad.size),
             )
+            error.positions = bad
+            raise error
         if self.mode is None:
             self.mode, self.reason = self._decide(raw, rows)
         if self.mode == "names":
@@ -179,7 +225,7 @@ class LabelEncoder:
             if pa.types.is_integer(raw.type) and self.names == _index_names(len(self.names)):
                 return "indices", "class names"  # names 0..K-1 in order: the same mapping
             return "names", "class names"
-        if _all_numbers(raw):
+        if _mostly_numbers(raw, self._keys):
             return "indices", f"class indices 0..{len(self.names) - 1}"
         return "names", "class names"  # _names will name the first label that is not a class
 
@@ -209,7 +255,7 @@ class LabelEncoder:
         multiline = np.flatnonzero(mask(pc.match_substring(_text(raw), "\n")))
         if multiline.size:
             value = raw[int(multiline[0])].as_py()
-            raise self._bad("", value, rows[multiline])
+            raise self._bad("", value, rows, multiline)
         shown = ", ".join(repr(v) for v in distinct[:4])
         raise InferenceError(
             f"binary labels must be 0/1 or true/false; these are names ({shown})",
@@ -226,7 +272,7 @@ class LabelEncoder:
             bad = np.flatnonzero(mask(position.is_null()))
             value = raw[int(bad[0])].as_py()
             message = f"label {quoted(value)} is not a class (classes: {_shown(self.names)})"
-            raise self._bad(message, value, rows[bad])
+            raise self._bad(message, value, rows, bad)
         return self._key_index[numbers(position)]
 
     def _indices(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -239,7 +285,7 @@ class LabelEncoder:
                 f"label {quoted(value)} is neither a class name nor a class index 0..{k - 1} "
                 f"(classes: {_shown(self.names)})"
             )
-            raise self._bad(message, value, rows[bad])
+            raise self._bad(message, value, rows, bad)
         return values.astype(np.int64)
 
     def _binary(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -260,7 +306,7 @@ class LabelEncoder:
             value = raw[int(bad[0])].as_py()
             message = f"binary label {quoted(value)} is not 0/1 or true/false"
             hint = "pass --positive NAME for labels that are class names"
-            raise self._bad(message, value, rows[bad], hint=hint)
+            raise self._bad(message, value, rows, bad, hint=hint)
         return positive.astype(np.int64)
 
     def _binary_names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -278,7 +324,7 @@ class LabelEncoder:
                     f"a third label {quoted(value)} in a binary problem (the others are "
                     f"{self.negative!r} and {self.positive!r})"
                 )
-                raise self._bad(message, value, rows[bad])
+                raise self._bad(message, value, rows, bad)
         return positive.astype(np.int64)
 
     def _numbers(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
@@ -291,25 +337,35 @@ class LabelEncoder:
             bad = np.flatnonzero(~numeric)
             value = raw[int(bad[0])].as_py()
             message = f"label {quoted(value)} is not a class (classes: {_shown(self.names)})"
-            raise self._bad(message, value, rows[bad])
+            raise self._bad(message, value, rows, bad)
         return numbers(text.cast(pa.float64()))
 
     def _bad(
-        self, message: str, value: object, rows: npt.NDArray[np.int64], hint: str | None = None
+        self,
+        message: str,
+        value: object,
+        rows: npt.NDArray[np.int64],
+        positions: npt.NDArray[np.int64],
+        hint: str | None = None,
     ) -> ValidationError:
-        """The error for a bad label at ``rows[0]``; a value spanning lines is most likely an
-        unclosed quote that swallowed the rest of a CSV file, and is called that."""
+        """The error for bad labels at ``positions`` of the batch (``rows`` are the batch's
+        rows in the file); a value spanning lines is most likely an unclosed quote that
+        swallowed the rest of a CSV file, and is called that. The error keeps the
+        positions, for ``--drop-invalid``."""
         if isinstance(value, str) and "\n" in value:
             message = f"label {value.splitlines()[0]!r}... runs over several lines"
             hint = "an unclosed quote in the file?"
-        return ValidationError(
+        where = rows[positions]
+        error = ValidationError(
             message,
             file=self.file,
             column=self.column,
-            row=int(rows[0]),
-            count=int(rows.size) if rows.size > 1 else None,
+            row=int(where[0]),
+            count=int(where.size) if where.size > 1 else None,
             hint=hint,
         )
+        error.positions = positions
+        return error
 
 
 def _index_names(k: int) -> tuple[str, ...]:
@@ -333,11 +389,15 @@ def _text(raw: pa.Array) -> pa.Array:
     return raw.cast(pa.string())
 
 
-def _all_numbers(raw: pa.Array) -> bool:
+def _mostly_numbers(raw: pa.Array, names: pa.Array) -> bool:
+    """More labels are numbers than class names: indices, with a stray value or two that
+    ``_indices`` then names (or ``--drop-invalid`` drops)."""
     if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
         return True
     text = pc.utf8_trim_whitespace(_text(raw))
-    return bool(pc.all(pc.match_substring_regex(text, INTEGER_TEXT)).as_py())
+    n_numbers = int(np.count_nonzero(mask(pc.match_substring_regex(text, INTEGER_TEXT))))
+    n_names = int(np.count_nonzero(mask(pc.is_in(_text(raw), value_set=names))))
+    return n_numbers > n_names
 
 
 def _any_bool_text(text: pa.Array) -> bool:

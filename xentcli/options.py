@@ -7,18 +7,22 @@ Field names are the long option names with ``-`` as ``_``, so ``--sum-tol`` is
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 from .errors import UsageError
 
 InputKind = Literal["auto", "probs", "logits", "logprobs"]
-Task = Literal["auto", "binary", "multiclass"]
+Task = Literal["auto", "binary", "multiclass", "multilabel"]
+Compat = Literal["xent", "torch", "keras", "sklearn"]
 Reduction = Literal["mean", "sum"]
 LogBase = Literal["e", "2", "10"]
 
 INPUT_KINDS = ("auto", "probs", "logits", "logprobs")
-TASKS = ("auto", "binary", "multiclass")
+TASKS = ("auto", "binary", "multiclass", "multilabel")
+COMPATS = ("xent", "torch", "keras", "sklearn")
+FORMATS = ("csv", "tsv", "parquet", "arrow", "jsonl")
 REDUCTIONS = ("mean", "sum")
 LOG_BASES = ("e", "2", "10")
 DEFAULT_BATCH_ROWS = 65536
@@ -39,6 +43,15 @@ class Options:
     eps: float | Literal["auto"] = "auto"
     sum_tol: float = 1e-3
     renormalize: bool = False
+    weight_col: str | None = None
+    class_weights: str | Mapping[str, float] | None = None
+    pos_weight: float | None = None
+    label_smoothing: float = 0.0
+    ignore_label: str | int | None = None
+    drop_invalid: bool = False
+    compat: Compat = "xent"
+    preds_format: str | None = None
+    labels_format: str | None = None
     max_loss: float | None = None
     min_accuracy: float | None = None
     batch_rows: int = DEFAULT_BATCH_ROWS
@@ -48,6 +61,20 @@ class Options:
         _choice("task", self.task, TASKS)
         _choice("reduction", self.reduction, REDUCTIONS)
         _choice("log-base", self.log_base, LOG_BASES)
+        _choice("compat", self.compat, COMPATS)
+        for name in ("preds_format", "labels_format"):
+            if getattr(self, name) is not None:
+                _choice(name.replace("_", "-"), getattr(self, name), FORMATS)
+        if not (isinstance(self.label_smoothing, int | float) and 0 <= self.label_smoothing < 1):
+            raise UsageError(
+                f"--label-smoothing must be a number in [0, 1), got {self.label_smoothing!r}"
+            )
+        if self.pos_weight is not None and not (
+            isinstance(self.pos_weight, int | float)
+            and math.isfinite(self.pos_weight)
+            and self.pos_weight >= 0
+        ):
+            raise UsageError(f"--pos-weight must be a finite number >= 0, got {self.pos_weight!r}")
         if self.eps != "auto" and (
             not isinstance(self.eps, int | float) or not 0 <= self.eps < 0.5
         ):

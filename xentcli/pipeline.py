@@ -6,33 +6,49 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from . import core
+from . import core, family
 from .accumulate import Accumulator
-from .align import Aligner, Layout, plan
-from .arrays import from_numpy
-from .errors import InputError
+from .align import Aligner, Batch, Layout, plan
+from .arrays import from_numpy, mask, strings
+from .conventions import Rules, check_options, rules_for
+from .errors import InputError, ValidationError
 from .gates import apply_gates
-from .infer import LabelEncoder, decide_input, decide_task, resolve_eps
+from .infer import (
+    LabelEncoder,
+    class_names,
+    decide_input,
+    decide_targets,
+    decide_task,
+    resolve_eps,
+)
 from .options import Options
 from .source import Source, open_source
 from .summary import Facts, Summary
-from .validate import check_finite, check_scores
+from .validate import Checked, check_finite, check_scores, check_targets, check_weights
 from .version import __version__, short_version
+from .weights import class_weight_vector, parse_class_weights
 
 BATCH_BYTES = 32 << 20  # a batch's block of scores: 65536 rows of 64 classes, 4096 of 1000
 
 
 @dataclass(frozen=True)
 class SampleRows:
-    """One batch's per-sample figures, for ``--per-sample``; ``loss`` in the report's base."""
+    """One batch's per-sample figures, for ``--per-sample``; ``loss`` in the report's base.
+
+    ``label_text``/``pred_text`` replace the class names of ``labels``/``preds`` where a
+    row has several (multilabel: the positive labels joined by ``|``); ``weights`` is
+    each row's weight (sample weight times its class's weight) when weights are given.
+    """
 
     key_name: str
     keys: pa.Array
@@ -41,6 +57,9 @@ class SampleRows:
     loss: npt.NDArray[np.float64]
     p_true: npt.NDArray[np.float64]
     classes: tuple[str, ...]
+    label_text: pa.Array | None = None
+    pred_text: pa.Array | None = None
+    weights: npt.NDArray[np.float64] | None = None
 
 
 class SampleSink(Protocol):
@@ -67,68 +86,354 @@ def score(
     is None when the input's size is unknown, as for standard input).
     """
     opts = Options.from_kwargs(options, **kwargs)
-    preds_source = open_source(preds, "preds")
-    labels_source = open_source(labels, "labels") if labels is not None else None
+    class_weights = parse_class_weights(opts.class_weights) if opts.class_weights else None
+    preds_source = open_source(preds, "preds", opts.preds_format)
+    labels_source = (
+        open_source(labels, "labels", opts.labels_format) if labels is not None else None
+    )
     layout = plan(preds_source, labels_source, opts)
-    run = _Run(preds_source, labels_source, layout, opts)
+    run = _Run(preds_source, labels_source, layout, opts, class_weights)
     return run.execute(sink, progress)
 
 
-class _Run:
-    """The state of one scoring run: decisions made on the first batch, and the totals."""
+@dataclass
+class _Work:
+    """The rows of a batch still in play, with their PREDS and LABELS row numbers."""
 
-    def __init__(self, preds: Source, labels: Source | None, layout: Layout, options: Options):
-        self.preds, self.labels, self.layout, self.options = preds, labels, layout, options
-        self.task, task_reason = decide_task(len(layout.pred_cols), options, layout.pred_cols)
-        label_file = (labels or preds).name
-        self.encoder = LabelEncoder(
-            self.task, layout.pred_cols, options, label_file, layout.label_col
+    scores: npt.NDArray[np.float64]
+    labels: pa.Array | None
+    targets: npt.NDArray[np.float64] | None
+    weights: npt.NDArray[np.float64] | None
+    ids: pa.Array | None
+    rows: npt.NDArray[np.int64]
+    label_rows: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, batch: Batch) -> _Work:
+        rows = batch.offset + np.arange(len(batch), dtype=np.int64)
+        label_rows = batch.label_rows if batch.label_rows is not None else rows
+        return cls(
+            batch.scores, batch.labels, batch.targets, batch.weights, batch.ids, rows, label_rows
         )
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    def without(self, bad: npt.NDArray[np.bool_]) -> _Work:
+        """These rows less the ``bad`` ones."""
+        keep = ~bad
+        kept = from_numpy(keep)
+        return _Work(
+            np.asfortranarray(self.scores[keep]),
+            self.labels.filter(kept) if self.labels is not None else None,
+            self.targets[keep] if self.targets is not None else None,
+            self.weights[keep] if self.weights is not None else None,
+            self.ids.filter(kept) if self.ids is not None else None,
+            self.rows[keep],
+            self.label_rows[keep],
+        )
+
+
+class _Run:
+    """The state of one scoring run: decisions made on the first rows, and the totals."""
+
+    def __init__(
+        self,
+        preds: Source,
+        labels: Source | None,
+        layout: Layout,
+        options: Options,
+        class_weights: dict[str, float] | None = None,
+    ):
+        self.preds, self.labels, self.layout, self.options = preds, labels, layout, options
+        self.class_weights = class_weights
+        self.label_file = (labels or preds).name
         self.eps = resolve_eps(options, layout.dtype)
-        self.reasons = {"task": task_reason, "columns": columns_reason(layout, options)}
+        self.reasons = {"columns": columns_reason(layout, options)}
+        self.names = class_names(layout.pred_cols)
+        self.task = ""
+        self.target = "hard"
         self.input_kind: str | None = None
-        n_classes = 2 if self.task == "binary" else len(layout.pred_cols)
-        self.accumulator = Accumulator(n_classes)
+        self.encoder: LabelEncoder | None = None
+        self.rules: Rules | None = None
+        self.accumulator: Accumulator | None = None
+        self.weight_vector: npt.NDArray[np.float64] | None = None
         self.scale = np.log(options.log_base_value)
+        self.dropped = 0
+        self.ignored = 0
+        self.unnormalized = 0
+        self.ignore_text = _ignore_text(options.ignore_label)
+        if layout.label_cols is None:
+            self._decide_task()
+
+    def _decide_task(self, targets: npt.NDArray[np.float64] | None = None) -> None:
+        layout, options = self.layout, self.options
+        if targets is None:
+            self.task, self.reasons["task"] = decide_task(
+                len(layout.pred_cols), options, layout.pred_cols
+            )
+            self.encoder = LabelEncoder(
+                self.task, layout.pred_cols, options, self.label_file, layout.label_col
+            )
+        else:
+            self.task, self.target, self.reasons["task"] = decide_targets(
+                targets, options, self.label_file
+            )
+            self.reasons["labels"] = (
+                "a column per class: "
+                + ", ".join(layout.label_columns[:4])
+                + (" .." if len(layout.label_columns) > 4 else "")
+            )
 
     def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
         aligner = Aligner(self.preds, self.labels, self.layout, self._batch_rows())
         for batch in aligner:
-            block = batch.scores
-            check_finite(block, self.layout.pred_cols, self.preds.name, batch.offset)
-            if self.input_kind is None:
-                self.input_kind, self.reasons["input"] = decide_input(
-                    block, self.task, self.options, self.preds.name, batch.offset
-                )
-            checked = check_scores(
-                block,
-                self.input_kind,
-                self.layout.pred_cols,
-                self.preds.name,
-                batch.offset,
-                sum_tol=self.options.sum_tol,
-                renormalize=self.options.renormalize,
-                dtype=self.layout.dtype,
-            )
-            rows = (
-                batch.label_rows
-                if batch.label_rows is not None
-                else batch.offset + np.arange(len(batch), dtype=np.int64)
-            )
-            y = self.encoder.encode(batch.labels, rows)
-            losses = compute(self.task, self.input_kind, checked.scores, y, self.eps)
-            self.accumulator.add(losses, y, checked.renormalized)
-            if sink is not None:
-                sink.write(self._sample_rows(batch.offset, batch.ids, y, losses))
+            self._score(_Work.of(batch), sink)
             if progress is not None:
                 done = batch.offset + len(batch)
                 progress(done, self.preds.fraction_done(done))
-        if self.accumulator.n == 0:
-            raise InputError(
-                "no rows to score (the file has a header but no data rows)", file=self.preds.name
+        acc = self.accumulator
+        if acc is None or acc.n == 0:
+            raise InputError(self._nothing_left(), file=self.preds.name)
+        if not acc.total_weight > 0:
+            raise ValidationError(
+                "the weights of the rows scored sum to 0; a weighted mean needs a positive total"
             )
-        summary = self.accumulator.finish(self._facts(aligner.unmatched_labels), __version__)
+        summary = acc.finish(self._facts(aligner.unmatched_labels), __version__)
         return apply_gates(summary, self.options.max_loss, self.options.min_accuracy)
+
+    def _nothing_left(self) -> str:
+        if self.dropped or self.ignored:
+            return (
+                f"no rows left to score ({self.dropped} dropped as invalid, {self.ignored} ignored)"
+            )
+        return "no rows to score (the file has a header but no data rows)"
+
+    def _score(self, work: _Work, sink: SampleSink | None) -> None:
+        """Filter, decide (on the first rows), check, compute and add one batch."""
+        opts, layout, drop = self.options, self.layout, self.options.drop_invalid
+        if self.ignore_text is not None and work.labels is not None:
+            ignored = mask(pc.equal(_label_text(work.labels), self.ignore_text))
+            if ignored.any():
+                self.ignored += int(ignored.sum())
+                work = work.without(ignored)
+        bad = check_finite(work.scores, layout.pred_cols, self.preds.name, work.rows, drop)
+        if bad is not None:
+            work = self._drop(work, bad)
+        if work.targets is not None and not self.task:
+            self._decide_task(work.targets)
+        if not len(work):
+            return
+        if self.input_kind is None:
+            self._decide_input(work)
+        assert self.rules is not None and self.input_kind is not None
+        while True:
+            checked = check_scores(
+                work.scores,
+                self.input_kind,
+                layout.pred_cols,
+                self.preds.name,
+                work.rows,
+                sum_tol=opts.sum_tol,
+                renormalize=opts.renormalize,
+                dtype=layout.dtype,
+                sums=self.rules.sums,
+                drop=drop,
+            )
+            if checked.bad is None:
+                break
+            work = self._drop(work, checked.bad)
+        work, y = self._labels(work)
+        if not len(work):
+            return
+        if work.weights is not None:
+            assert layout.weight_col is not None
+            weight_file = self.preds.name if layout.weight_in_preds else self.label_file
+            check_weights(
+                work.weights,
+                weight_file,
+                layout.weight_col,
+                work.label_rows if not layout.weight_in_preds else work.rows,
+            )
+        self.unnormalized += checked.unnormalized
+        self._add(work, checked, y, sink)
+
+    def _drop(self, work: _Work, bad: npt.NDArray[np.bool_]) -> _Work:
+        self.dropped += int(np.count_nonzero(bad))
+        return work.without(bad)
+
+    def _decide_input(self, work: _Work) -> None:
+        opts = self.options
+        self.input_kind, self.reasons["input"] = decide_input(
+            work.scores, self.task, opts, self.preds.name, int(work.rows[0])
+        )
+        check_options(opts, self.task, self.input_kind, self.target)
+        self.rules = rules_for(opts, self.task, self.input_kind, self.layout.dtype, self.eps)
+        n_classes = 2 if self.task == "binary" else len(self.layout.pred_cols)
+        weighted = (
+            self.layout.weight_col is not None
+            or self.class_weights is not None
+            or self.target == "soft"
+        )
+        self.accumulator = Accumulator(
+            n_classes, weighted=weighted, multilabel=self.task == "multilabel"
+        )
+
+    def _labels(self, work: _Work) -> tuple[_Work, npt.NDArray[np.int64] | None]:
+        """Class indices of the rows (None for soft and multilabel targets), dropping
+        rows whose labels are invalid under ``--drop-invalid``."""
+        if work.targets is not None:
+            bad = check_targets(
+                work.targets,
+                self.task,
+                self.layout.label_columns,
+                self.label_file,
+                work.label_rows,
+                sum_tol=self.options.sum_tol,
+                one_hot=self.target == "hard" and self.task == "multiclass",
+                drop=self.options.drop_invalid,
+            )
+            if bad is not None:
+                work = self._drop(work, bad)
+            if self.target == "hard" and self.task == "multiclass":
+                return work, np.argmax(work.targets, axis=1) if work.targets is not None else None
+            return work, None
+        assert self.encoder is not None and work.labels is not None
+        while True:
+            try:
+                return work, self.encoder.encode(work.labels, work.label_rows)
+            except ValidationError as error:
+                if not self.options.drop_invalid or error.positions is None:
+                    raise
+                bad = np.zeros(len(work), dtype=bool)
+                bad[np.asarray(error.positions)] = True
+                work = self._drop(work, bad)
+                if not len(work):
+                    return work, np.zeros(0, dtype=np.int64)
+
+    def _add(
+        self,
+        work: _Work,
+        checked: Checked,
+        y: npt.NDArray[np.int64] | None,
+        sink: SampleSink | None,
+    ) -> None:
+        assert self.accumulator is not None
+        result = self._compute(checked.scores, y, work.targets)
+        numerator, denominator = result.numerator, result.denominator
+        row_weights = None
+        if work.weights is not None:
+            numerator = numerator * work.weights
+            assert self.rules is not None
+            if self.rules.sample_denominator == "weights":
+                denominator = denominator * work.weights
+            row_weights = work.weights
+        if self.weight_vector is not None and y is not None:
+            class_w = self.weight_vector[y]
+            row_weights = class_w if row_weights is None else row_weights * class_w
+        renormalized = checked.renormalized + result.renormalized
+        if self.task == "multilabel":
+            assert work.targets is not None and result.per_label is not None
+            assert result.hits is not None
+            self.accumulator.add_multilabel(
+                result.losses,
+                work.targets,
+                result.per_label,
+                result.hits,
+                numerator=numerator,
+                denominator=denominator if self.accumulator.weighted else None,
+            )
+            self.accumulator.renormalized += renormalized
+            classes = np.zeros(len(work), dtype=np.int64)
+        else:
+            if y is not None:
+                classes = y
+            else:
+                assert work.targets is not None
+                classes = np.argmax(work.targets, axis=1)
+            self.accumulator.add(
+                result.losses,
+                classes,
+                renormalized,
+                numerator=numerator if self.accumulator.weighted else None,
+                denominator=denominator if self.accumulator.weighted else None,
+            )
+        if sink is not None:
+            sink.write(self._sample_rows(work, classes, result, row_weights))
+
+    def _compute(
+        self,
+        scores: npt.NDArray[np.float64],
+        y: npt.NDArray[np.int64] | None,
+        targets: npt.NDArray[np.float64] | None,
+    ) -> family.Weighted:
+        """The kernel for this task, target and rules: ``core``'s exact ones for xent's
+        rules on hard labels, ``family``'s for the rest."""
+        assert self.rules is not None and self.input_kind is not None
+        opts, rules, kind = self.options, self.rules, self.input_kind
+        smoothing = opts.label_smoothing
+        pos_weight = opts.pos_weight if opts.pos_weight is not None else 1.0
+        weights = self._class_weights()
+        if self.task == "multilabel":
+            assert targets is not None
+            return family.multilabel(
+                scores,
+                targets,
+                kind,
+                rules.arithmetic,
+                smoothing=smoothing,
+                pos_weight=pos_weight,
+                class_weights=weights,
+            )
+        if self.task == "binary":
+            assert y is not None
+            if rules.default_path and not smoothing and opts.pos_weight is None:
+                return _weighted(compute("binary", kind, scores, y, self.eps), y, weights)
+            return family.binary(
+                scores[:, 0],
+                y,
+                kind,
+                rules.arithmetic,
+                smoothing=smoothing,
+                pos_weight=pos_weight,
+                class_weights=weights,
+            )
+        if targets is not None and self.target == "soft":
+            return family.multiclass(
+                scores,
+                kind,
+                rules.arithmetic,
+                targets=targets,
+                smoothing=smoothing,
+                class_weights=weights,
+                soft_denominator=rules.soft_denominator,
+            )
+        assert y is not None
+        if rules.default_path and not smoothing:
+            return _weighted(compute("multiclass", kind, scores, y, self.eps), y, weights)
+        return family.multiclass(
+            scores,
+            kind,
+            rules.arithmetic,
+            labels=y,
+            smoothing=smoothing,
+            class_weights=weights,
+        )
+
+    def _class_weights(self) -> npt.NDArray[np.float64] | None:
+        """``--class-weights`` in the order of the classes, made once the classes are known."""
+        if self.class_weights is None:
+            return None
+        if self.weight_vector is None:
+            if self.task == "binary":
+                assert self.encoder is not None
+                aliases: list[list[str]] = [["0", "false"], ["1", "true"]]
+                classes: tuple[str, ...] = self.encoder.classes
+            else:
+                aliases = [[c] for c in self.layout.pred_cols]
+                classes = self.names
+            self.weight_vector = class_weight_vector(self.class_weights, classes, aliases)
+        return self.weight_vector
 
     def _batch_rows(self) -> int:
         """Rows per batch: ``batch_rows``, fewer when the classes are many, so that a
@@ -136,53 +441,87 @@ class _Run:
         width = len(self.layout.pred_cols)
         return max(1, min(self.options.batch_rows, BATCH_BYTES // (8 * width)))
 
+    def _classes(self) -> tuple[str, ...]:
+        if self.task == "binary":
+            assert self.encoder is not None
+            return self.encoder.classes
+        return self.names
+
     def _sample_rows(
-        self, offset: int, ids: pa.Array | None, y: npt.NDArray[np.int64], losses: core.SampleLosses
+        self,
+        work: _Work,
+        classes: npt.NDArray[np.int64],
+        result: family.Weighted,
+        weights: npt.NDArray[np.float64] | None,
     ) -> SampleRows:
-        if ids is None:
-            keys = from_numpy(np.arange(offset, offset + y.shape[0], dtype=np.int64))
-        else:
-            keys = ids
+        keys = work.ids if work.ids is not None else from_numpy(work.rows)
+        label_text = pred_text = None
+        if self.task == "multilabel":
+            assert work.targets is not None and result.hits is not None
+            truth = work.targets > 0.5
+            label_text = _joined(truth, self.names)
+            pred_text = _joined(truth == result.hits, self.names)
+        losses = result.losses
         return SampleRows(
             key_name=self.layout.id_col or "row",
             keys=keys,
-            labels=y,
-            preds=losses.pred,
+            labels=classes,
+            preds=losses.pred if self.task != "multilabel" else classes,
             loss=losses.loss / self.scale,
             p_true=losses.p_true,
-            classes=self.encoder.classes,
+            classes=self._classes(),
+            label_text=label_text,
+            pred_text=pred_text,
+            weights=weights,
         )
 
     def _facts(self, unmatched: int | None) -> Facts:
         opts = self.options
-        self.reasons["labels"] = self.encoder.reason
-        assert self.input_kind is not None
+        if self.encoder is not None:
+            self.reasons["labels"] = self.encoder.reason
+        assert self.input_kind is not None and self.rules is not None
         return Facts(
             task=self.task,
             input=self.input_kind,
-            classes=self.encoder.classes,
+            classes=self._classes(),
             log_base=opts.log_base,
             reduction=opts.reduction,
-            eps=self.eps,
-            signature=signature(self.task, self.input_kind, opts),
+            eps=self.rules.eps,
+            signature=signature(self.task, self.input_kind, opts, self.target),
+            target=self.target,
+            compat=opts.compat,
             reasons=dict(self.reasons),
             inputs={"preds": self.preds.name, "labels": self.labels.name if self.labels else None},
             unmatched_labels=unmatched,
+            dropped=self.dropped,
+            ignored=self.ignored,
+            rules=self.rules.describe(),
             warnings=tuple(self._warnings(unmatched)),
         )
 
     def _warnings(self, unmatched: int | None) -> list[str]:
         acc, notes = self.accumulator, []
+        assert acc is not None and self.rules is not None
         if acc.clipped:
             notes.append(
                 f"clipped {acc.clipped} probabilit{'y' if acc.clipped == 1 else 'ies'} "
-                f"to [eps, 1 - eps] with eps = {self.eps:.6g}"
+                f"to [eps, 1 - eps] with eps = {self.rules.eps:.6g}"
             )
         if acc.renormalized:
             notes.append(
                 f"renormalised {acc.renormalized} row{'s' if acc.renormalized > 1 else ''}"
                 f" whose {'probabilities' if self.input_kind == 'probs' else 'exp'} "
                 f"did not sum to 1"
+            )
+        if self.unnormalized:
+            notes.append(
+                f"{self.unnormalized} row{'s' if self.unnormalized > 1 else ''} of "
+                "probabilities do not sum to 1 and were not renormalised (as scikit-learn)"
+            )
+        if self.dropped:
+            notes.append(
+                f"dropped {self.dropped} invalid row{'s' if self.dropped > 1 else ''} "
+                "(--drop-invalid)"
             )
         if unmatched:
             assert self.labels is not None
@@ -191,6 +530,36 @@ class _Run:
                 f"matched no id of {self.preds.name}"
             )
         return notes
+
+
+def _weighted(
+    losses: core.SampleLosses,
+    y: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64] | None,
+) -> family.Weighted:
+    """The exact kernels' losses as a weighted mean's terms: ``w[y] l`` over ``w[y]``."""
+    if weights is None:
+        return family.Weighted(losses, losses.loss, np.ones(losses.loss.shape[0]))
+    w = weights[y]
+    return family.Weighted(losses, w * losses.loss, w)
+
+
+def _ignore_text(value: object) -> pa.Scalar | None:
+    """``--ignore-label`` as the text labels are compared in (``-100.0`` is ``-100``)."""
+    if value is None:
+        return None
+    return _label_text(strings([str(value)]))[0]
+
+
+def _label_text(labels: pa.Array) -> pa.Array:
+    from .infer import _text
+
+    return _text(labels)
+
+
+def _joined(flags: npt.NDArray[np.bool_], names: tuple[str, ...]) -> pa.Array:
+    """Per row, the names whose flag is set, joined by ``|``."""
+    return strings(["|".join(n for n, f in zip(names, row, strict=True) if f) for row in flags])
 
 
 def compute(
@@ -228,17 +597,40 @@ def columns_reason(layout: Layout, options: Options) -> str:
     return text
 
 
-def signature(task: str, input_kind: str, options: Options) -> str:
+def signature(task: str, input_kind: str, options: Options, target: str = "hard") -> str:
     """One line pinning every convention behind the numbers (SPEC "Outputs")."""
-    parts: Sequence[tuple[str, object]] = (
+    parts: list[tuple[str, object]] = [
         ("xent", short_version()),
         ("task", task),
         ("input", input_kind),
         ("base", options.log_base),
         ("eps", options.eps),
-        ("smooth", 0),
-        ("weights", "none"),
+        ("smooth", f"{options.label_smoothing:g}"),
+        ("weights", _weights_part(options)),
         ("reduction", options.reduction),
-        ("compat", "xent"),
-    )
+        ("compat", options.compat),
+    ]
+    # Conventions beyond SPEC's example are added only when they are not the default,
+    # so that the default signature stays the one SPEC shows.
+    if target != "hard":
+        parts.append(("target", target))
+    if options.ignore_label is not None:
+        parts.append(("ignore", options.ignore_label))
     return "|".join(f"{k}:{v}" for k, v in parts)
+
+
+def _weights_part(options: Options) -> str:
+    """``none``, or the kinds of weight given: ``sample(w)``, ``class(cat=2;dog=1)``,
+    ``pos(3)``; class weights longer than a line are pinned by a digest."""
+    parts = []
+    if options.weight_col is not None:
+        parts.append(f"sample({options.weight_col})")
+    if options.class_weights is not None:
+        weights = parse_class_weights(options.class_weights)
+        text = ";".join(f"{k}={v:g}" for k, v in sorted(weights.items()))
+        if len(text) > 60:
+            text = "#" + hashlib.sha256(text.encode()).hexdigest()[:12]
+        parts.append(f"class({text})")
+    if options.pos_weight is not None:
+        parts.append(f"pos({options.pos_weight:g})")
+    return "+".join(parts) or "none"

@@ -45,6 +45,8 @@ class Facts:
     inputs: dict[str, str | None] = field(default_factory=dict)
     unmatched_labels: int | None = None
     dropped: int = 0
+    ignored: int = 0
+    rules: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
 
@@ -79,6 +81,8 @@ class Summary:
     eps: float = 0.0
     reasons: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    ignored: int = 0
+    rules: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's keys (SPEC "Outputs"), in order, values as Python objects."""
@@ -106,6 +110,7 @@ class Summary:
             "clipped": self.clipped,
             "renormalized": self.renormalized,
             "dropped": self.dropped,
+            "ignored": self.ignored,
             "unmatched_labels": self.unmatched_labels,
             "gates": [
                 {"name": g.name, "threshold": g.threshold, "value": g.value, "passed": g.passed}
@@ -115,6 +120,7 @@ class Summary:
             "reduction": self.reduction,
             "eps": self.eps,
             "reasons": dict(self.reasons),
+            "rules": dict(self.rules),
             "warnings": list(self.warnings),
             "inputs": dict(self.inputs),
         }

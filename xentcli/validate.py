@@ -19,30 +19,48 @@ FloatArray = npt.NDArray[np.float64]
 EXAMPLES = 3
 
 
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+
 @dataclass(frozen=True)
 class Checked:
-    """A batch's scores ready for the core, and how many rows were renormalised."""
+    """A batch's scores ready for the core, and how many rows were renormalised.
+
+    With ``--drop-invalid``, ``bad`` marks the rows to drop instead of an error
+    (the caller drops them and checks again); ``unnormalized`` counts rows left
+    summing away from 1 where the rules only warn (scikit-learn).
+    """
 
     scores: FloatArray
     renormalized: int = 0
+    bad: BoolArray | None = None
+    unnormalized: int = 0
 
 
-def check_finite(block: FloatArray, columns: Sequence[str], file: str, offset: int) -> None:
-    """NaN, infinite and empty cells cannot be scored."""
+def check_finite(
+    block: FloatArray, columns: Sequence[str], file: str, rows: IntArray, drop: bool = False
+) -> BoolArray | None:
+    """NaN, infinite and empty cells cannot be scored; with ``drop``, their rows are
+    returned instead of an error."""
     bad = ~np.isfinite(block)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
-        first = int(rows[0])
-        col = int(np.flatnonzero(bad[first])[0])
-        value = block[first, col]
-        what = "empty or NaN" if np.isnan(value) else str(value)
-        raise ValidationError(
-            f"prediction is {what}; every prediction must be a finite number",
-            file=file,
-            column=columns[col],
-            rows=(rows[:EXAMPLES] + offset).tolist(),
-            count=int(rows.size),
-        )
+    if not bad.any():
+        return None
+    bad_rows: BoolArray = np.asarray(bad.any(axis=1))
+    if drop:
+        return bad_rows
+    where = np.flatnonzero(bad_rows)
+    first = int(where[0])
+    col = int(np.flatnonzero(bad[first])[0])
+    value = block[first, col]
+    what = "empty or NaN" if np.isnan(value) else str(value)
+    raise ValidationError(
+        f"prediction is {what}; every prediction must be a finite number",
+        file=file,
+        column=columns[col],
+        rows=rows[where[:EXAMPLES]].tolist(),
+        count=int(where.size),
+    )
 
 
 def check_scores(
@@ -50,45 +68,62 @@ def check_scores(
     input_kind: str,
     columns: Sequence[str],
     file: str,
-    offset: int,
+    rows: IntArray,
     *,
     sum_tol: float,
     renormalize: bool,
     dtype: np.dtype,
+    sums: str = "check",
+    drop: bool = False,
 ) -> Checked:
     """Hold a batch to the input kind: probabilities in [0, 1] summing to 1, log-probs <= 0
     log-summing to 0. Rows off by more than float noise but within ``sum_tol`` (or any
-    amount with ``renormalize``) are renormalised and counted."""
+    amount with ``renormalize``) are renormalised and counted. ``sums`` other than
+    ``check`` leaves row sums to the peer's rules (``warn``: count them)."""
     if input_kind == "logits":
         return Checked(block)
     noise = float(np.sqrt(np.finfo(dtype).eps))
     if input_kind == "probs":
-        _in_range(block, columns, file, offset, 0.0, 1.0, "probability")
+        bad = _in_range(block, columns, file, rows, 0.0, 1.0, "probability", drop)
+        if bad is not None:
+            return Checked(block, bad=bad)
         if block.shape[1] == 1:
             return Checked(block)
-        sums = block.sum(axis=1)
-        off = np.abs(sums - 1.0)
-        _within_tolerance(off, sums, file, offset, sum_tol, renormalize, "sums to", "1")
+        if sums != "check":
+            return _peer_sums(block, sums, noise)
+        total = block.sum(axis=1)
+        off = np.abs(total - 1.0)
+        bad = _within_tolerance(off, total, file, rows, sum_tol, renormalize, "sums to", "1", drop)
+        if bad is not None:
+            return Checked(block, bad=bad)
         fix = off > noise
         if not fix.any():
             return Checked(block)
-        zero = np.flatnonzero(fix & (sums == 0.0))
+        zero = np.flatnonzero(fix & (total == 0.0))
         if zero.size:
+            if drop:
+                return Checked(block, bad=fix & (total == 0.0))
             raise ValidationError(
                 "probabilities sum to 0; the row cannot be renormalised",
                 file=file,
-                row=int(zero[0] + offset),
+                row=int(rows[zero[0]]),
             )
         fixed = block.copy(order="F")
-        fixed[fix] /= sums[fix, None]
+        fixed[fix] /= total[fix, None]
         return Checked(fixed, int(fix.sum()))
     if input_kind == "logprobs":
-        _in_range(block, columns, file, offset, -np.inf, 0.0, "log-probability")
-        if block.shape[1] == 1:
+        bad = _in_range(block, columns, file, rows, -np.inf, 0.0, "log-probability", drop)
+        if bad is not None:
+            return Checked(block, bad=bad)
+        if block.shape[1] == 1 or sums != "check":
             return Checked(block)
         lse = row_logsumexp(block)
         off = np.abs(lse)
-        _within_tolerance(off, lse, file, offset, sum_tol, renormalize, "log-sum-exps to", "0")
+        bad = _within_tolerance(
+            off, lse, file, rows, sum_tol, renormalize, "log-sum-exps to", "0", drop
+        )
+        if bad is not None:
+            return Checked(block, bad=bad)
         fix = off > noise
         if not fix.any():
             return Checked(block)
@@ -98,52 +133,140 @@ def check_scores(
     raise ValueError(f"unknown input kind {input_kind!r}")
 
 
+def _peer_sums(block: FloatArray, sums: str, noise: float) -> Checked:
+    """Row sums under a peer's rules: scikit-learn warns (``np.allclose`` at a relative
+    tolerance of sqrt(eps)); PyTorch does not look; Keras renormalises in the kernel."""
+    if sums != "warn":
+        return Checked(block)
+    off = np.abs(block.sum(axis=1) - 1.0) > noise
+    return Checked(block, unnormalized=int(off.sum()))
+
+
+def check_targets(
+    targets: FloatArray,
+    task: str,
+    columns: Sequence[str],
+    file: str,
+    rows: IntArray,
+    *,
+    sum_tol: float,
+    one_hot: bool,
+    drop: bool = False,
+) -> BoolArray | None:
+    """Label columns: finite, in [0, 1]; one-hot rows have a single 1, soft rows sum to 1
+    within ``sum_tol``. Returns the rows to drop with ``drop``, else raises."""
+    bad_cells = ~np.isfinite(targets) | (targets < 0) | (targets > 1)
+    if bad_cells.any():
+        if drop:
+            return np.asarray(bad_cells.any(axis=1))
+        where = np.flatnonzero(bad_cells.any(axis=1))
+        col = int(np.flatnonzero(bad_cells[where[0]])[0])
+        value = targets[where[0], col]
+        raise ValidationError(
+            f"label value {float(value)!r} is not a number in [0, 1]",
+            file=file,
+            column=columns[col],
+            rows=rows[where[:EXAMPLES]].tolist(),
+            count=int(where.size),
+        )
+    if task == "multilabel":
+        return None
+    total = targets.sum(axis=1)
+    if one_hot:
+        bad = ~np.all((targets == 0) | (targets == 1), axis=1) | (total != 1)
+        what = "is not one-hot (one 1, the rest 0) as the first rows were"
+        hint = "pass --task multilabel for several labels per row"
+    else:
+        bad = np.abs(total - 1.0) > sum_tol
+        what = "sums to {total}, not 1, beyond --sum-tol {sum_tol:g}"
+        hint = "soft labels are a target distribution per row"
+    if not bad.any():
+        return None
+    if drop:
+        return np.asarray(bad)
+    where = np.flatnonzero(bad)
+    message = what.format(total=repr(float(total[where[0]])), sum_tol=sum_tol)
+    raise ValidationError(
+        f"the label row {message}",
+        file=file,
+        rows=rows[where[:EXAMPLES]].tolist(),
+        count=int(where.size),
+        hint=hint,
+    )
+
+
+def check_weights(weights: FloatArray, file: str, column: str, rows: IntArray) -> None:
+    """Weights must be finite and >= 0, always (``--drop-invalid`` does not drop them)."""
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if bad.any():
+        where = np.flatnonzero(bad)
+        value = float(weights[where[0]])
+        what = "empty or NaN" if np.isnan(value) else repr(value)
+        raise ValidationError(
+            f"weight {what} is not a finite number >= 0",
+            file=file,
+            column=column,
+            rows=rows[where[:EXAMPLES]].tolist(),
+            count=int(where.size),
+        )
+
+
 def _in_range(
     block: FloatArray,
     columns: Sequence[str],
     file: str,
-    offset: int,
+    rows: IntArray,
     lo: float,
     hi: float,
     what: str,
-) -> None:
+    drop: bool,
+) -> BoolArray | None:
     bad = (block < lo) | (block > hi)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
-        first = int(rows[0])
-        col = int(np.flatnonzero(bad[first])[0])
-        span = f"[{lo:g}, {hi:g}]" if np.isfinite(lo) else f"<= {hi:g}"
-        raise ValidationError(
-            f"{what} {float(block[first, col])!r} is outside {span}",
-            file=file,
-            column=columns[col],
-            rows=(rows[:EXAMPLES] + offset).tolist(),
-            count=int(rows.size),
-            hint="pass --input logits if these are not probabilities"
-            if what == "probability"
-            else None,
-        )
+    if not bad.any():
+        return None
+    bad_rows: BoolArray = np.asarray(bad.any(axis=1))
+    if drop:
+        return bad_rows
+    where = np.flatnonzero(bad_rows)
+    first = int(where[0])
+    col = int(np.flatnonzero(bad[first])[0])
+    span = f"[{lo:g}, {hi:g}]" if np.isfinite(lo) else f"<= {hi:g}"
+    raise ValidationError(
+        f"{what} {float(block[first, col])!r} is outside {span}",
+        file=file,
+        column=columns[col],
+        rows=rows[where[:EXAMPLES]].tolist(),
+        count=int(where.size),
+        hint="pass --input logits if these are not probabilities"
+        if what == "probability"
+        else None,
+    )
 
 
 def _within_tolerance(
     off: FloatArray,
     totals: FloatArray,
     file: str,
-    offset: int,
+    rows: IntArray,
     sum_tol: float,
     renormalize: bool,
     verb: str,
     target: str,
-) -> None:
+    drop: bool,
+) -> BoolArray | None:
     if renormalize:
-        return
-    rows = np.flatnonzero(off > sum_tol)
-    if rows.size:
-        first = int(rows[0])
-        raise ValidationError(
-            f"the row {verb} {float(totals[first])!r}, not {target}, beyond --sum-tol {sum_tol:g}",
-            file=file,
-            rows=(rows[:EXAMPLES] + offset).tolist(),
-            count=int(rows.size),
-            hint="pass --renormalize to rescale such rows, or --input logits",
-        )
+        return None
+    bad: BoolArray = np.asarray(off > sum_tol)
+    if not bad.any():
+        return None
+    if drop:
+        return bad
+    where = np.flatnonzero(bad)
+    first = int(where[0])
+    raise ValidationError(
+        f"the row {verb} {float(totals[first])!r}, not {target}, beyond --sum-tol {sum_tol:g}",
+        file=file,
+        rows=rows[where[:EXAMPLES]].tolist(),
+        count=int(where.size),
+        hint="pass --renormalize to rescale such rows, or --input logits",
+    )
