@@ -65,11 +65,16 @@ class Rules:
         }[self.sums]
         sample = "sum(w l) / sum(w)" if self.sample_denominator == "weights" else "sum(w l) / N"
         soft = "sum_n sum_c w_c t_nc" if self.soft_denominator == "weights" else "N"
+        classes = f"hard labels sum(w[y] l) / sum(w[y]); soft labels over {soft}"
+        if self.compat == "torch":
+            sample = "none in PyTorch"
+        elif self.compat in ("keras", "sklearn"):
+            classes = f"none in {PEER_NAMES[self.compat]}"
         return {
             "clip": clip,
             "row sums": sums,
             "sample weights": sample,
-            "class weights": f"hard labels sum(w[y] l) / sum(w[y]); soft labels over {soft}",
+            "class weights": classes,
             "arithmetic": dtype if self.compat != "xent" else "float64, exact forms",
         }
 

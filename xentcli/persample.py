@@ -102,12 +102,17 @@ def _csv_lines(rows: Iterable[Sequence[object]], delimiter: str) -> bytes:
 
 def _record_batch(rows: SampleRows) -> pa.RecordBatch:
     names = strings(rows.classes)
-    return pa.record_batch(
-        {
-            rows.key_name: rows.keys,
-            "label": names.take(from_numpy(rows.labels)),
-            "loss": from_numpy(rows.loss.astype(np.float64, copy=False)),
-            "pred": names.take(from_numpy(rows.preds)),
-            "p_true": from_numpy(rows.p_true.astype(np.float64, copy=False)),
-        }
-    )
+    columns = {
+        rows.key_name: rows.keys,
+        "label": rows.label_text
+        if rows.label_text is not None
+        else names.take(from_numpy(rows.labels)),
+        "loss": from_numpy(rows.loss.astype(np.float64, copy=False)),
+        "pred": rows.pred_text
+        if rows.pred_text is not None
+        else names.take(from_numpy(rows.preds)),
+        "p_true": from_numpy(rows.p_true.astype(np.float64, copy=False)),
+    }
+    if rows.weights is not None:
+        columns["weight"] = from_numpy(rows.weights.astype(np.float64, copy=False))
+    return pa.record_batch(columns)

@@ -107,6 +107,7 @@ class _Work:
     ids: pa.Array | None
     rows: npt.NDArray[np.int64]
     label_rows: npt.NDArray[np.int64]
+    y: npt.NDArray[np.int64] | None = None  # class indices, once encoded
 
     @classmethod
     def of(cls, batch: Batch) -> _Work:
@@ -131,6 +132,7 @@ class _Work:
             self.ids.filter(kept) if self.ids is not None else None,
             self.rows[keep],
             self.label_rows[keep],
+            self.y[keep] if self.y is not None else None,
         )
 
 
@@ -227,6 +229,7 @@ class _Run:
         if self.input_kind is None:
             self._decide_input(work)
         assert self.rules is not None and self.input_kind is not None
+        work = self._labels(work)
         while True:
             checked = check_scores(
                 work.scores,
@@ -243,7 +246,6 @@ class _Run:
             if checked.bad is None:
                 break
             work = self._drop(work, checked.bad)
-        work, y = self._labels(work)
         if not len(work):
             return
         if work.weights is not None:
@@ -256,7 +258,7 @@ class _Run:
                 work.label_rows if not layout.weight_in_preds else work.rows,
             )
         self.unnormalized += checked.unnormalized
-        self._add(work, checked, y, sink)
+        self._add(work, checked, work.y, sink)
 
     def _drop(self, work: _Work, bad: npt.NDArray[np.bool_]) -> _Work:
         self.dropped += int(np.count_nonzero(bad))
@@ -279,9 +281,9 @@ class _Run:
             n_classes, weighted=weighted, multilabel=self.task == "multilabel"
         )
 
-    def _labels(self, work: _Work) -> tuple[_Work, npt.NDArray[np.int64] | None]:
-        """Class indices of the rows (None for soft and multilabel targets), dropping
-        rows whose labels are invalid under ``--drop-invalid``."""
+    def _labels(self, work: _Work) -> _Work:
+        """The rows with their class indices (none for soft and multilabel targets),
+        less rows whose labels are invalid under ``--drop-invalid``."""
         if work.targets is not None:
             bad = check_targets(
                 work.targets,
@@ -295,13 +297,14 @@ class _Run:
             )
             if bad is not None:
                 work = self._drop(work, bad)
-            if self.target == "hard" and self.task == "multiclass":
-                return work, np.argmax(work.targets, axis=1) if work.targets is not None else None
-            return work, None
+            if self.target == "hard" and self.task == "multiclass" and work.targets is not None:
+                work.y = np.argmax(work.targets, axis=1)
+            return work
         assert self.encoder is not None and work.labels is not None
         while True:
             try:
-                return work, self.encoder.encode(work.labels, work.label_rows)
+                work.y = self.encoder.encode(work.labels, work.label_rows)
+                return work
             except ValidationError as error:
                 if not self.options.drop_invalid or error.positions is None:
                     raise
@@ -309,7 +312,8 @@ class _Run:
                 bad[np.asarray(error.positions)] = True
                 work = self._drop(work, bad)
                 if not len(work):
-                    return work, np.zeros(0, dtype=np.int64)
+                    work.y = np.zeros(0, dtype=np.int64)
+                    return work
 
     def _add(
         self,

@@ -83,12 +83,25 @@ def headline(summary: Summary) -> list[tuple[str, str]]:
         ("task", _with_reason(summary.task, reasons.get("task"))),
         ("input", _with_reason(summary.input, reasons.get("input"))),
         ("labels", reasons.get("labels", "")),
+        ("target", "soft (a distribution per row)" if summary.target == "soft" else ""),
         ("columns", reasons.get("columns", "")),
         ("clipped", f"{summary.clipped:,} (eps {summary.eps:.3g})"),
         ("renormalised", f"{summary.renormalized:,}"),
     ]
+    if summary.dropped:
+        rows.append(("dropped", f"{summary.dropped:,} invalid rows (--drop-invalid)"))
+    if summary.ignored:
+        rows.append(("ignored", f"{summary.ignored:,} rows with the ignored label"))
     if summary.unmatched_labels:
         rows.append(("unmatched labels", f"{summary.unmatched_labels:,}"))
+    if summary.compat != "xent":
+        rules = summary.rules
+        rows.append(
+            (
+                "compat",
+                f"{summary.compat}: " + "; ".join(f"{name} {text}" for name, text in rules.items()),
+            )
+        )
     for gate in summary.gates:
         if gate.name == "max_loss":
             op = "<=" if gate.passed else ">"
