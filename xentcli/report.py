@@ -95,13 +95,8 @@ def headline(summary: Summary) -> list[tuple[str, str]]:
     if summary.unmatched_labels:
         rows.append(("unmatched labels", f"{summary.unmatched_labels:,}"))
     if summary.compat != "xent":
-        rules = summary.rules
-        rows.append(
-            (
-                "compat",
-                f"{summary.compat}: " + "; ".join(f"{name} {text}" for name, text in rules.items()),
-            )
-        )
+        rows.append(("compat", f"{summary.compat}: the peer's rules, as follows"))
+        rows.extend((f"  {name}", text) for name, text in summary.rules.items())
     for gate in summary.gates:
         if gate.name == "max_loss":
             op = "<=" if gate.passed else ">"
