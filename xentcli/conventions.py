@@ -29,7 +29,8 @@ class Rules:
     (renormalise within ``--sum-tol``, else an error), ``unchecked``,
     ``renormalize`` (silently) or ``warn``. ``sample_denominator`` divides
     sample-weighted sums by the weights (``weights``) or by the row count
-    (``count``); ``soft_denominator`` does the same for class weights on soft targets.
+    (``count``); ``soft_denominator`` does the same for class weights on soft targets,
+    and PyTorch's binary losses (``BCELoss(weight=)`` divides by N).
     """
 
     compat: str
@@ -66,6 +67,11 @@ class Rules:
         sample = "sum(w l) / sum(w)" if self.sample_denominator == "weights" else "sum(w l) / N"
         soft = "sum_n sum_c w_c t_nc" if self.soft_denominator == "weights" else "N"
         classes = f"hard labels sum(w[y] l) / sum(w[y]); soft labels over {soft}"
+        if self.soft_denominator == "count":
+            classes = (
+                "sum(w[y] l) / sum(w[y]) for CrossEntropyLoss; over N for soft labels "
+                "and for BCELoss/BCEWithLogitsLoss"
+            )
         if self.compat == "torch":
             sample = "none in PyTorch"
         elif self.compat in ("keras", "sklearn"):

@@ -178,15 +178,17 @@ def binary(
     smoothing: float = 0.0,
     pos_weight: float = 1.0,
     class_weights: FloatArray | None = None,
+    class_denominator: str = "weights",
 ) -> Weighted:
     """``pos_weight t (-log p) + (1 - t)(-log(1 - p))`` with ``t = (1 - E) y + E / 2``;
-    class weights ``w[y]`` weigh each row, over ``sum w[y]`` (PyTorch's rule for the
-    same logit as two classes ``[0, z]``).
+    class weights ``w[y]`` weigh each row, over ``sum w[y]`` (``"weights"``, the hard-label
+    rule) or over the row count (``"count"``: PyTorch's ``BCEWithLogitsLoss(weight=w[y])``).
 
     >>> w = binary(np.array([0.0]), np.array([1]), "logits", Arithmetic(), pos_weight=3.0)
     >>> bool(np.isclose(w.losses.loss[0], 3 * np.log(2.0)))
     True
     """
+    n = scores.shape[0]
     pos, neg, moved = binary_terms(scores, input_kind, arith)
     t = labels.astype(np.float64)
     if smoothing:
@@ -194,7 +196,7 @@ def binary(
     loss = _times(pos_weight * t, pos) + _times(1 - t, neg)
     w = class_weights if class_weights is not None else np.ones(2)
     numerator = w[labels] * loss
-    denominator = w[labels].astype(np.float64)
+    denominator = w[labels].astype(np.float64) if class_denominator == "weights" else np.ones(n)
     p_true = np.exp(-np.where(labels == 1, pos, neg))
     clipped = int(np.count_nonzero(moved)) if moved is not None else 0
     pred = (_positive_probability(scores, input_kind) > 0.5).astype(np.int64)

@@ -401,6 +401,7 @@ class _Run:
                 smoothing=smoothing,
                 pos_weight=pos_weight,
                 class_weights=weights,
+                class_denominator=rules.soft_denominator,
             )
         if targets is not None and self.target == "soft":
             return family.multiclass(
