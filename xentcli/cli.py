@@ -417,6 +417,129 @@ def _print_summary(summary: Any, fmt: str, *, to_stderr: bool) -> None:
     click.echo(report.render_text(summary, fmt), nl=False, err=to_stderr)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("file", type=click.Path(allow_dash=True, readable=False))
+@click.option(
+    "--pred-cols",
+    metavar="LIST",
+    help="Prediction columns: a comma list or a glob ('p_*'). "
+    "[default: every numeric column that is not id or label]",
+)
+@click.option(
+    "--label-col",
+    metavar="NAME",
+    help="The label column. [default: label, target, y or y_true]",
+)
+@click.option("--id-col", metavar="NAME", help="The key column that score would join on.")
+@click.option("--weight-col", metavar="NAME", help="The per-sample weight column.")
+@click.option(
+    "--preds-format",
+    type=click.Choice(FORMATS),
+    help="Read FILE as this format. [default: from the extension, else the content]",
+)
+@click.option(
+    "--input",
+    "input_kind",
+    type=click.Choice(INPUT_KINDS),
+    default="auto",
+    show_default=True,
+    help="What the numbers are.",
+)
+@click.option(
+    "--task",
+    type=click.Choice(TASKS),
+    default="auto",
+    show_default=True,
+    help="The problem.",
+)
+@click.option(
+    "--positive", metavar="NAME", help="The positive class, for binary labels that are class names."
+)
+@click.option(
+    "--sum-tol",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=1e-3,
+    show_default=True,
+    help="How far a probability row may sum from 1.",
+)
+@click.option("--renormalize", is_flag=True, help="Probability rows whatever their sum.")
+@click.option(
+    "--compat",
+    type=click.Choice(COMPATS),
+    default="xent",
+    show_default=True,
+    help="Whose rules score would follow.",
+)
+@click.option("--ignore-label", metavar="V", help="Rows with this label are left out.")
+@click.option("--drop-invalid", is_flag=True, help="Rows with invalid values are dropped.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json")),
+    help="The output. [default: table]",
+)
+@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
+@guarded
+def inspect(
+    file: str,
+    pred_cols: str | None,
+    label_col: str | None,
+    id_col: str | None,
+    weight_col: str | None,
+    preds_format: str | None,
+    input_kind: str,
+    task: str,
+    positive: str | None,
+    sum_tol: float,
+    renormalize: bool,
+    compat: str,
+    ignore_label: str | None,
+    drop_invalid: bool,
+    fmt: str | None,
+    as_json: bool,
+) -> int:
+    """Show FILE's columns, types and row count, and what score would infer from it.
+
+    Each column's role (prediction, label, id, weight, ignored index, skipped text),
+    then the task, input kind, classes and label encoding that `xent score FILE`
+    would decide on the same first rows, each with its reason. A file that score
+    would refuse is still described, with the reason. The options mean what they
+    mean for score. Exit 0, or 2 when FILE cannot be read.
+    """
+    import json
+
+    from .inspect import inspect_file
+
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(f"--json contradicts --format {fmt}; give one of them")
+    options = Options(
+        pred_cols=split_list(pred_cols) if pred_cols is not None else None,
+        label_col=label_col,
+        id_col=id_col,
+        weight_col=weight_col,
+        input=cast(InputKind, input_kind),
+        task=cast(Task, task),
+        positive=positive,
+        sum_tol=sum_tol,
+        renormalize=renormalize,
+        compat=cast(Compat, compat),
+        ignore_label=ignore_label,
+        drop_invalid=drop_invalid,
+        preds_format=preds_format,
+    )
+    found = inspect_file(file, options=options)
+    if as_json or fmt == "json":
+        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+
+    from .render import render_inspection
+
+    render_inspection(found, Console(highlight=False))
+    return 0
+
+
 def main() -> None:
     """The console script ``xent``."""
     cli(prog_name="xent")

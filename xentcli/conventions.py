@@ -122,14 +122,17 @@ def rules_for(options: Options, task: str, input_kind: str, dtype: np.dtype, eps
     return Rules("xent", Arithmetic(eps=eps), "check", "weights", "weights")
 
 
-def check_options(options: Options, task: str, input_kind: str, target: str) -> None:
+def check_options(
+    options: Options, task: str, input_kind: str, target: str, label_columns: bool = False
+) -> None:
     """Refuse options that do not fit the task, or that the chosen peer lacks."""
     if options.pos_weight is not None and task == "multiclass":
         raise UsageError("--pos-weight is for binary and multilabel problems")
-    if options.ignore_label is not None and (task == "multilabel" or target == "soft"):
+    if options.ignore_label is not None and label_columns:
+        kind = "multilabel" if task == "multilabel" else target if target == "soft" else "one-hot"
         raise UsageError(
-            "--ignore-label is for a label column; these labels are "
-            f"{'multilabel' if task == 'multilabel' else 'soft'} columns"
+            f"--ignore-label is for a label column; these labels are {kind} columns, "
+            "a column per class"
         )
     compat = options.compat
     if compat == "xent":

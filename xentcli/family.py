@@ -69,8 +69,10 @@ def nll_matrix(
     if input_kind == "logits" and not arith.logits_via_probs:
         if arith.exact:
             top, _pred, rest, _ = _top_pred_rest(scores)
+            # (top - z) first, as core does: the true class's term is exact, and
+            # log1p(rest) is added without cancelling against top.
             with np.errstate(over="ignore"):
-                return (top + np.log1p(rest))[:, None] - scores, None, 0
+                return (top[:, None] - scores) + np.log1p(rest)[:, None], None, 0
         x: np.ndarray = scores.astype(arith.dtype)
         shifted = x - x.max(axis=1, keepdims=True)
         with np.errstate(under="ignore"):
@@ -107,8 +109,9 @@ def multiclass(
 
     Hard labels follow PyTorch's ``CrossEntropyLoss(weight=, label_smoothing=)``:
     the numerator is ``(1 - E) w[y] l[y] + E / K sum_c w_c l_c`` and the divisor
-    ``w[y]``. Soft targets: ``-sum_c w_c t_c log p_c`` over ``sum_c w_c t_c``
-    (``soft_denominator="weights"``) or over the row count (``"count"``, PyTorch).
+    ``w[y]``. Soft targets: ``-sum_c w_c t_c log p_c`` over ``sum_c w_c t_c`` when class
+    weights are given (``soft_denominator="weights"``), else over the row count
+    (``"count"``, PyTorch; and without class weights, as a plain mean is).
 
     >>> w = multiclass(np.array([[0.0, 0.0]]), "logits", Arithmetic(), labels=np.array([0]),
     ...                smoothing=0.2)
@@ -135,7 +138,8 @@ def multiclass(
         terms = _times(t, nll)
         loss = terms.sum(axis=1)
         numerator = terms @ w
-        denominator = t @ w if soft_denominator == "weights" else np.ones(n)
+        weighted = class_weights is not None and soft_denominator == "weights"
+        denominator = t @ w if weighted else np.ones(n)
         entered = None
         p_true = np.exp(-nll[rows, np.argmax(targets, axis=1)])
     clipped = _count_clipped(moved, entered, rows, targets)

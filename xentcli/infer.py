@@ -372,7 +372,7 @@ def _index_names(k: int) -> tuple[str, ...]:
     return tuple(str(i) for i in range(k))
 
 
-INTEGER_VALUED = r"^\s*\+?(\d+)\.0*\s*$"  # "2.0", "2.", " +2.00 " are the number 2
+INTEGER_VALUED = r"^\s*(?:\+|(-))?(\d+)\.0*\s*$"  # "2.0", " +2.00 " are 2; "-100.0" is -100
 
 
 def _text(raw: pa.Array) -> pa.Array:
@@ -381,7 +381,7 @@ def _text(raw: pa.Array) -> pa.Array:
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
         if not pc.any(pc.match_substring(raw, ".")).as_py():
             return raw  # no "2.0" among them: spare the regex
-        return pc.replace_substring_regex(raw, INTEGER_VALUED, r"\1")
+        return pc.replace_substring_regex(raw, INTEGER_VALUED, r"\1\2")
     if pa.types.is_floating(raw.type):
         values = numbers(raw)
         if np.all(np.isfinite(values) & (values == np.floor(values))):

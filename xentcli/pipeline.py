@@ -21,7 +21,7 @@ from .accumulate import Accumulator
 from .align import Aligner, Batch, Layout, plan
 from .arrays import from_numpy, mask, strings
 from .conventions import Rules, check_options, rules_for
-from .errors import InputError, ValidationError
+from .errors import InputError, UsageError, ValidationError
 from .gates import apply_gates
 from .infer import (
     LabelEncoder,
@@ -240,7 +240,7 @@ class _Run:
                 sum_tol=opts.sum_tol,
                 renormalize=opts.renormalize,
                 dtype=layout.dtype,
-                sums=self.rules.sums,
+                sums=self.rules.sums if self.task != "multilabel" else "unchecked",
                 drop=drop,
             )
             if checked.bad is None:
@@ -269,14 +269,12 @@ class _Run:
         self.input_kind, self.reasons["input"] = decide_input(
             work.scores, self.task, opts, self.preds.name, int(work.rows[0])
         )
-        check_options(opts, self.task, self.input_kind, self.target)
+        check_options(
+            opts, self.task, self.input_kind, self.target, self.layout.label_cols is not None
+        )
         self.rules = rules_for(opts, self.task, self.input_kind, self.layout.dtype, self.eps)
         n_classes = 2 if self.task == "binary" else len(self.layout.pred_cols)
-        weighted = (
-            self.layout.weight_col is not None
-            or self.class_weights is not None
-            or self.target == "soft"
-        )
+        weighted = self.layout.weight_col is not None or self.class_weights is not None
         self.accumulator = Accumulator(
             n_classes, weighted=weighted, multilabel=self.task == "multilabel"
         )
@@ -438,7 +436,18 @@ class _Run:
                 aliases = [[c] for c in self.layout.pred_cols]
                 classes = self.names
             self.weight_vector = class_weight_vector(self.class_weights, classes, aliases)
+            if not self.weight_vector.any():
+                raise UsageError(
+                    "--class-weights are all 0; a weighted mean needs a positive total"
+                )
         return self.weight_vector
+
+    def _resolved_class_weights(self) -> dict[str, float] | None:
+        """The class weights by class name, as the signature pins them (``p_cat=2`` and
+        ``cat=2`` are the same convention)."""
+        if self.weight_vector is None:
+            return None
+        return dict(zip(self._classes(), self.weight_vector.tolist(), strict=True))
 
     def _batch_rows(self) -> int:
         """Rows per batch: ``batch_rows``, fewer when the classes are many, so that a
@@ -492,7 +501,9 @@ class _Run:
             log_base=opts.log_base,
             reduction=opts.reduction,
             eps=self.rules.eps,
-            signature=signature(self.task, self.input_kind, opts, self.target),
+            signature=signature(
+                self.task, self.input_kind, opts, self.target, self._resolved_class_weights()
+            ),
             target=self.target,
             compat=opts.compat,
             reasons=dict(self.reasons),
@@ -602,8 +613,15 @@ def columns_reason(layout: Layout, options: Options) -> str:
     return text
 
 
-def signature(task: str, input_kind: str, options: Options, target: str = "hard") -> str:
-    """One line pinning every convention behind the numbers (SPEC "Outputs")."""
+def signature(
+    task: str,
+    input_kind: str,
+    options: Options,
+    target: str = "hard",
+    class_weights: dict[str, float] | None = None,
+) -> str:
+    """One line pinning every convention behind the numbers (SPEC "Outputs");
+    ``class_weights`` are the weights by class name, when resolved."""
     parts: list[tuple[str, object]] = [
         ("xent", short_version()),
         ("task", task),
@@ -611,7 +629,7 @@ def signature(task: str, input_kind: str, options: Options, target: str = "hard"
         ("base", options.log_base),
         ("eps", options.eps),
         ("smooth", f"{options.label_smoothing:g}"),
-        ("weights", _weights_part(options)),
+        ("weights", _weights_part(options, class_weights)),
         ("reduction", options.reduction),
         ("compat", options.compat),
     ]
@@ -624,18 +642,24 @@ def signature(task: str, input_kind: str, options: Options, target: str = "hard"
     return "|".join(f"{k}:{v}" for k, v in parts)
 
 
-def _weights_part(options: Options) -> str:
+def _weights_part(options: Options, resolved: dict[str, float] | None) -> str:
     """``none``, or the kinds of weight given: ``sample(w)``, ``class(cat=2;dog=1)``,
     ``pos(3)``; class weights longer than a line are pinned by a digest."""
     parts = []
     if options.weight_col is not None:
         parts.append(f"sample({options.weight_col})")
     if options.class_weights is not None:
-        weights = parse_class_weights(options.class_weights)
-        text = ";".join(f"{k}={v:g}" for k, v in sorted(weights.items()))
+        weights = resolved or parse_class_weights(options.class_weights)
+        text = ";".join(f"{k}={_exact(v)}" for k, v in sorted(weights.items()))
         if len(text) > 60:
             text = "#" + hashlib.sha256(text.encode()).hexdigest()[:12]
         parts.append(f"class({text})")
     if options.pos_weight is not None:
-        parts.append(f"pos({options.pos_weight:g})")
+        parts.append(f"pos({_exact(options.pos_weight)})")
     return "+".join(parts) or "none"
+
+
+def _exact(value: float) -> str:
+    """A number short where that is exact (``2``), else every digit (``0.30000000000000004``)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))

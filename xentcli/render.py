@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group
@@ -20,6 +21,9 @@ from rich.text import Text
 
 from .report import headline, number
 from .summary import ClassSummary, Summary
+
+if TYPE_CHECKING:
+    from .inspect import Inspection
 
 MAX_CLASSES_SHOWN = 20
 NARROW = 60
@@ -152,3 +156,109 @@ class ProgressBar:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+# -- xent inspect ----------------------------------------------------------------------
+
+ROLE_TEXT = {
+    "index": "index (ignored)",
+    "skipped": "skipped (text)",
+    "unused": "unused (not in --pred-cols)",
+}
+MAX_COLUMNS_SHOWN = 40
+
+
+def render_inspection(found: Inspection, console: Console) -> None:
+    """The file's facts, its columns with their roles, then what ``score`` would infer
+    and why; names verbatim, stacked rather than cut in a narrow terminal."""
+    narrow = console.width < NARROW
+    facts = [
+        ("format", found.format),
+        ("size", f"{found.size:,} bytes" if found.size is not None else "unknown"),
+        (
+            "rows",
+            f"{found.rows:,}" if found.rows is not None else found.reasons.get("rows", "unknown"),
+        ),
+    ]
+    title = Text("xent inspect ", style="bold")
+    title.append(found.file)
+    console.print(
+        Group(
+            title,
+            _pairs(facts, narrow),
+            Text(""),
+            _column_table(found, narrow),
+            Text(""),
+            _pairs(_inferences(found), narrow),
+        )
+    )
+
+
+def _pairs(rows: list[tuple[str, str]], narrow: bool) -> Table | Group:
+    if narrow:
+        return Group(*(Text.assemble((f"{name}: ", "bold"), value) for name, value in rows))
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for name, value in rows:
+        style = "red" if name == "cannot score" else ""
+        table.add_row(Text(name), Text(value, style=style))
+    return table
+
+
+def _column_table(found: Inspection, narrow: bool) -> Table | Group:
+    """A row per column; for very many, the first and the last few around a row that
+    counts the rest (the JSON lists every one)."""
+    shown: list[tuple[str, str, str] | None] = [
+        (c.name, c.type, ROLE_TEXT.get(c.role or "", c.role or "")) for c in found.columns
+    ]
+    more = len(shown) - MAX_COLUMNS_SHOWN
+    if more > 0:
+        more += 1  # the row that counts them takes one place
+        shown = [*shown[: MAX_COLUMNS_SHOWN - 6], None, *shown[-5:]]
+    note = f"... {more:,} more (all in --json)"
+    if narrow:
+        return Group(
+            *(
+                Text.assemble(Text(row[0], style="bold"), f"  {row[1]}", f"  {row[2]}")
+                if row is not None
+                else Text(note, style="dim")
+                for row in shown
+            )
+        )
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for header in ("column", "type", "role"):
+        table.add_column(header, overflow="fold")
+    for row in shown:
+        if row is None:
+            table.add_row(Text(note, style="dim"), "", "")
+        else:
+            table.add_row(*(Text(cell) for cell in row))
+    return table
+
+
+def _inferences(found: Inspection) -> list[tuple[str, str]]:
+    reasons = found.reasons
+
+    def decided(value: str | None, reason: str | None) -> str:
+        if value is None:
+            return reason or "undecided"
+        return f"{value} ({reason})" if reason else value
+
+    rows = [
+        ("columns", reasons.get("columns", "")),
+        ("task", decided(found.task, reasons.get("task"))),
+        ("input", decided(found.input, reasons.get("input"))),
+    ]
+    if found.classes is not None:
+        shown = ", ".join(found.classes[:MAX_CLASSES_SHOWN])
+        if len(found.classes) > MAX_CLASSES_SHOWN:
+            shown += f", ... ({len(found.classes):,} in all)"
+        rows.append(("classes", shown))
+    if found.label_column is not None:
+        rows.append(("label column", found.label_column))
+    # how labels are read, in score's words ("class indices 0..9"); the JSON has the mode
+    rows.append(("labels", reasons.get("labels") or found.labels or "undecided"))
+    if found.problem is not None:
+        rows.append(("cannot score", found.problem))
+    return [(name, text) for name, text in rows if text]

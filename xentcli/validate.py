@@ -156,9 +156,12 @@ def check_targets(
     """Label columns: finite, in [0, 1]; one-hot rows have a single 1, soft rows sum to 1
     within ``sum_tol``. Returns the rows to drop with ``drop``, else raises."""
     bad_cells = ~np.isfinite(targets) | (targets < 0) | (targets > 1)
+    if drop:  # every kind of fault at once: the rows out of range and those off the sum
+        out_of_range = np.asarray(bad_cells.any(axis=1))
+        rest = _target_sums(targets, task, sum_tol, one_hot)
+        both = out_of_range if rest is None else out_of_range | rest
+        return both if both.any() else None
     if bad_cells.any():
-        if drop:
-            return np.asarray(bad_cells.any(axis=1))
         where = np.flatnonzero(bad_cells.any(axis=1))
         col = int(np.flatnonzero(bad_cells[where[0]])[0])
         value = targets[where[0], col]
@@ -169,21 +172,16 @@ def check_targets(
             rows=rows[where[:EXAMPLES]].tolist(),
             count=int(where.size),
         )
-    if task == "multilabel":
+    bad = _target_sums(targets, task, sum_tol, one_hot)
+    if bad is None:
         return None
     total = targets.sum(axis=1)
     if one_hot:
-        bad = ~np.all((targets == 0) | (targets == 1), axis=1) | (total != 1)
         what = "is not one-hot (one 1, the rest 0) as the first rows were"
         hint = "pass --task multilabel for several labels per row"
     else:
-        bad = np.abs(total - 1.0) > sum_tol
         what = "sums to {total}, not 1, beyond --sum-tol {sum_tol:g}"
         hint = "soft labels are a target distribution per row"
-    if not bad.any():
-        return None
-    if drop:
-        return np.asarray(bad)
     where = np.flatnonzero(bad)
     message = what.format(total=repr(float(total[where[0]])), sum_tol=sum_tol)
     raise ValidationError(
@@ -193,6 +191,19 @@ def check_targets(
         count=int(where.size),
         hint=hint,
     )
+
+
+def _target_sums(targets: FloatArray, task: str, sum_tol: float, one_hot: bool) -> BoolArray | None:
+    """Rows that are not one-hot (when the first rows were) or do not sum to 1."""
+    if task == "multilabel":
+        return None
+    total = targets.sum(axis=1)
+    if one_hot:
+        bad = ~np.all((targets == 0) | (targets == 1), axis=1) | (total != 1)
+    else:
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(total - 1.0) <= sum_tol)
+    return np.asarray(bad) if bad.any() else None
 
 
 def check_weights(weights: FloatArray, file: str, column: str, rows: IntArray) -> None:

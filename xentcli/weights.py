@@ -63,11 +63,19 @@ def class_weight_vector(
         for alias in names:
             index.setdefault(alias, i)
     vector = np.ones(len(classes))
+    named: dict[int, str] = {}
     for name, weight in weights.items():
         if name not in index:
             shown = ", ".join(classes[:10]) + (", ..." if len(classes) > 10 else "")
             raise UsageError(f"--class-weights: {quoted(name)} is not a class (classes: {shown})")
-        vector[index[name]] = weight
+        i = index[name]
+        if i in named:
+            raise UsageError(
+                f"--class-weights: class {quoted(classes[i])} is given twice "
+                f"(as {quoted(named[i])} and {quoted(name)})"
+            )
+        named[i] = name
+        vector[i] = weight
     return vector
 
 
