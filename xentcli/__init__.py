@@ -21,6 +21,7 @@ __all__ = [
     "XentError",
     "__version__",
     "cross_entropy",
+    "inspect_file",
     "score",
 ]
 
@@ -60,6 +61,16 @@ def score(
     from .pipeline import score as run
 
     return run(preds, labels, options=options, **kwargs)
+
+
+def inspect_file(data: Any, fmt: str | None = None, **kwargs: Any) -> Any:
+    """What ``score`` would read and decide from one file, as ``xent inspect`` shows it.
+
+    Returns an ``Inspection`` (``to_dict()`` gives the JSON of ``xent inspect --json``).
+    """
+    from .inspect import inspect_file as run
+
+    return run(data, fmt, **kwargs)
 
 
 def cross_entropy(

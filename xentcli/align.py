@@ -216,13 +216,13 @@ def _pred_columns(
     if options.pred_cols is not None:
         chosen: list[str] = []
         for item in options.pred_cols:
-            if any(ch in item for ch in "*?["):
+            if item not in schema.names and any(ch in item for ch in "*?["):
                 matches = [n for n in schema.names if fnmatch.fnmatchcase(n, item)]
                 if not matches:
                     raise UsageError(
                         f"--pred-cols {item!r} matches no column{_listing(preds)}", file=preds.name
                     )
-            elif item in schema.names:
+            elif item in schema.names:  # a name wins over a pattern: probs[0], [cat]
                 matches = [item]
             else:
                 raise UsageError(

@@ -85,17 +85,24 @@ class Rules:
         }
 
 
-def rules_for(options: Options, task: str, input_kind: str, dtype: np.dtype, eps: float) -> Rules:
-    """The rules of ``options.compat`` for this task, input kind and input float type;
-    ``eps`` is xent's resolved ``--eps``."""
+def rules_for(
+    options: Options, task: str, input_kind: str, dtype: np.dtype, eps: float, target: str = "hard"
+) -> Rules:
+    """The rules of ``options.compat`` for this task, input kind, target kind and input
+    float type; ``eps`` is xent's resolved ``--eps``."""
     compat = options.compat
     native = np.float32 if dtype.itemsize <= 4 else np.float64  # peers compute float16 as 32
     if compat == "torch":
         by_bce = task != "multiclass"
+        # Smoothing and soft targets exist only in CrossEntropyLoss, whose log_softmax
+        # renormalises the log-probabilities it is given.
+        via_ce = not by_bce and (options.label_smoothing > 0 or target == "soft")
         arith = Arithmetic(
             dtype=native,
             log_floor=TORCH_LOG_FLOOR if by_bce else np.inf,
             logprobs_via_probs=by_bce,  # BCELoss takes probabilities
+            logs_as_logits=via_ce,
+            label_sum=True,  # BCELoss's sum adds every label's term
             exact=False,
         )
         return Rules(compat, arith, "unchecked", "weights", "count")
@@ -105,7 +112,10 @@ def rules_for(options: Options, task: str, input_kind: str, dtype: np.dtype, eps
             eps=KERAS_EPSILON,
             log_floor=TORCH_LOG_FLOOR if task != "multiclass" else np.inf,
             renormalize=task == "multiclass",
-            logprobs_via_probs=True,
+            # Multiclass log-probabilities go in as logits (from_logits=True, exact);
+            # binary log p is not a logit, so it goes through exp.
+            logprobs_via_probs=task != "multiclass",
+            logprobs_as_logits=task == "multiclass",
             exact=False,
         )
         sums = "renormalize" if task == "multiclass" else "unchecked"

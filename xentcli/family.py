@@ -30,7 +30,11 @@ class Arithmetic:
     ``BCELoss`` clamps the log at -100); ``renormalize`` divides every probability
     row by its sum (Keras); ``logits_via_probs`` / ``logprobs_via_probs`` turn
     logits (softmax, sigmoid) or log-probabilities (exp) into probabilities first,
-    for peers that take nothing else; ``exact`` uses xent's cancellation-free forms.
+    for peers that take nothing else; ``logprobs_as_logits`` feeds log-probabilities to
+    log-softmax (Keras ``from_logits``), ``logs_as_logits`` does so with ``log p`` of
+    probabilities too (PyTorch's ``CrossEntropyLoss`` of ``log p``); ``label_sum`` makes
+    a multilabel sum add every label's term (PyTorch), not each row's mean; ``exact``
+    uses xent's cancellation-free forms.
     """
 
     dtype: type = np.float64
@@ -39,6 +43,9 @@ class Arithmetic:
     renormalize: bool = False
     logits_via_probs: bool = False
     logprobs_via_probs: bool = False
+    logprobs_as_logits: bool = False
+    logs_as_logits: bool = False
+    label_sum: bool = False
     exact: bool = True
 
 
@@ -66,6 +73,14 @@ def nll_matrix(
     """``-log p`` for every class of every row (float64, computed in ``arith.dtype``),
     the mask of clipped entries (None when nothing is clipped), and how many rows
     were renormalised."""
+    if arith.logs_as_logits and input_kind in ("probs", "logprobs"):
+        x: np.ndarray = scores.astype(arith.dtype)
+        if input_kind == "probs":
+            with np.errstate(divide="ignore"):
+                x = np.log(x)
+        return _log_softmax(x), None, 0
+    if input_kind == "logprobs" and arith.logprobs_as_logits:
+        return _log_softmax(scores.astype(arith.dtype)), None, 0
     if input_kind == "logits" and not arith.logits_via_probs:
         if arith.exact:
             top, _pred, rest, _ = _top_pred_rest(scores)
@@ -73,11 +88,7 @@ def nll_matrix(
             # log1p(rest) is added without cancelling against top.
             with np.errstate(over="ignore"):
                 return (top[:, None] - scores) + np.log1p(rest)[:, None], None, 0
-        x: np.ndarray = scores.astype(arith.dtype)
-        shifted = x - x.max(axis=1, keepdims=True)
-        with np.errstate(under="ignore"):
-            lse = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return (lse - shifted).astype(np.float64), None, 0
+        return _log_softmax(scores.astype(arith.dtype)), None, 0
     if input_kind == "logprobs" and not arith.logprobs_via_probs:
         return -scores.astype(arith.dtype).astype(np.float64), None, 0
     p = _probabilities(scores, input_kind, arith)
@@ -194,9 +205,7 @@ def binary(
     """
     n = scores.shape[0]
     pos, neg, moved = binary_terms(scores, input_kind, arith)
-    t = labels.astype(np.float64)
-    if smoothing:
-        t = (1 - smoothing) * t + smoothing / 2
+    t = _target(labels.astype(np.float64), smoothing, arith)
     loss = _times(pos_weight * t, pos) + _times(1 - t, neg)
     w = class_weights if class_weights is not None else np.ones(2)
     numerator = w[labels] * loss
@@ -227,11 +236,14 @@ def multilabel(
     """
     n, k = scores.shape
     pos, neg, moved = binary_terms(scores, input_kind, arith)
-    t = targets if smoothing == 0 else (1 - smoothing) * targets + smoothing / 2
+    t = _target(targets, smoothing, arith)
     per_label = _times(pos_weight * t, pos) + _times(1 - t, neg)
     loss = per_label.mean(axis=1)
     w = class_weights if class_weights is not None else np.ones(k)
-    numerator = (per_label @ w) / k
+    numerator = per_label @ w
+    denominator = np.full(n, float(k))
+    if not arith.label_sum:  # each row's mean over its labels
+        numerator, denominator = numerator / k, np.ones(n)
     predicted = _positive_probability(scores, input_kind) > 0.5
     hits = predicted == (targets > 0.5)
     truth = np.where(targets > 0.5, pos, neg)
@@ -239,7 +251,7 @@ def multilabel(
     clipped = int(np.count_nonzero(moved)) if moved is not None else 0
     pred = hits.all(axis=1).astype(np.int64)  # 1 where every label is right
     losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
-    return Weighted(losses, numerator, np.ones(n), per_label=per_label, hits=hits)
+    return Weighted(losses, numerator, denominator, per_label=per_label, hits=hits)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -262,6 +274,15 @@ def _probabilities(
     return x
 
 
+def _log_softmax(x: np.ndarray) -> FloatArray:
+    """``-log_softmax(x)`` in ``x``'s float type, as the peers compute it: shift by the
+    row's maximum, then subtract the log of the sum of exps."""
+    with np.errstate(under="ignore", invalid="ignore"):
+        shifted = x - x.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return (lse - shifted).astype(np.float64)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-x))`` without overflow, as scipy's ``expit``."""
     out = np.empty_like(x)
@@ -270,6 +291,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     e = np.exp(x[~positive])
     out[~positive] = e / (1 + e)
     return out
+
+
+def _target(y: FloatArray, smoothing: float, arith: Arithmetic) -> FloatArray:
+    """The binary target ``(1 - E) y + E / 2``, formed in the peer's float type as the
+    peer forms it (Keras rounds it to float32 before it multiplies)."""
+    if not smoothing:
+        return y
+    t = (1 - smoothing) * y + smoothing / 2
+    if arith.exact:
+        return t
+    typed = arith.dtype
+    return (typed(1 - smoothing) * y.astype(typed) + typed(smoothing / 2)).astype(np.float64)
 
 
 def _clip(p: np.ndarray, arith: Arithmetic) -> tuple[np.ndarray, npt.NDArray[np.bool_] | None]:

@@ -222,8 +222,10 @@ class LabelEncoder:
             return self._decide_binary(raw, rows)
         text = _text(raw)
         if len(raw) and bool(pc.all(pc.is_in(text, value_set=self._keys)).as_py()):
-            if pa.types.is_integer(raw.type) and self.names == _index_names(len(self.names)):
-                return "indices", "class names"  # names 0..K-1 in order: the same mapping
+            if self.names == _index_names(len(self.names)):
+                # names 0..K-1 in order: indices and names are the same mapping
+                reason = f"class indices 0..{len(self.names) - 1} (also the class names)"
+                return ("indices" if pa.types.is_integer(raw.type) else "names"), reason
             return "names", "class names"
         if _mostly_numbers(raw, self._keys):
             return "indices", f"class indices 0..{len(self.names) - 1}"

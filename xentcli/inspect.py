@@ -22,10 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .align import INDEX_COLUMN, LABEL_DEFAULTS, Aligner, Layout, plan, read_types, scores_block
-from .arrays import mask
 from .errors import InputError, ValidationError, XentError
 from .infer import LabelEncoder, class_names, decide_input, decide_task
 from .options import Options
@@ -255,11 +253,9 @@ class _Inspector:
 
     def _first_batch(self, layout: Layout, labelled: bool) -> Generator[_Rows, None, None]:
         """The first batch as ``score`` reads it: its scores, labels and row numbers."""
-        from .pipeline import BATCH_BYTES
+        from .pipeline import batch_rows_for
 
-        batch_rows = max(
-            1, min(self.options.batch_rows, BATCH_BYTES // (8 * len(layout.pred_cols)))
-        )
+        batch_rows = batch_rows_for(len(layout.pred_cols), self.options)
         if labelled:
             for batch in Aligner(self.source, None, layout, batch_rows):
                 yield batch.scores, batch.labels, batch.offset + np.arange(len(batch))
@@ -279,9 +275,9 @@ class _Inspector:
         """Less the rows whose label is ``--ignore-label``, which ``score`` leaves out first."""
         if self.options.ignore_label is None or labels is None:
             return scores, labels, rows
-        from .pipeline import _ignore_text, _label_text
+        from .pipeline import ignored_rows
 
-        ignored = mask(pc.equal(_label_text(labels), _ignore_text(self.options.ignore_label)))
+        ignored = ignored_rows(labels, self.options.ignore_label)
         if not ignored.any():
             return scores, labels, rows
         return _keep(scores, labels, rows, ~ignored)

@@ -164,7 +164,6 @@ class _Run:
         self.dropped = 0
         self.ignored = 0
         self.unnormalized = 0
-        self.ignore_text = _ignore_text(options.ignore_label)
         if layout.label_cols is None:
             self._decide_task()
 
@@ -214,8 +213,8 @@ class _Run:
     def _score(self, work: _Work, sink: SampleSink | None) -> None:
         """Filter, decide (on the first rows), check, compute and add one batch."""
         opts, layout, drop = self.options, self.layout, self.options.drop_invalid
-        if self.ignore_text is not None and work.labels is not None:
-            ignored = mask(pc.equal(_label_text(work.labels), self.ignore_text))
+        if opts.ignore_label is not None and work.labels is not None:
+            ignored = ignored_rows(work.labels, opts.ignore_label)
             if ignored.any():
                 self.ignored += int(ignored.sum())
                 work = work.without(ignored)
@@ -272,9 +271,15 @@ class _Run:
         check_options(
             opts, self.task, self.input_kind, self.target, self.layout.label_cols is not None
         )
-        self.rules = rules_for(opts, self.task, self.input_kind, self.layout.dtype, self.eps)
+        self.rules = rules_for(
+            opts, self.task, self.input_kind, self.layout.dtype, self.eps, self.target
+        )
         n_classes = 2 if self.task == "binary" else len(self.layout.pred_cols)
-        weighted = self.layout.weight_col is not None or self.class_weights is not None
+        weighted = (
+            self.layout.weight_col is not None
+            or self.class_weights is not None
+            or (self.task == "multilabel" and self.rules.arithmetic.label_sum)
+        )
         self.accumulator = Accumulator(
             n_classes, weighted=weighted, multilabel=self.task == "multilabel"
         )
@@ -450,10 +455,7 @@ class _Run:
         return dict(zip(self._classes(), self.weight_vector.tolist(), strict=True))
 
     def _batch_rows(self) -> int:
-        """Rows per batch: ``batch_rows``, fewer when the classes are many, so that a
-        batch's float64 block stays near ``BATCH_BYTES`` whatever the width."""
-        width = len(self.layout.pred_cols)
-        return max(1, min(self.options.batch_rows, BATCH_BYTES // (8 * width)))
+        return batch_rows_for(len(self.layout.pred_cols), self.options)
 
     def _classes(self) -> tuple[str, ...]:
         if self.task == "binary":
@@ -558,6 +560,17 @@ def _weighted(
         return family.Weighted(losses, losses.loss, np.ones(losses.loss.shape[0]))
     w = weights[y]
     return family.Weighted(losses, w * losses.loss, w)
+
+
+def batch_rows_for(width: int, options: Options) -> int:
+    """Rows per batch: ``batch_rows``, fewer when the classes are many, so that a
+    batch's float64 block stays near ``BATCH_BYTES`` whatever the width."""
+    return max(1, min(options.batch_rows, BATCH_BYTES // (8 * width)))
+
+
+def ignored_rows(labels: pa.Array, ignore_label: object) -> npt.NDArray[np.bool_]:
+    """The rows whose label is ``--ignore-label``, compared as labels are (as text)."""
+    return mask(pc.equal(_label_text(labels), _ignore_text(ignore_label)))
 
 
 def _ignore_text(value: object) -> pa.Scalar | None:
