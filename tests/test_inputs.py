@@ -154,14 +154,9 @@ def report(*args: str, input: bytes | None = None) -> dict[str, Any]:
 
 
 def figures(data: dict[str, Any]) -> dict[str, Any]:
-    """The report without the input names: what must not depend on the format.
-
-    Every figure is compared to the bit but the per-class mean losses, which today
-    move in the last bit with the batch boundaries (see the xfail test below).
-    """
-    out = {k: v for k, v in data.items() if k != "inputs"}
-    out["per_class"] = [{**c, "mean_loss": round(c["mean_loss"], 12)} for c in data["per_class"]]
-    return out
+    """The report without the input names: what must not depend on the format, every
+    figure compared to the bit."""
+    return {k: v for k, v in data.items() if k != "inputs"}
 
 
 @pytest.fixture
@@ -193,9 +188,6 @@ def test_reference_is_the_data(folder: Path) -> None:
     assert (binary["task"], binary["n_samples"]) == ("binary", N)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="accumulate: per-class sums are not exact to the bit however batched"
-)
 def test_per_class_figures_do_not_depend_on_batches() -> None:
     import xentcli
 

@@ -37,14 +37,12 @@ class Accumulator:
     weight_sums: list[float] = field(default_factory=list)
     weight_pending: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     class_n: npt.NDArray[np.int64] = field(init=False)
-    class_loss: npt.NDArray[np.float64] = field(init=False)
-    class_weight: npt.NDArray[np.float64] = field(init=False)
+    class_sums: ClassSums = field(init=False)
     class_correct: npt.NDArray[np.int64] = field(init=False)
 
     def __post_init__(self) -> None:
         self.class_n = np.zeros(self.n_classes, dtype=np.int64)
-        self.class_loss = np.zeros(self.n_classes, dtype=np.float64)
-        self.class_weight = np.zeros(self.n_classes, dtype=np.float64)
+        self.class_sums = ClassSums(self.n_classes)
         self.class_correct = np.zeros(self.n_classes, dtype=np.int64)
 
     def add(
@@ -71,14 +69,13 @@ class Accumulator:
             self.weight_pending, self.weight_sums = _add_blocks(
                 np.asarray(weights, dtype=np.float64), self.weight_pending, self.weight_sums
             )
-            self.class_weight += np.bincount(labels, weights=weights, minlength=k)
         else:
-            self.class_weight += np.bincount(labels, minlength=k)
+            weights = np.ones(labels.shape[0])
         self.correct += int(np.count_nonzero(hit))
         self.clipped += losses.clipped
         self.renormalized += renormalized
         self.class_n += np.bincount(labels, minlength=k)
-        self.class_loss += np.bincount(labels, weights=terms, minlength=k)
+        self.class_sums.add(labels, terms, np.asarray(weights, dtype=np.float64))
         self.class_correct += np.bincount(labels, weights=hit, minlength=k).astype(np.int64)
 
     def add_multilabel(
@@ -103,8 +100,7 @@ class Accumulator:
         self.correct += int(np.count_nonzero(losses.pred))
         self.clipped += losses.clipped
         self.class_n += np.count_nonzero(targets > 0.5, axis=0)
-        self.class_loss += weights @ per_label
-        self.class_weight += weights.sum()
+        self.class_sums.add(per_label, None, np.asarray(weights, dtype=np.float64))
         self.class_correct += np.count_nonzero(hits, axis=0)
 
     def merge(self, other: Accumulator) -> Accumulator:
@@ -129,10 +125,14 @@ class Accumulator:
             weight_pending=other.weight_pending.copy(),
         )
         merged.class_n = self.class_n + other.class_n
-        merged.class_loss = self.class_loss + other.class_loss
-        merged.class_weight = self.class_weight + other.class_weight
+        merged.class_sums = self.class_sums.merge(other.class_sums)
         merged.class_correct = self.class_correct + other.class_correct
         return merged
+
+    @property
+    def class_loss(self) -> npt.NDArray[np.float64]:
+        """The (weighted) loss in nats summed per class."""
+        return self.class_sums.totals()[0]
 
     @property
     def sum_nats(self) -> float:
@@ -153,7 +153,8 @@ class Accumulator:
         mean_loss = mean_nats / scale
         sum_loss = self.sum_nats / scale
         with np.errstate(invalid="ignore", divide="ignore"):
-            class_mean = self.class_loss / self.class_weight / scale
+            class_loss, class_weight = self.class_sums.totals()
+            class_mean = class_loss / class_weight / scale
             class_acc = self.class_correct / (self.n if self.multilabel else self.class_n)
         per_class = tuple(
             ClassSummary(name, int(n), float(m), float(a))
@@ -190,6 +191,90 @@ class Accumulator:
             reasons=dict(facts.reasons),
             warnings=facts.warnings,
         )
+
+
+class ClassSums:
+    """Per-class sums of losses and of weights, made as the totals are: over blocks of
+    ``BLOCK_ROWS`` rows counted from the first, the block sums added in order. The same
+    rows give the same bits however they were cut into batches.
+
+    A row is a class index with its loss (``add(labels, terms, weights)``), or for
+    multilabel a row of per-label losses (``add(matrix, None, weights)``), which adds
+    ``weights @ matrix`` to every label.
+    """
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.loss = np.zeros(k)
+        self.weight = np.zeros(k)
+        self._open: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]] = []
+        self._open_rows = 0
+
+    def add(
+        self,
+        labels: np.ndarray,
+        terms: npt.NDArray[np.float64] | None,
+        weights: npt.NDArray[np.float64],
+    ) -> None:
+        n, start = weights.shape[0], 0
+        if self._open_rows:
+            start = min(BLOCK_ROWS - self._open_rows, n)
+            self._keep(labels[:start], None if terms is None else terms[:start], weights[:start])
+            if self._open_rows < BLOCK_ROWS:
+                return
+            self._close()
+        stop = start + (n - start) // BLOCK_ROWS * BLOCK_ROWS
+        for b in range(start, stop, BLOCK_ROWS):
+            part = slice(b, b + BLOCK_ROWS)
+            self._add_block(labels[part], None if terms is None else terms[part], weights[part])
+        if stop < n:
+            self._keep(labels[stop:], None if terms is None else terms[stop:], weights[stop:])
+
+    def totals(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The sums of loss and of weight per class, the open block included."""
+        loss, weight = self.loss.copy(), self.weight.copy()
+        if self._open_rows:
+            block_loss, block_weight = self._block(*self._joined())
+            loss += block_loss
+            weight += block_weight
+        return loss, weight
+
+    def merge(self, other: ClassSums) -> ClassSums:
+        """Both, this one's open block closed first (as a partial block)."""
+        merged = ClassSums(self.k)
+        merged.loss, merged.weight = self.totals()
+        merged.loss += other.loss
+        merged.weight += other.weight
+        merged._open = list(other._open)
+        merged._open_rows = other._open_rows
+        return merged
+
+    def _keep(self, labels: np.ndarray, terms: np.ndarray | None, weights: np.ndarray) -> None:
+        self._open.append((labels.copy(), None if terms is None else terms.copy(), weights.copy()))
+        self._open_rows += weights.shape[0]
+
+    def _joined(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        labels = np.concatenate([part[0] for part in self._open])
+        terms = None if self._open[0][1] is None else np.concatenate([p[1] for p in self._open])  # type: ignore[misc]
+        return labels, terms, np.concatenate([part[2] for part in self._open])
+
+    def _close(self) -> None:
+        self._add_block(*self._joined())
+        self._open, self._open_rows = [], 0
+
+    def _add_block(self, labels: np.ndarray, terms: np.ndarray | None, weights: np.ndarray) -> None:
+        block_loss, block_weight = self._block(labels, terms, weights)
+        self.loss += block_loss
+        self.weight += block_weight
+
+    def _block(
+        self, labels: np.ndarray, terms: np.ndarray | None, weights: np.ndarray
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        if terms is None:  # multilabel: a row of per-label losses
+            return weights @ labels, np.full(self.k, weights.sum())
+        loss = np.bincount(labels, weights=terms, minlength=self.k)
+        weight = np.bincount(labels, weights=weights, minlength=self.k)
+        return np.asarray(loss, dtype=np.float64), np.asarray(weight, dtype=np.float64)
 
 
 def _add_blocks(
