@@ -243,3 +243,58 @@ class _close_to:
 
     def __repr__(self) -> str:
         return f"close to {self.reported!r}"
+
+
+family_options = st.fixed_dictionaries(
+    {},
+    optional={
+        "--input": st.sampled_from(["auto", "probs", "logits", "logprobs"]),
+        "--compat": st.sampled_from(["xent", "torch", "keras", "sklearn", "tf"]),
+        "--label-smoothing": st.sampled_from(["0", "0.1", "0.999", "1", "-0.1", "x"]),
+        "--ignore-label": st.one_of(names, st.sampled_from(["-100", "0", "1.0"])),
+        "--drop-invalid": st.just(None),
+        "--pos-weight": st.sampled_from(["1", "2.5", "0", "-1", "inf", "x"]),
+        "--class-weights": st.one_of(
+            st.builds(lambda n, w: f"{n}={w}", names, st.sampled_from(["0", "2", "-1", "x"])),
+            st.sampled_from(["", "=", "0=1,1=2", "a=1,a=2", "nosuchfile.csv"]),
+        ),
+        "--task": st.sampled_from(["auto", "binary", "multiclass", "multilabel"]),
+        "--reduction": st.sampled_from(["mean", "sum"]),
+    },
+)
+
+
+@given(tables(), st.sampled_from(["csv", "parquet"]), family_options, st.booleans())
+def test_cli_family_options_never_fail_badly(tmp_path_factory, generated, fmt, chosen, samples):
+    """Any mix of the family's options on any table: exit 0, 1 or 2 with one Error line
+    and nothing left behind; on success every row is scored, dropped or ignored."""
+    table, _kind = generated
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = _write(table, folder, fmt)
+    args = ["score", str(path), "--json", "--output", str(folder / "report.json")]
+    for option, value in chosen.items():
+        args += [option] if value is None else [option, value]
+    if samples:
+        args += ["--per-sample", str(folder / "samples.parquet")]
+    before = set(os.listdir(folder))
+    result = CliRunner().invoke(cli, args)
+
+    assert isinstance(result.exception, SystemExit) or result.exception is None, repr(
+        result.exception
+    )
+    assert result.exit_code in (0, 1, 2), result.exit_code
+    assert "Traceback" not in result.output
+    if result.exit_code == 2:
+        lines = result.stderr.splitlines()
+        assert lines and lines[-1].startswith("Error: "), result.stderr
+        assert "unexpected failure" not in result.stderr, result.stderr
+        if not lines[0].startswith("Usage:"):
+            assert len(lines) == 1, result.stderr
+        assert set(os.listdir(folder)) == before
+        return
+    report = json.loads(result.stdout)
+    assert report["n_samples"] + report["dropped"] + report["ignored"] == table.num_rows
+    assert report["n_samples"] > 0
+    assert json.loads((folder / "report.json").read_text()) == report
+    if samples:
+        assert pq.read_table(folder / "samples.parquet").num_rows == report["n_samples"]

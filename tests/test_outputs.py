@@ -56,3 +56,23 @@ def test_per_sample_to_a_fifo_is_csv_written_straight_through(tmp_path):
         ["2", "dog"],
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["preds.csv", "samples"]
+
+
+def test_a_run_failing_after_parquet_rows_were_written_says_one_line(tmp_path):
+    """Regression: the per-sample Parquet writer of a failed run complained at exit
+    ("Exception ignored in ParquetWriter.__del__") after its file was removed."""
+    rows = "".join(f"0.{i % 9 + 1},1\n" for i in range(70000))
+    (tmp_path / "late.csv").write_text("p,y\n" + rows + "0.5,cat\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "xentcli", "score", "late.csv", "--per-sample", "s.parquet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "Error: late.csv row 70000, column 'y': binary label 'cat' is not 0/1 or true/false "
+        "(pass --positive NAME for labels that are class names)"
+    ]
+    assert sorted(os.listdir(tmp_path)) == ["late.csv"]

@@ -375,6 +375,10 @@ def score(
         bar = _progress_bar(quiet)
         try:
             summary = run_score(preds, labels, options=options, sink=sink, progress=bar)
+        except BaseException:
+            if sink is not None:
+                sink.abandon()
+            raise
         finally:
             if bar is not None:
                 bar.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -80,6 +81,14 @@ class PerSampleWriter:
                 zip(*(c.to_pylist() for c in batch.columns), strict=True), self.delimiter
             )
         return buffer.getvalue()
+
+    def abandon(self) -> None:
+        """Let go of a run that failed: its file is removed, so only the Parquet writer
+        needs closing now (else it complains when collected, after the file is gone)."""
+        if self._parquet is not None:
+            with contextlib.suppress(Exception):
+                self._parquet.close()
+            self._parquet = None
 
     def close(self) -> None:
         """Finish the file (Parquet's footer); the handle itself stays open."""
