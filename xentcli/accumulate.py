@@ -53,11 +53,14 @@ class Accumulator:
         *,
         numerator: npt.NDArray[np.float64] | None = None,
         denominator: npt.NDArray[np.float64] | None = None,
+        sample_weights: npt.NDArray[np.float64] | None = None,
     ) -> None:
         """Add one batch's per-sample losses (nats) for ``labels`` (class indices).
 
         A weighted accumulator takes each row's ``numerator`` (its weighted loss) and
-        ``denominator`` (its weight); the mean is then their sums' ratio.
+        ``denominator`` (its weight); the mean is then their sums' ratio. Per class, the
+        figure is the mean of the rows' own losses, weighted by ``sample_weights``
+        (a class weight is the same for every row of its class).
         """
         k = self.n_classes
         hit = losses.pred == labels
@@ -69,13 +72,14 @@ class Accumulator:
             self.weight_pending, self.weight_sums = _add_blocks(
                 np.asarray(weights, dtype=np.float64), self.weight_pending, self.weight_sums
             )
-        else:
-            weights = np.ones(labels.shape[0])
         self.correct += int(np.count_nonzero(hit))
         self.clipped += losses.clipped
         self.renormalized += renormalized
         self.class_n += np.bincount(labels, minlength=k)
-        self.class_sums.add(labels, terms, np.asarray(weights, dtype=np.float64))
+        own = np.asarray(losses.loss, dtype=np.float64)
+        if sample_weights is not None:
+            own = own * sample_weights
+        self.class_sums.add(labels, own, sample_weights)
         self.class_correct += np.bincount(labels, weights=hit, minlength=k).astype(np.int64)
 
     def add_multilabel(
@@ -87,9 +91,11 @@ class Accumulator:
         *,
         numerator: npt.NDArray[np.float64],
         denominator: npt.NDArray[np.float64] | None = None,
+        sample_weights: npt.NDArray[np.float64] | None = None,
     ) -> None:
         """Add a multilabel batch: rows are right when every label is (``losses.pred``);
-        each label's figures are its positives (``n``), mean loss and accuracy."""
+        each label's figures are its positives (``n``), mean loss (weighted by
+        ``sample_weights``) and accuracy."""
         self.n += int(targets.shape[0])
         self.pending, self.block_sums = _add_blocks(numerator, self.pending, self.block_sums)
         weights = np.ones(targets.shape[0]) if denominator is None else denominator
@@ -100,7 +106,8 @@ class Accumulator:
         self.correct += int(np.count_nonzero(losses.pred))
         self.clipped += losses.clipped
         self.class_n += np.count_nonzero(targets > 0.5, axis=0)
-        self.class_sums.add(per_label, None, np.asarray(weights, dtype=np.float64))
+        row_weights = np.ones(targets.shape[0]) if sample_weights is None else sample_weights
+        self.class_sums.add(per_label, None, row_weights)
         self.class_correct += np.count_nonzero(hits, axis=0)
 
     def merge(self, other: Accumulator) -> Accumulator:
@@ -214,8 +221,11 @@ class ClassSums:
         self,
         labels: np.ndarray,
         terms: npt.NDArray[np.float64] | None,
-        weights: npt.NDArray[np.float64],
+        weights: npt.NDArray[np.float64] | None,
     ) -> None:
+        """Add rows: ``weights`` None counts each row once."""
+        if weights is None:
+            weights = np.ones(labels.shape[0])
         n, start = weights.shape[0], 0
         if self._open_rows:
             start = min(BLOCK_ROWS - self._open_rows, n)
@@ -224,9 +234,19 @@ class ClassSums:
                 return
             self._close()
         stop = start + (n - start) // BLOCK_ROWS * BLOCK_ROWS
-        for b in range(start, stop, BLOCK_ROWS):
-            part = slice(b, b + BLOCK_ROWS)
-            self._add_block(labels[part], None if terms is None else terms[part], weights[part])
+        if terms is not None and stop > start:  # every whole block in one bincount
+            blocks = (stop - start) // BLOCK_ROWS
+            index = labels[start:stop] + self.k * (np.arange(stop - start) // BLOCK_ROWS)
+            size = blocks * self.k
+            losses = np.bincount(index, weights=terms[start:stop], minlength=size)
+            weighed = np.bincount(index, weights=weights[start:stop], minlength=size)
+            for b in range(blocks):  # added in order, block by block
+                self.loss += losses[b * self.k : (b + 1) * self.k]
+                self.weight += weighed[b * self.k : (b + 1) * self.k]
+        else:
+            for b in range(start, stop, BLOCK_ROWS):
+                part = slice(b, b + BLOCK_ROWS)
+                self._add_block(labels[part], None, weights[part])
         if stop < n:
             self._keep(labels[stop:], None if terms is None else terms[stop:], weights[stop:])
 

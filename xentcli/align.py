@@ -83,6 +83,8 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
                 raise InputError(f"no id column {id_col!r}{_listing(source)}", file=source.name)
     label_source = labels if labels is not None else preds
     weight_col, weight_in_preds = _weight_column(preds, labels, options)
+    if weight_col is not None and weight_col in (id_col, options.label_col):
+        raise UsageError(f"--weight-col {weight_col!r} is also the id or label column")
     label_col = _label_column(
         label_source, options, {id_col, weight_col}, sole_column_ok=labels is not None
     )
@@ -214,21 +216,24 @@ def _pred_columns(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     schema = preds.schema
     if options.pred_cols is not None:
-        chosen: list[str] = []
+        chosen: dict[str, None] = {}  # ordered, and a set for 100,000 names
+        names = set(schema.names)
         for item in options.pred_cols:
-            if item not in schema.names and any(ch in item for ch in "*?["):
+            if item not in names and any(ch in item for ch in "*?["):
                 matches = [n for n in schema.names if fnmatch.fnmatchcase(n, item)]
                 if not matches:
                     raise UsageError(
                         f"--pred-cols {item!r} matches no column{_listing(preds)}", file=preds.name
                     )
-            elif item in schema.names:  # a name wins over a pattern: probs[0], [cat]
+            elif item in names:  # a name wins over a pattern: probs[0], [cat]
                 matches = [item]
+            elif f"{item}[0]" in names:  # a list column by its own name
+                matches = [n for n in schema.names if n.startswith(f"{item}[")]
             else:
                 raise UsageError(
                     f"--pred-cols: no column {item!r}{_listing(preds)}", file=preds.name
                 )
-            chosen.extend(m for m in matches if m not in chosen)
+            chosen.update(dict.fromkeys(matches))
         for name in chosen:
             if not _is_numeric(schema.field(name).type):
                 raise InputError(
@@ -237,19 +242,19 @@ def _pred_columns(
                     column=name,
                 )
         return tuple(chosen), ()
-    chosen = []
+    found: list[str] = []
     skipped: list[str] = []
     for column in schema:
         if column.name in exclude or INDEX_COLUMN.match(column.name):
             continue
-        (chosen if _is_numeric(column.type) else skipped).append(column.name)
-    if not chosen:
+        (found if _is_numeric(column.type) else skipped).append(column.name)
+    if not found:
         raise InputError(
             f"no numeric prediction columns{_listing(preds)}",
             file=preds.name,
             hint="pass --pred-cols",
         )
-    return tuple(chosen), tuple(skipped)
+    return tuple(found), tuple(skipped)
 
 
 def _is_numeric(kind: pa.DataType) -> bool:

@@ -91,7 +91,7 @@ def rules_for(
     """The rules of ``options.compat`` for this task, input kind, target kind and input
     float type; ``eps`` is xent's resolved ``--eps``."""
     compat = options.compat
-    native = np.float32 if dtype.itemsize <= 4 else np.float64  # peers compute float16 as 32
+    native = dtype.type  # PyTorch and scikit-learn compute in the input's float type
     if compat == "torch":
         by_bce = task != "multiclass"
         # Smoothing and soft targets exist only in CrossEntropyLoss, whose log_softmax
@@ -126,6 +126,7 @@ def rules_for(
             eps=float(np.finfo(native).eps),
             logits_via_probs=True,
             logprobs_via_probs=True,
+            complement_first=True,
             exact=False,
         )
         return Rules(compat, arith, "warn", "weights", "weights")

@@ -33,8 +33,9 @@ class Arithmetic:
     for peers that take nothing else; ``logprobs_as_logits`` feeds log-probabilities to
     log-softmax (Keras ``from_logits``), ``logs_as_logits`` does so with ``log p`` of
     probabilities too (PyTorch's ``CrossEntropyLoss`` of ``log p``); ``label_sum`` makes
-    a multilabel sum add every label's term (PyTorch), not each row's mean; ``exact``
-    uses xent's cancellation-free forms.
+    a multilabel sum add every label's term (PyTorch), not each row's mean;
+    ``complement_first`` takes ``log(1 - p)`` as written (scikit-learn), not ``log1p``;
+    ``exact`` uses xent's cancellation-free forms.
     """
 
     dtype: type = np.float64
@@ -46,6 +47,7 @@ class Arithmetic:
     logprobs_as_logits: bool = False
     logs_as_logits: bool = False
     label_sum: bool = False
+    complement_first: bool = False
     exact: bool = True
 
 
@@ -178,7 +180,9 @@ def binary_terms(
     p, moved = _clip(p, arith)
     with np.errstate(divide="ignore"):
         pos = -np.log(p)
-        neg = -np.log1p(-p) if arith.exact else -np.log(1 - p)
+        # PyTorch's BCELoss (and Keras through it) takes log1p(-p); scikit-learn forms
+        # 1 - p first and clips and logs that.
+        neg = -np.log(1 - p) if arith.complement_first else -np.log1p(-p)
     floor = arith.log_floor
     pos, neg = np.minimum(pos, floor), np.minimum(neg, floor)
     return pos.astype(np.float64), neg.astype(np.float64), moved

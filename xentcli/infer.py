@@ -87,22 +87,19 @@ def decide_task(n_columns: int, options: Options, columns: Sequence[str]) -> tup
     return "multiclass", f"{n_columns} prediction columns, one label per row"
 
 
-def decide_targets(
-    targets: npt.NDArray[np.float64], options: Options, file: str, offset: int = 0
-) -> tuple[str, str, str]:
-    """Task, target kind and reason for a column per class in LABELS: 0/1 with one 1 per
-    row is one-hot (hard labels), other 0/1 is multilabel, anything else soft targets."""
+def decide_targets(targets: npt.NDArray[np.float64], options: Options) -> tuple[str, str, str]:
+    """Task, target kind and reason for a column per class in LABELS (cells already
+    numbers in [0, 1]): 0/1 with one 1 per row is one-hot (hard labels), other 0/1 is
+    multilabel, anything else soft targets. ``--task multiclass`` reads the columns as
+    soft targets whatever they hold (one-hot rows are soft targets too)."""
     if options.task == "binary":
         raise UsageError("--task binary needs one prediction column; LABELS has a column per class")
-    finite = targets[np.isfinite(targets).all(axis=1)]
-    zero_one = bool(np.all((finite == 0) | (finite == 1)))
-    one_hot = zero_one and bool(np.all(finite.sum(axis=1) == 1))
+    zero_one = bool(np.all((targets == 0) | (targets == 1)))
+    one_hot = zero_one and bool(np.all(targets.sum(axis=1) == 1))
     if options.task == "multilabel":
         return "multilabel", "hard", "--task multilabel"
     if options.task == "multiclass":
-        if one_hot:
-            return "multiclass", "hard", "--task multiclass, one-hot label columns"
-        return "multiclass", "soft", "--task multiclass, a target distribution per row"
+        return "multiclass", "soft", "--task multiclass: a target distribution per row"
     if one_hot:
         return "multiclass", "hard", "one-hot label columns: one class per row"
     if zero_one:

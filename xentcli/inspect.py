@@ -199,8 +199,11 @@ class _Inspector:
         return layout, False
 
     def _columns(self, layout: Layout | None, labelled: bool) -> tuple[ColumnInfo, ...]:
+        predictions = frozenset(layout.pred_cols) if layout is not None else frozenset()
         return tuple(
-            ColumnInfo(f.name, str(f.type), _role(f.name, layout, labelled, self.options))
+            ColumnInfo(
+                f.name, str(f.type), _role(f.name, layout, labelled, self.options, predictions)
+            )
             for f in self.source.schema
         )
 
@@ -381,7 +384,13 @@ def _keep(
     return np.asfortranarray(scores[keep]), labels, rows[keep]
 
 
-def _role(name: str, layout: Layout | None, labelled: bool, options: Options) -> str | None:
+def _role(
+    name: str,
+    layout: Layout | None,
+    labelled: bool,
+    options: Options,
+    predictions: frozenset[str] = frozenset(),
+) -> str | None:
     """The column's part in ``score`` under ``layout``; without a plan, only the parts
     that the name alone gives (None for the rest)."""
     if layout is None:
@@ -390,7 +399,7 @@ def _role(name: str, layout: Layout | None, labelled: bool, options: Options) ->
         if name == options.label_col or (options.label_col is None and name in LABEL_DEFAULTS):
             return "label"
         return "index" if INDEX_COLUMN.match(name) else None
-    if name in layout.pred_cols:
+    if name in predictions:
         return "prediction"
     if labelled and name == layout.label_col:
         return "label"

@@ -86,7 +86,9 @@ def score(
     is None when the input's size is unknown, as for standard input).
     """
     opts = Options.from_kwargs(options, **kwargs)
-    class_weights = parse_class_weights(opts.class_weights) if opts.class_weights else None
+    class_weights = (
+        parse_class_weights(opts.class_weights) if opts.class_weights is not None else None
+    )
     preds_source = open_source(preds, "preds", opts.preds_format)
     labels_source = (
         open_source(labels, "labels", opts.labels_format) if labels is not None else None
@@ -163,6 +165,7 @@ class _Run:
         self.scale = np.log(options.log_base_value)
         self.dropped = 0
         self.ignored = 0
+        self.sample_weight_total = 0.0
         self.unnormalized = 0
         if layout.label_cols is None:
             self._decide_task()
@@ -177,9 +180,7 @@ class _Run:
                 self.task, layout.pred_cols, options, self.label_file, layout.label_col
             )
         else:
-            self.task, self.target, self.reasons["task"] = decide_targets(
-                targets, options, self.label_file
-            )
+            self.task, self.target, self.reasons["task"] = decide_targets(targets, options)
             self.reasons["labels"] = (
                 "a column per class: "
                 + ", ".join(layout.label_columns[:4])
@@ -196,9 +197,16 @@ class _Run:
         acc = self.accumulator
         if acc is None or acc.n == 0:
             raise InputError(self._nothing_left(), file=self.preds.name)
+        if self.layout.weight_col is not None and not self.sample_weight_total > 0:
+            raise ValidationError(
+                "the weights of the rows scored sum to 0; a weighted mean needs a positive total",
+                file=self.preds.name if self.layout.weight_in_preds else self.label_file,
+                column=self.layout.weight_col,
+            )
         if not acc.total_weight > 0:
             raise ValidationError(
-                "the weights of the rows scored sum to 0; a weighted mean needs a positive total"
+                "the weights of the rows scored sum to 0 (sample weights times class "
+                "weights); a weighted mean needs a positive total"
             )
         summary = acc.finish(self._facts(aligner.unmatched_labels), __version__)
         return apply_gates(summary, self.options.max_loss, self.options.min_accuracy)
@@ -222,6 +230,22 @@ class _Run:
         if bad is not None:
             work = self._drop(work, bad)
         if work.targets is not None and not self.task:
+            # Decide on rows whose label cells are numbers in [0, 1]: the others decide
+            # nothing (they are dropped, or the error).
+            bad = check_targets(
+                work.targets,
+                "multilabel",  # cells only: sums wait for the decision
+                layout.label_columns,
+                self.label_file,
+                work.label_rows,
+                sum_tol=opts.sum_tol,
+                one_hot=False,
+                drop=drop,
+            )
+            if bad is not None:
+                work = self._drop(work, bad)
+            if not len(work):
+                return
             self._decide_task(work.targets)
         if not len(work):
             return
@@ -256,6 +280,8 @@ class _Run:
                 layout.weight_col,
                 work.label_rows if not layout.weight_in_preds else work.rows,
             )
+        if work.weights is not None:
+            self.sample_weight_total += float(work.weights.sum())
         self.unnormalized += checked.unnormalized
         self._add(work, checked, work.y, sink)
 
@@ -349,6 +375,7 @@ class _Run:
                 result.hits,
                 numerator=numerator,
                 denominator=denominator if self.accumulator.weighted else None,
+                sample_weights=work.weights,
             )
             self.accumulator.renormalized += renormalized
             classes = np.zeros(len(work), dtype=np.int64)
@@ -364,6 +391,7 @@ class _Run:
                 renormalized,
                 numerator=numerator if self.accumulator.weighted else None,
                 denominator=denominator if self.accumulator.weighted else None,
+                sample_weights=work.weights,
             )
         if sink is not None:
             sink.write(self._sample_rows(work, classes, result, row_weights))

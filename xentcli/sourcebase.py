@@ -58,7 +58,8 @@ class Source:
         self, columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
         """Stream ``columns`` in batches of at most ``batch_rows`` rows."""
-        owners = {n: c for c in self._lists.values() for n in c.names if n in columns}
+        wanted = set(columns)
+        owners = {n: c for c in self._lists.values() for n in c.names if n in wanted}
         real = list(dict.fromkeys(owners[c].name if c in owners else c for c in columns))
         row = 0
         try:

@@ -164,9 +164,10 @@ def check_targets(
     if bad_cells.any():
         where = np.flatnonzero(bad_cells.any(axis=1))
         col = int(np.flatnonzero(bad_cells[where[0]])[0])
-        value = targets[where[0], col]
+        value = float(targets[where[0], col])
+        shown = "empty or NaN" if np.isnan(value) else repr(value)
         raise ValidationError(
-            f"label value {float(value)!r} is not a number in [0, 1]",
+            f"label value {shown} is not a number in [0, 1]",
             file=file,
             column=columns[col],
             rows=rows[where[:EXAMPLES]].tolist(),
@@ -178,7 +179,11 @@ def check_targets(
     total = targets.sum(axis=1)
     if one_hot:
         what = "is not one-hot (one 1, the rest 0) as the first rows were"
-        hint = "pass --task multilabel for several labels per row"
+        row = targets[int(np.flatnonzero(bad)[0])]
+        if np.all((row == 0) | (row == 1)):
+            hint = "pass --task multilabel for several labels per row"
+        else:
+            hint = "pass --task multiclass to read the label columns as soft targets"
     else:
         what = "sums to {total}, not 1, beyond --sum-tol {sum_tol:g}"
         hint = "soft labels are a target distribution per row"

@@ -79,23 +79,34 @@ def class_weight_vector(
     return vector
 
 
+HEADER_NAMES = {"class", "label", "name", "weight", "weights", "w"}
+
+
 def _read_file(path: str) -> list[tuple[str, str]]:
+    """``class,weight`` rows; a first row of column names (``class,weight``) is skipped.
+    Errors name the line, counted from 1 as an editor does."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+            lines = list(enumerate(csv.reader(handle), start=1))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"cannot read class weights: {exc}", file=path) from None
     pairs = []
-    for number, row in enumerate(rows):
+    rows = [(number, row) for number, row in lines if any(cell.strip() for cell in row)]
+    for i, (number, row) in enumerate(rows):
         if len(row) != 2:
             raise InputError(
-                f"a class weights row needs 2 fields (class,weight), got {len(row)}",
+                f"line {number}: a class weights row needs 2 fields (class,weight), got {len(row)}",
                 file=path,
-                row=number,
             )
-        if number == 0 and not _is_number(row[1]):
+        name, value = row[0].strip(), row[1].strip()
+        if i == 0 and not _is_number(value) and {name.lower(), value.lower()} & HEADER_NAMES:
             continue  # a header such as class,weight
-        pairs.append((row[0].strip(), row[1].strip()))
+        if not _is_number(value):
+            raise InputError(
+                f"line {number}: weight {quoted(value)} of {quoted(name)} is not a number",
+                file=path,
+            )
+        pairs.append((name, value))
     return pairs
 
 
