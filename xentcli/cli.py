@@ -116,6 +116,106 @@ class _Eps(click.ParamType):
         return number
 
 
+_COLUMN_OPTIONS = (
+    click.option(
+        "--pred-cols",
+        metavar="LIST",
+        help="Prediction columns: a comma list, a glob ('p_*'), or a list column's name. "
+        "[default: every numeric column that is not id, label or weight]",
+    ),
+    click.option(
+        "--label-col",
+        metavar="NAME",
+        help="The label column. "
+        "[default: label, target, y or y_true, or the only column of LABELS]",
+    ),
+    click.option(
+        "--id-col",
+        metavar="NAME",
+        help="Join PREDS and LABELS on this key column (compared as text). "
+        "[default: pair rows by position]",
+    ),
+    click.option(
+        "--weight-col",
+        metavar="NAME",
+        help="Per-sample weights: a column of PREDS, or else of LABELS.",
+    ),
+)
+
+_DECISION_OPTIONS = (
+    click.option(
+        "--input",
+        "input_kind",
+        type=click.Choice(INPUT_KINDS),
+        default="auto",
+        show_default=True,
+        help="What the numbers are.",
+    ),
+    click.option(
+        "--task",
+        type=click.Choice(TASKS),
+        default="auto",
+        show_default=True,
+        help="The problem: one column is binary, several are multiclass; a 0/1 label column "
+        "per class is multilabel.",
+    ),
+    click.option(
+        "--positive",
+        metavar="NAME",
+        help="The positive class, for binary labels that are class names.",
+    ),
+)
+
+_ROW_OPTIONS = (
+    click.option(
+        "--sum-tol",
+        type=click.FloatRange(0, 1, max_open=True),
+        default=1e-3,
+        show_default=True,
+        help="How far a probability row may sum from 1 (a log-prob row log-sum-exp from 0) "
+        "and be renormalised.",
+    ),
+    click.option(
+        "--renormalize",
+        is_flag=True,
+        help="Rescale probability rows whatever their sum, instead of refusing them.",
+    ),
+)
+
+_FILTER_OPTIONS = (
+    click.option(
+        "--ignore-label",
+        metavar="V",
+        help="Leave rows with this label out of every figure (e.g. -100).",
+    ),
+    click.option(
+        "--drop-invalid",
+        is_flag=True,
+        help="Drop and count rows with invalid predictions or labels instead of failing.",
+    ),
+    click.option(
+        "--compat",
+        type=click.Choice(COMPATS),
+        default="xent",
+        show_default=True,
+        help="Reproduce a peer's numbers: its clipping, renormalising, weighted means, "
+        "smoothing and float type.",
+    ),
+)
+
+
+def _options(group: tuple[Callable[[Any], Any], ...]) -> Callable[[Any], Any]:
+    """Apply a group of options shared by ``score`` and ``inspect``, in their order, so
+    that the two commands cannot drift apart."""
+
+    def apply(command: Any) -> Any:
+        for option in reversed(group):
+            command = option(command)
+        return command
+
+    return apply
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="xent", package_name="xentcli")
 def cli() -> None:
@@ -131,28 +231,7 @@ def cli() -> None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("preds", type=click.Path(allow_dash=True, readable=False))
 @click.argument("labels", required=False, type=click.Path(allow_dash=True, readable=False))
-@click.option(
-    "--pred-cols",
-    metavar="LIST",
-    help="Prediction columns: a comma list or a glob ('p_*'). "
-    "[default: every numeric column that is not id or label]",
-)
-@click.option(
-    "--label-col",
-    metavar="NAME",
-    help="The label column. [default: label, target, y or y_true, or the only column of LABELS]",
-)
-@click.option(
-    "--id-col",
-    metavar="NAME",
-    help="Join PREDS and LABELS on this key column (compared as text). "
-    "[default: pair rows by position]",
-)
-@click.option(
-    "--weight-col",
-    metavar="NAME",
-    help="Per-sample weights: a column of PREDS, or else of LABELS.",
-)
+@_options(_COLUMN_OPTIONS)
 @click.option(
     "--preds-format",
     type=click.Choice(FORMATS),
@@ -163,25 +242,7 @@ def cli() -> None:
     type=click.Choice(FORMATS),
     help="Read LABELS as this format. [default: from the extension, else the content]",
 )
-@click.option(
-    "--input",
-    "input_kind",
-    type=click.Choice(INPUT_KINDS),
-    default="auto",
-    show_default=True,
-    help="What the numbers are.",
-)
-@click.option(
-    "--task",
-    type=click.Choice(TASKS),
-    default="auto",
-    show_default=True,
-    help="The problem: one column is binary, several are multiclass; a 0/1 label column "
-    "per class is multilabel.",
-)
-@click.option(
-    "--positive", metavar="NAME", help="The positive class, for binary labels that are class names."
-)
+@_options(_DECISION_OPTIONS)
 @click.option(
     "--reduction",
     type=click.Choice(REDUCTIONS),
@@ -204,19 +265,7 @@ def cli() -> None:
     help="Clip probabilities to [eps, 1 - eps]; auto is the machine epsilon of the "
     "input's float type; 0 clips nothing.",
 )
-@click.option(
-    "--sum-tol",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=1e-3,
-    show_default=True,
-    help="How far a probability row may sum from 1 (a log-prob row log-sum-exp from 0) "
-    "and be renormalised.",
-)
-@click.option(
-    "--renormalize",
-    is_flag=True,
-    help="Rescale probability rows whatever their sum, instead of refusing them.",
-)
+@_options(_ROW_OPTIONS)
 @click.option(
     "--class-weights",
     metavar="SPEC",
@@ -236,24 +285,7 @@ def cli() -> None:
     metavar="E",
     help="Targets (1 - E) onehot + E / K, as PyTorch; binary (1 - E) y + E / 2. [default: 0]",
 )
-@click.option(
-    "--ignore-label",
-    metavar="V",
-    help="Leave rows with this label out of every figure (e.g. -100).",
-)
-@click.option(
-    "--drop-invalid",
-    is_flag=True,
-    help="Drop and count rows with invalid predictions or labels instead of failing.",
-)
-@click.option(
-    "--compat",
-    type=click.Choice(COMPATS),
-    default="xent",
-    show_default=True,
-    help="Reproduce a peer's numbers: its clipping, renormalising, weighted means, "
-    "smoothing and float type.",
-)
+@_options(_FILTER_OPTIONS)
 @click.option("--max-loss", type=float, metavar="X", help="Gate: exit 1 when the loss is above X.")
 @click.option(
     "--min-accuracy",
@@ -423,59 +455,15 @@ def _print_summary(summary: Any, fmt: str, *, to_stderr: bool) -> None:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("file", type=click.Path(allow_dash=True, readable=False))
-@click.option(
-    "--pred-cols",
-    metavar="LIST",
-    help="Prediction columns: a comma list or a glob ('p_*'). "
-    "[default: every numeric column that is not id or label]",
-)
-@click.option(
-    "--label-col",
-    metavar="NAME",
-    help="The label column. [default: label, target, y or y_true]",
-)
-@click.option("--id-col", metavar="NAME", help="The key column that score would join on.")
-@click.option("--weight-col", metavar="NAME", help="The per-sample weight column.")
+@_options(_COLUMN_OPTIONS)
 @click.option(
     "--preds-format",
     type=click.Choice(FORMATS),
     help="Read FILE as this format. [default: from the extension, else the content]",
 )
-@click.option(
-    "--input",
-    "input_kind",
-    type=click.Choice(INPUT_KINDS),
-    default="auto",
-    show_default=True,
-    help="What the numbers are.",
-)
-@click.option(
-    "--task",
-    type=click.Choice(TASKS),
-    default="auto",
-    show_default=True,
-    help="The problem.",
-)
-@click.option(
-    "--positive", metavar="NAME", help="The positive class, for binary labels that are class names."
-)
-@click.option(
-    "--sum-tol",
-    type=click.FloatRange(0, 1, max_open=True),
-    default=1e-3,
-    show_default=True,
-    help="How far a probability row may sum from 1.",
-)
-@click.option("--renormalize", is_flag=True, help="Probability rows whatever their sum.")
-@click.option(
-    "--compat",
-    type=click.Choice(COMPATS),
-    default="xent",
-    show_default=True,
-    help="Whose rules score would follow.",
-)
-@click.option("--ignore-label", metavar="V", help="Rows with this label are left out.")
-@click.option("--drop-invalid", is_flag=True, help="Rows with invalid values are dropped.")
+@_options(_DECISION_OPTIONS)
+@_options(_ROW_OPTIONS)
+@_options(_FILTER_OPTIONS)
 @click.option(
     "--format",
     "fmt",

@@ -6,7 +6,7 @@ is the batch's first row), never by their place in the batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +43,26 @@ def check_finite(
 ) -> BoolArray | None:
     """NaN, infinite and empty cells cannot be scored; with ``drop``, their rows are
     returned instead of an error."""
-    bad = ~np.isfinite(block)
+
+    def message(value: float) -> str:
+        what = "empty or NaN" if np.isnan(value) else str(value)
+        return f"prediction is {what}; every prediction must be a finite number"
+
+    return _bad_cells(~np.isfinite(block), block, columns, file, rows, drop, message)
+
+
+def _bad_cells(
+    bad: BoolArray,
+    block: FloatArray,
+    columns: Sequence[str],
+    file: str,
+    rows: IntArray,
+    drop: bool,
+    message: Callable[[float], str],
+    hint: str | None = None,
+) -> BoolArray | None:
+    """The rows holding a ``bad`` cell: returned with ``drop``, else the error naming the
+    first cell's column and value (``message``) and the first rows."""
     if not bad.any():
         return None
     bad_rows: BoolArray = np.asarray(bad.any(axis=1))
@@ -52,14 +71,13 @@ def check_finite(
     where = np.flatnonzero(bad_rows)
     first = int(where[0])
     col = int(np.flatnonzero(bad[first])[0])
-    value = block[first, col]
-    what = "empty or NaN" if np.isnan(value) else str(value)
     raise ValidationError(
-        f"prediction is {what}; every prediction must be a finite number",
+        message(float(block[first, col])),
         file=file,
         column=columns[col],
         rows=rows[where[:EXAMPLES]].tolist(),
         count=int(where.size),
+        hint=hint,
     )
 
 
@@ -237,25 +255,17 @@ def _in_range(
     what: str,
     drop: bool,
 ) -> BoolArray | None:
-    bad = (block < lo) | (block > hi)
-    if not bad.any():
-        return None
-    bad_rows: BoolArray = np.asarray(bad.any(axis=1))
-    if drop:
-        return bad_rows
-    where = np.flatnonzero(bad_rows)
-    first = int(where[0])
-    col = int(np.flatnonzero(bad[first])[0])
     span = f"[{lo:g}, {hi:g}]" if np.isfinite(lo) else f"<= {hi:g}"
-    raise ValidationError(
-        f"{what} {float(block[first, col])!r} is outside {span}",
-        file=file,
-        column=columns[col],
-        rows=rows[where[:EXAMPLES]].tolist(),
-        count=int(where.size),
-        hint="pass --input logits if these are not probabilities"
-        if what == "probability"
-        else None,
+    hint = "pass --input logits if these are not probabilities" if what == "probability" else None
+    return _bad_cells(
+        (block < lo) | (block > hi),
+        block,
+        columns,
+        file,
+        rows,
+        drop,
+        lambda value: f"{what} {value!r} is outside {span}",
+        hint,
     )
 
 
