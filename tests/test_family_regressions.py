@@ -151,3 +151,15 @@ def test_one_column_cannot_be_weight_and_id(work: Path) -> None:
     code, _out, err = xent("score", "p.csv", "--weight-col", "id", "--id-col", "id")
     assert code == 2
     assert err.strip() == "Error: --weight-col 'id' is also the id or label column"
+
+
+def test_multilabel_per_sample_names_each_rows_labels() -> None:
+    """The per-sample label text is made once per distinct row of flags (it was a Python
+    loop over rows, 6x slower): the same text as joining each row's names."""
+    from xentcli.pipeline import _joined
+
+    flags = np.random.default_rng(6).random((500, 11)) < 0.4
+    flags[0] = False  # a row with no label at all
+    names = tuple(f"c{j}" for j in range(11))
+    expected = ["|".join(n for n, f in zip(names, row, strict=True) if f) for row in flags]
+    assert _joined(flags, names).to_pylist() == expected

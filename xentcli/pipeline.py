@@ -615,8 +615,15 @@ def _label_text(labels: pa.Array) -> pa.Array:
 
 
 def _joined(flags: npt.NDArray[np.bool_], names: tuple[str, ...]) -> pa.Array:
-    """Per row, the names whose flag is set, joined by ``|``."""
-    return strings(["|".join(n for n, f in zip(names, row, strict=True) if f) for row in flags])
+    """Per row, the names whose flag is set, joined by ``|``: made once per distinct row
+    of flags (few, in practice) and taken for every row."""
+    if not flags.shape[0]:
+        return strings([])
+    packed = np.ascontiguousarray(np.packbits(flags, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    texts = ["|".join(n for n, f in zip(names, flags[i], strict=True) if f) for i in first]
+    return strings(texts).take(from_numpy(inverse.astype(np.int64).ravel()))
 
 
 def compute(
