@@ -86,10 +86,10 @@ class Rules:
 
 
 def rules_for(
-    options: Options, task: str, input_kind: str, dtype: np.dtype, eps: float, target: str = "hard"
+    options: Options, task: str, dtype: np.dtype, eps: float, target: str = "hard"
 ) -> Rules:
-    """The rules of ``options.compat`` for this task, input kind, target kind and input
-    float type; ``eps`` is xent's resolved ``--eps``."""
+    """The rules of ``options.compat`` for this task, target kind and input float type;
+    ``eps`` is xent's resolved ``--eps``."""
     compat = options.compat
     native = dtype.type  # PyTorch and scikit-learn compute in the input's float type
     if compat == "torch":

@@ -297,9 +297,7 @@ class _Run:
         check_options(
             opts, self.task, self.input_kind, self.target, self.layout.label_cols is not None
         )
-        self.rules = rules_for(
-            opts, self.task, self.input_kind, self.layout.dtype, self.eps, self.target
-        )
+        self.rules = rules_for(opts, self.task, self.layout.dtype, self.eps, self.target)
         n_classes = 2 if self.task == "binary" else len(self.layout.pred_cols)
         weighted = (
             self.layout.weight_col is not None
