@@ -280,7 +280,6 @@ class _Run:
                 layout.weight_col,
                 work.label_rows if not layout.weight_in_preds else work.rows,
             )
-        if work.weights is not None:
             self.sample_weight_total += float(work.weights.sum())
         self.unnormalized += checked.unnormalized
         self._add(work, checked, work.y, sink)
