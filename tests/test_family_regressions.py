@@ -163,3 +163,30 @@ def test_multilabel_per_sample_names_each_rows_labels() -> None:
     names = tuple(f"c{j}" for j in range(11))
     expected = ["|".join(n for n, f in zip(names, row, strict=True) if f) for row in flags]
     assert _joined(flags, names).to_pylist() == expected
+
+
+def test_inspect_decides_where_score_does_when_the_first_batch_is_dropped(work: Path) -> None:
+    """inspect ran its own copy of the first-batch steps and gave up on a first batch
+    that --drop-invalid emptied; score went on to the next. Both now run the same steps."""
+    n = 70_000  # the whole first batch
+    z = np.full((n + 5, 2), np.nan)
+    z[n:] = np.random.default_rng(7).normal(size=(5, 2)) * 4
+    labels = np.zeros(n + 5, dtype=np.int64)
+    pq.write_table(pa.table({"a": z[:, 0], "b": z[:, 1], "label": labels}), "p.parquet")
+    code, out, err = xent("score", "p.parquet", "--drop-invalid", "--json")
+    assert code == 0, err
+    scored = json.loads(out)
+    code, out, err = xent("inspect", "p.parquet", "--drop-invalid", "--json")
+    assert code == 0, err
+    found = json.loads(out)
+    assert found["problem"] is None
+    assert (
+        (found["task"], found["input"])
+        == (scored["task"], scored["input"])
+        == (
+            "multiclass",
+            "logits",
+        )
+    )
+    assert found["reasons"]["input"] == scored["reasons"]["input"]
+    assert scored["dropped"] == n

@@ -1,12 +1,12 @@
 """What ``xent score`` would make of a file, without scoring it: ``xent inspect``.
 
-``inspect_file`` opens the file as ``score`` does and asks the same functions the
-same questions: ``align.plan`` for the columns' roles, then, on the first batch of
-rows (the rows ``score`` decides on), ``decide_task``, ``decide_input`` and a
-``LabelEncoder``, so that the two can never disagree. It reports each decision with
-the reason ``score`` would give, and the first reason ``score`` would refuse the
-file (``problem``) instead of raising it; only a file that cannot be opened at all
-raises ``XentError``.
+``inspect_file`` opens the file as ``score`` does and asks the same code the same
+questions: ``align.plan`` for the columns' roles, then ``pipeline.first_decisions``,
+the very steps ``score`` runs on its first rows (a file of predictions alone gets
+``decide_task`` and ``decide_input``), so that the two can never disagree. It
+reports each decision with the reason ``score`` would give, and the first reason
+``score`` would refuse the file (``problem``) instead of raising it; only a file that
+cannot be opened at all raises ``XentError``.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from .align import INDEX_COLUMN, LABEL_DEFAULTS, Aligner, Layout, plan, read_types, scores_block
-from .errors import InputError, ValidationError, XentError
-from .infer import LabelEncoder, class_names, decide_input, decide_task
+from .align import INDEX_COLUMN, LABEL_DEFAULTS, Layout, plan, read_types, scores_block
+from .errors import InputError, XentError
+from .infer import class_names, decide_input, decide_task
 from .options import Options
 from .source import STDIN, Source, open_source
+from .validate import check_finite
 
 ROLES = ("prediction", "label", "id", "weight", "index", "skipped", "unused")
 """A column's part in ``score``: ``index`` is a pandas row-number column (never a
@@ -37,7 +38,6 @@ prediction), ``skipped`` a text column passed over, ``unused`` a column that
 REASONS = ("columns", "task", "input", "labels", "rows")  # in the order they are shown
 COUNT_BATCH_ROWS = 1 << 20  # rows per batch when counting: one narrow column
 
-_Rows = tuple[npt.NDArray[np.float64], "pa.Array | None", npt.NDArray[np.int64]]
 """A batch's scores, labels (None when not in the file) and 0-based row numbers."""
 
 
@@ -210,15 +210,41 @@ class _Inspector:
     # -- decisions on the first batch ----------------------------------------------------
 
     def _decide(self, layout: Layout, labelled: bool) -> None:
+        if labelled:
+            self._decide_as_score(layout)
+            return
+        self._decide_predictions(layout)
+
+    def _decide_as_score(self, layout: Layout) -> None:
+        """A file with its labels: ``score``'s own first-batch decisions, and the error
+        it would stop with there."""
+        from .pipeline import first_decisions
+
+        run, error = first_decisions(self.source, layout, self.options)
+        if error is not None:
+            self._fail(error)
+        if run is None:
+            return
+        self.reasons.update({k: v for k, v in run.reasons.items() if k in ("task", "input")})
+        self.task = run.task or None
+        self.input = run.input_kind
+        if self.task == "multiclass":
+            self.classes = run.names
+        if run.input_kind is None and "input" not in self.reasons:
+            self.reasons["input"] = "no rows left to decide from"
+        encoder = run.encoder
+        if encoder is not None and encoder.mode is not None:
+            self.labels = encoder.mode
+            self.reasons["labels"] = encoder.reason
+            self.classes = encoder.classes
+
+    def _decide_predictions(self, layout: Layout) -> None:
+        """A file of predictions alone: the task and input kind its first rows give
+        (the labels, and so their checks, come from a LABELS file)."""
         opts, source = self.options, self.source
         try:
             self.task, self.reasons["task"] = decide_task(
                 len(layout.pred_cols), opts, layout.pred_cols
-            )
-            encoder = (
-                LabelEncoder(self.task, layout.pred_cols, opts, source.name, layout.label_col)
-                if labelled
-                else None
             )
         except XentError as error:
             self._fail(error)
@@ -226,7 +252,7 @@ class _Inspector:
         if self.task == "multiclass":
             self.classes = class_names(layout.pred_cols)
         try:
-            with contextlib.closing(self._first_batch(layout, labelled)) as batches:
+            with contextlib.closing(self._first_batch(layout)) as batches:
                 first = next(batches, None)
         except XentError as error:
             self._fail(error)
@@ -239,10 +265,11 @@ class _Inspector:
                 )
             )
             return
-        scores, labels, rows = first
-        scores, labels, rows = self._ignored(scores, labels, rows)
+        scores, rows = first
         try:
-            scores, labels, rows = self._finite(scores, labels, rows, layout)
+            bad = check_finite(scores, layout.pred_cols, source.name, rows, opts.drop_invalid)
+            if bad is not None:
+                scores, rows = scores[~bad], rows[~bad]
             if not len(rows):
                 self.reasons["input"] = "no valid rows in the first batch to decide from"
                 return
@@ -251,82 +278,19 @@ class _Inspector:
             )
         except XentError as error:
             self._fail(error)
-        if encoder is not None and labels is not None:
-            self._encode(encoder, labels, rows)
 
-    def _first_batch(self, layout: Layout, labelled: bool) -> Generator[_Rows, None, None]:
-        """The first batch as ``score`` reads it: its scores, labels and row numbers."""
+    def _first_batch(
+        self, layout: Layout
+    ) -> Generator[tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]], None, None]:
+        """The first batch of predictions as ``score`` reads them, with row numbers."""
         from .pipeline import batch_rows_for
 
         batch_rows = batch_rows_for(len(layout.pred_cols), self.options)
-        if labelled:
-            for batch in Aligner(self.source, None, layout, batch_rows):
-                yield batch.scores, batch.labels, batch.offset + np.arange(len(batch))
-            return
         types = read_types(self.source, layout, as_labels=False)
         offset = 0
         for part in self.source.batches(layout.pred_cols, types, batch_rows):
-            yield scores_block(part, layout.pred_cols), None, offset + np.arange(part.num_rows)
+            yield scores_block(part, layout.pred_cols), offset + np.arange(part.num_rows)
             offset += part.num_rows
-
-    def _ignored(
-        self,
-        scores: npt.NDArray[np.float64],
-        labels: pa.Array | None,
-        rows: npt.NDArray[np.int64],
-    ) -> _Rows:
-        """Less the rows whose label is ``--ignore-label``, which ``score`` leaves out first."""
-        if self.options.ignore_label is None or labels is None:
-            return scores, labels, rows
-        from .pipeline import ignored_rows
-
-        ignored = ignored_rows(labels, self.options.ignore_label)
-        if not ignored.any():
-            return scores, labels, rows
-        return _keep(scores, labels, rows, ~ignored)
-
-    def _finite(
-        self,
-        scores: npt.NDArray[np.float64],
-        labels: pa.Array | None,
-        rows: npt.NDArray[np.int64],
-        layout: Layout,
-    ) -> _Rows:
-        """Predictions must be finite before the input kind is decided; ``--drop-invalid``
-        drops the rows that are not, as ``score`` does."""
-        from .validate import check_finite
-
-        bad = check_finite(
-            scores, layout.pred_cols, self.source.name, rows, self.options.drop_invalid
-        )
-        if bad is None:
-            return scores, labels, rows
-        return _keep(scores, labels, rows, ~bad)
-
-    def _encode(self, encoder: LabelEncoder, labels: pa.Array, rows: npt.NDArray[np.int64]) -> None:
-        """Encode the first batch's labels, which decides how labels are read and, for
-        binary class names, the classes; labels that break the rule are the problem."""
-        while True:
-            try:
-                encoder.encode(labels, rows)
-                break
-            except ValidationError as error:
-                if not self.options.drop_invalid or error.positions is None:
-                    self._fail(error)
-                    break
-                keep = np.ones(len(labels), dtype=bool)
-                keep[np.asarray(error.positions)] = False
-                labels = labels.filter(pa.array(keep))
-                rows = rows[keep]
-                if not len(labels):
-                    break
-            except XentError as error:
-                self._fail(error)
-                break
-        if encoder.mode is not None:
-            self.labels = encoder.mode
-            self.reasons["labels"] = encoder.reason
-            self.classes = encoder.classes
 
     # -- size and rows -----------------------------------------------------------------
 
@@ -372,16 +336,6 @@ class _Inspector:
             self.reasons["rows"] = f"unknown: {error}"
             self._fail(error)
             return None
-
-
-def _keep(
-    scores: npt.NDArray[np.float64],
-    labels: pa.Array | None,
-    rows: npt.NDArray[np.int64],
-    keep: npt.NDArray[np.bool_],
-) -> _Rows:
-    labels = labels.filter(pa.array(keep)) if labels is not None else None
-    return np.asfortranarray(scores[keep]), labels, rows[keep]
 
 
 def _role(

@@ -21,7 +21,7 @@ from .accumulate import Accumulator
 from .align import Aligner, Batch, Layout, plan
 from .arrays import from_numpy, mask, strings
 from .conventions import Rules, check_options, rules_for
-from .errors import InputError, UsageError, ValidationError
+from .errors import InputError, UsageError, ValidationError, XentError
 from .gates import apply_gates
 from .infer import (
     LabelEncoder,
@@ -96,6 +96,27 @@ def score(
     layout = plan(preds_source, labels_source, opts)
     run = _Run(preds_source, labels_source, layout, opts, class_weights)
     return run.execute(sink, progress)
+
+
+def first_decisions(
+    preds: Source, layout: Layout, options: Options
+) -> tuple[_Run | None, XentError | None]:
+    """``score``'s decisions for a file holding its own labels, made on the first rows
+    that remain, exactly as ``score`` makes them (``xent inspect`` shows them). Returns
+    the run that holds them (task, input kind, encoder, reasons) and the error ``score``
+    would stop with on those rows, if any; the run is None when it could not start."""
+    run = None
+    try:
+        run = _Run(preds, None, layout, options)
+        for batch in Aligner(preds, None, layout, run._batch_rows()):
+            run.prepare(_Work.of(batch))
+            if run.input_kind is not None:
+                break
+        else:
+            raise InputError(run._nothing_left(), file=preds.name)
+    except XentError as error:
+        return run, error
+    return run, None
 
 
 @dataclass
@@ -220,6 +241,16 @@ class _Run:
 
     def _score(self, work: _Work, sink: SampleSink | None) -> None:
         """Filter, decide (on the first rows), check, compute and add one batch."""
+        prepared = self.prepare(work)
+        if prepared is not None:
+            work, checked = prepared
+            self._add(work, checked, work.y, sink)
+
+    def prepare(self, work: _Work) -> tuple[_Work, Checked] | None:
+        """One batch's rows ready for the kernels: ignored and invalid rows out, the
+        decisions made (on the first rows that remain), scores and labels checked and
+        encoded. None when no row is left. ``xent inspect`` runs this on a first batch,
+        so that it decides exactly as ``score`` does."""
         opts, layout, drop = self.options, self.layout, self.options.drop_invalid
         if opts.ignore_label is not None and work.labels is not None:
             ignored = ignored_rows(work.labels, opts.ignore_label)
@@ -245,10 +276,10 @@ class _Run:
             if bad is not None:
                 work = self._drop(work, bad)
             if not len(work):
-                return
+                return None
             self._decide_task(work.targets)
         if not len(work):
-            return
+            return None
         if self.input_kind is None:
             self._decide_input(work)
         assert self.rules is not None and self.input_kind is not None
@@ -270,7 +301,7 @@ class _Run:
                 break
             work = self._drop(work, checked.bad)
         if not len(work):
-            return
+            return None
         if work.weights is not None:
             assert layout.weight_col is not None
             weight_file = self.preds.name if layout.weight_in_preds else self.label_file
@@ -282,7 +313,7 @@ class _Run:
             )
             self.sample_weight_total += float(work.weights.sum())
         self.unnormalized += checked.unnormalized
-        self._add(work, checked, work.y, sink)
+        return work, checked
 
     def _drop(self, work: _Work, bad: npt.NDArray[np.bool_]) -> _Work:
         self.dropped += int(np.count_nonzero(bad))
