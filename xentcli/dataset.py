@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from .detect import PARQUET_EXTENSIONS, PARQUET_MAGIC, extension
 from .errors import InputError
-from .parquetread import PARQUET_BUFFER_BYTES, PARQUET_MIN_BATCH_ROWS
+from .parquetread import PARQUET_BUFFER_BYTES, read_batch_rows
 from .sourcebase import Source, arrow_message, cast_batch, make_source
 
 
@@ -112,7 +112,7 @@ def _open_parts(name: str, paths: list[str]) -> Source:
     def opener(
         columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
-        size = max(batch_rows, PARQUET_MIN_BATCH_ROWS)
+        size = read_batch_rows(batch_rows, columns)
         for i, path in enumerate(paths):
             try:
                 for batch in handle(i).iter_batches(batch_size=size, columns=list(columns)):
