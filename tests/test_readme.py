@@ -69,3 +69,19 @@ def test_readme_example(command: str, expected: str) -> None:
     )
     seen = "\n".join(line.rstrip() for line in done.stdout.splitlines())
     assert seen == "\n".join(line.rstrip() for line in expected.splitlines())
+
+
+def test_readme_python_runs() -> None:
+    """The README's Python blocks run as written, from the repository root."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for block in blocks:
+        done = subprocess.run(
+            [sys.executable, "-c", block],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
