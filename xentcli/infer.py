@@ -170,7 +170,7 @@ class LabelEncoder:
         self.mode: str | None = None
         self.reason = ""
         keys = list(dict.fromkeys([*self.names, *columns]))
-        self._keys = _text(strings(keys))  # normalised as labels are: "2.0" is "2"
+        self._keys = label_text(strings(keys))  # normalised as labels are: "2.0" is "2"
         by_name = {name: i for i, name in enumerate(self.names)}
         by_column = {column: i for i, column in enumerate(columns)}
         self._key_index = np.array(
@@ -217,7 +217,7 @@ class LabelEncoder:
     def _decide(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> tuple[str, str]:
         if self.task == "binary":
             return self._decide_binary(raw, rows)
-        text = _text(raw)
+        text = label_text(raw)
         if len(raw) and bool(pc.all(pc.is_in(text, value_set=self._keys)).as_py()):
             if self.names == _index_names(len(self.names)):
                 # names 0..K-1 in order: indices and names are the same mapping
@@ -233,14 +233,14 @@ class LabelEncoder:
             return "binary", "true/false"
         if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
             return "binary", "0/1"  # held to {0, 1} by _binary, which names the row
-        text = pc.utf8_lower(pc.utf8_trim_whitespace(_text(raw)))
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(label_text(raw)))
         kind = "true/false" if _any_bool_text(text) else "0/1"
         if self.positive is not None:
             return "names", f"class names, positive class {self.positive!r} (--positive)"
         flags = pc.is_in(text, value_set=strings(TRUE_TEXT + FALSE_TEXT))
         if bool(pc.all(flags).as_py()):
             return "binary", kind
-        distinct = [v for v in pc.unique(_text(raw)).to_pylist() if v is not None]
+        distinct = [v for v in pc.unique(label_text(raw)).to_pylist() if v is not None]
         named = class_names([self._pred_column])[0]
         for candidate in (named, self._pred_column):
             if candidate in distinct and len(distinct) <= 2:
@@ -251,7 +251,7 @@ class LabelEncoder:
                 )
         if bool(pc.any(flags).as_py()):
             return "binary", kind  # a stray value among 0/1: _binary names its row
-        multiline = np.flatnonzero(mask(pc.match_substring(_text(raw), "\n")))
+        multiline = np.flatnonzero(mask(pc.match_substring(label_text(raw), "\n")))
         if multiline.size:
             value = raw[int(multiline[0])].as_py()
             raise self._bad("", value, rows, multiline)
@@ -266,7 +266,7 @@ class LabelEncoder:
     # -- encoding ----------------------------------------------------------------------
 
     def _names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        position = pc.index_in(_text(raw), value_set=self._keys)
+        position = pc.index_in(label_text(raw), value_set=self._keys)
         if position.null_count:
             bad = np.flatnonzero(mask(position.is_null()))
             value = raw[int(bad[0])].as_py()
@@ -310,12 +310,12 @@ class LabelEncoder:
 
     def _binary_names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         assert self.positive is not None
-        text = _text(raw)
-        positive = mask(pc.is_in(text, value_set=_text(strings([self.positive]))))
+        text = label_text(raw)
+        positive = mask(pc.is_in(text, value_set=label_text(strings([self.positive]))))
         if not positive.all():
             if self.negative is None:
                 self.negative = str(text[int(np.flatnonzero(~positive)[0])].as_py())
-            negative = mask(pc.is_in(text, value_set=_text(strings([self.negative]))))
+            negative = mask(pc.is_in(text, value_set=label_text(strings([self.negative]))))
             bad = np.flatnonzero(~positive & ~negative)
             if bad.size:
                 value = text[int(bad[0])].as_py()
@@ -330,7 +330,7 @@ class LabelEncoder:
         kind = raw.type
         if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
             return numbers(raw, np.float64)
-        text = pc.utf8_trim_whitespace(_text(raw))
+        text = pc.utf8_trim_whitespace(label_text(raw))
         numeric = mask(pc.match_substring_regex(text, INTEGER_TEXT))
         if not numeric.all():
             bad = np.flatnonzero(~numeric)
@@ -374,7 +374,7 @@ def _index_names(k: int) -> tuple[str, ...]:
 INTEGER_VALUED = r"^\s*(?:\+|(-))?(\d+)\.0*\s*$"  # "2.0", " +2.00 " are 2; "-100.0" is -100
 
 
-def _text(raw: pa.Array) -> pa.Array:
+def label_text(raw: pa.Array) -> pa.Array:
     """Labels as text, so that ``2``, ``"2"``, ``2.0``, ``"2.0"`` and a class named ``2``
     compare alike."""
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
@@ -393,9 +393,9 @@ def _mostly_numbers(raw: pa.Array, names: pa.Array) -> bool:
     ``_indices`` then names (or ``--drop-invalid`` drops)."""
     if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
         return True
-    text = pc.utf8_trim_whitespace(_text(raw))
+    text = pc.utf8_trim_whitespace(label_text(raw))
     n_numbers = int(np.count_nonzero(mask(pc.match_substring_regex(text, INTEGER_TEXT))))
-    n_names = int(np.count_nonzero(mask(pc.is_in(_text(raw), value_set=names))))
+    n_names = int(np.count_nonzero(mask(pc.is_in(label_text(raw), value_set=names))))
     return n_numbers > n_names
 
 

@@ -6,7 +6,6 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,7 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import core, family
+from . import family
 from .accumulate import Accumulator
 from .align import Aligner, Batch, Layout, plan
 from .arrays import from_numpy, mask, strings
@@ -29,13 +28,16 @@ from .infer import (
     decide_input,
     decide_targets,
     decide_task,
+    label_text,
     resolve_eps,
 )
+from .kernels import batch_losses
 from .options import Options
+from .signature import signature
 from .source import Source, open_source
 from .summary import Facts, Summary
 from .validate import Checked, check_finite, check_scores, check_targets, check_weights
-from .version import __version__, short_version
+from .version import __version__
 from .weights import class_weight_vector, parse_class_weights
 
 BATCH_BYTES = 32 << 20  # a batch's block of scores: 65536 rows of 64 classes, 4096 of 1000
@@ -430,58 +432,20 @@ class _Run:
         y: npt.NDArray[np.int64] | None,
         targets: npt.NDArray[np.float64] | None,
     ) -> family.Weighted:
-        """The kernel for this task, target and rules: ``core``'s exact ones for xent's
-        rules on hard labels, ``family``'s for the rest."""
         assert self.rules is not None and self.input_kind is not None
-        opts, rules, kind = self.options, self.rules, self.input_kind
-        smoothing = opts.label_smoothing
-        pos_weight = opts.pos_weight if opts.pos_weight is not None else 1.0
-        weights = self._class_weights()
-        if self.task == "multilabel":
-            assert targets is not None
-            return family.multilabel(
-                scores,
-                targets,
-                kind,
-                rules.arithmetic,
-                smoothing=smoothing,
-                pos_weight=pos_weight,
-                class_weights=weights,
-            )
-        if self.task == "binary":
-            assert y is not None
-            if rules.default_path and not smoothing and opts.pos_weight is None:
-                return _weighted(compute("binary", kind, scores, y, self.eps), y, weights)
-            return family.binary(
-                scores[:, 0],
-                y,
-                kind,
-                rules.arithmetic,
-                smoothing=smoothing,
-                pos_weight=pos_weight,
-                class_weights=weights,
-                class_denominator=rules.soft_denominator,
-            )
-        if targets is not None and self.target == "soft":
-            return family.multiclass(
-                scores,
-                kind,
-                rules.arithmetic,
-                targets=targets,
-                smoothing=smoothing,
-                class_weights=weights,
-                soft_denominator=rules.soft_denominator,
-            )
-        assert y is not None
-        if rules.default_path and not smoothing:
-            return _weighted(compute("multiclass", kind, scores, y, self.eps), y, weights)
-        return family.multiclass(
+        opts = self.options
+        return batch_losses(
+            self.task,
+            self.target,
+            self.input_kind,
+            self.rules,
             scores,
-            kind,
-            rules.arithmetic,
-            labels=y,
-            smoothing=smoothing,
-            class_weights=weights,
+            y,
+            targets,
+            smoothing=opts.label_smoothing,
+            pos_weight=opts.pos_weight,
+            class_weights=self._class_weights(),
+            eps=self.eps,
         )
 
     def _class_weights(self) -> npt.NDArray[np.float64] | None:
@@ -527,12 +491,12 @@ class _Run:
         weights: npt.NDArray[np.float64] | None,
     ) -> SampleRows:
         keys = work.ids if work.ids is not None else from_numpy(work.rows)
-        label_text = pred_text = None
+        label_names = pred_names = None
         if self.task == "multilabel":
             assert work.targets is not None and result.hits is not None
             truth = work.targets > 0.5
-            label_text = _joined(truth, self.names)
-            pred_text = _joined(truth == result.hits, self.names)
+            label_names = _joined(truth, self.names)
+            pred_names = _joined(truth == result.hits, self.names)
         losses = result.losses
         return SampleRows(
             key_name=self.layout.id_col or "row",
@@ -542,8 +506,8 @@ class _Run:
             loss=losses.loss / self.scale,
             p_true=losses.p_true,
             classes=self._classes(),
-            label_text=label_text,
-            pred_text=pred_text,
+            label_text=label_names,
+            pred_text=pred_names,
             weights=weights,
         )
 
@@ -606,18 +570,6 @@ class _Run:
         return notes
 
 
-def _weighted(
-    losses: core.SampleLosses,
-    y: npt.NDArray[np.int64],
-    weights: npt.NDArray[np.float64] | None,
-) -> family.Weighted:
-    """The exact kernels' losses as a weighted mean's terms: ``w[y] l`` over ``w[y]``."""
-    if weights is None:
-        return family.Weighted(losses, losses.loss, np.ones(losses.loss.shape[0]))
-    w = weights[y]
-    return family.Weighted(losses, w * losses.loss, w)
-
-
 def batch_rows_for(width: int, options: Options) -> int:
     """Rows per batch: ``batch_rows``, fewer when the classes are many, so that a
     batch's float64 block stays near ``BATCH_BYTES`` whatever the width."""
@@ -626,20 +578,14 @@ def batch_rows_for(width: int, options: Options) -> int:
 
 def ignored_rows(labels: pa.Array, ignore_label: object) -> npt.NDArray[np.bool_]:
     """The rows whose label is ``--ignore-label``, compared as labels are (as text)."""
-    return mask(pc.equal(_label_text(labels), _ignore_text(ignore_label)))
+    return mask(pc.equal(label_text(labels), _ignore_text(ignore_label)))
 
 
 def _ignore_text(value: object) -> pa.Scalar | None:
     """``--ignore-label`` as the text labels are compared in (``-100.0`` is ``-100``)."""
     if value is None:
         return None
-    return _label_text(strings([str(value)]))[0]
-
-
-def _label_text(labels: pa.Array) -> pa.Array:
-    from .infer import _text
-
-    return _text(labels)
+    return label_text(strings([str(value)]))[0]
 
 
 def _joined(flags: npt.NDArray[np.bool_], names: tuple[str, ...]) -> pa.Array:
@@ -654,28 +600,6 @@ def _joined(flags: npt.NDArray[np.bool_], names: tuple[str, ...]) -> pa.Array:
     return strings(texts).take(from_numpy(inverse.astype(np.int64).ravel()))
 
 
-def compute(
-    task: str,
-    input_kind: str,
-    scores: npt.NDArray[np.float64],
-    labels: npt.NDArray[np.int64],
-    eps: float,
-) -> core.SampleLosses:
-    """Dispatch to the core kernel for this task and input kind."""
-    if task == "binary":
-        column = scores[:, 0]
-        if input_kind == "logits":
-            return core.binary_from_logits(column, labels)
-        if input_kind == "logprobs":
-            return core.binary_from_logprobs(column, labels)
-        return core.binary_from_probs(column, labels, eps)
-    if input_kind == "logits":
-        return core.multiclass_from_logits(scores, labels)
-    if input_kind == "logprobs":
-        return core.multiclass_from_logprobs(scores, labels)
-    return core.multiclass_from_probs(scores, labels, eps)
-
-
 def columns_reason(layout: Layout, options: Options) -> str:
     """Which columns were taken as predictions, and which text columns were passed over."""
     cols = layout.pred_cols
@@ -687,55 +611,3 @@ def columns_reason(layout: Layout, options: Options) -> str:
             repr(c) for c in layout.skipped[:4]
         )
     return text
-
-
-def signature(
-    task: str,
-    input_kind: str,
-    options: Options,
-    target: str = "hard",
-    class_weights: dict[str, float] | None = None,
-) -> str:
-    """One line pinning every convention behind the numbers (SPEC "Outputs");
-    ``class_weights`` are the weights by class name, when resolved."""
-    parts: list[tuple[str, object]] = [
-        ("xent", short_version()),
-        ("task", task),
-        ("input", input_kind),
-        ("base", options.log_base),
-        ("eps", options.eps),
-        ("smooth", f"{options.label_smoothing:g}"),
-        ("weights", _weights_part(options, class_weights)),
-        ("reduction", options.reduction),
-        ("compat", options.compat),
-    ]
-    # Conventions beyond SPEC's example are added only when they are not the default,
-    # so that the default signature stays the one SPEC shows.
-    if target != "hard":
-        parts.append(("target", target))
-    if options.ignore_label is not None:
-        parts.append(("ignore", options.ignore_label))
-    return "|".join(f"{k}:{v}" for k, v in parts)
-
-
-def _weights_part(options: Options, resolved: dict[str, float] | None) -> str:
-    """``none``, or the kinds of weight given: ``sample(w)``, ``class(cat=2;dog=1)``,
-    ``pos(3)``; class weights longer than a line are pinned by a digest."""
-    parts = []
-    if options.weight_col is not None:
-        parts.append(f"sample({options.weight_col})")
-    if options.class_weights is not None:
-        weights = resolved or parse_class_weights(options.class_weights)
-        text = ";".join(f"{k}={_exact(v)}" for k, v in sorted(weights.items()))
-        if len(text) > 60:
-            text = "#" + hashlib.sha256(text.encode()).hexdigest()[:12]
-        parts.append(f"class({text})")
-    if options.pos_weight is not None:
-        parts.append(f"pos({_exact(options.pos_weight)})")
-    return "+".join(parts) or "none"
-
-
-def _exact(value: float) -> str:
-    """A number short where that is exact (``2``), else every digit (``0.30000000000000004``)."""
-    short = f"{value:g}"
-    return short if float(short) == value else repr(float(value))
