@@ -1142,82 +1142,27 @@ def test_every_row_dropped_or_ignored(work: Path) -> None:
 # -- options a preset lacks ------------------------------------------------------------
 
 
-def test_torch_lacks_weight_col(work: Path) -> None:
-    preds, lab = multiclass_files(preds_extra={"w": W})
-    fails(
-        preds,
-        lab,
-        "--compat",
-        "torch",
-        "--weight-col",
-        "w",
-        expect=("--weight-col", "--compat torch"),
-    )
+LACKING = {  # preset, option, its value, and the files it is refused on
+    "torch-weight-col": ("torch", "--weight-col", "w", "multiclass-w"),
+    "torch-binary-smoothing": ("torch", "--label-smoothing", "0.1", "binary"),
+    "torch-pos-weight-on-probs": ("torch", "--pos-weight", "2", "binary-probs"),
+    "keras-class-weights": ("keras", "--class-weights", CLASS_W_SPEC, "multiclass"),
+    "keras-pos-weight": ("keras", "--pos-weight", "2", "binary"),
+    "sklearn-smoothing": ("sklearn", "--label-smoothing", "0.1", "multiclass-probs"),
+}
 
 
-def test_torch_lacks_binary_label_smoothing(work: Path) -> None:
-    preds, lab = binary_files()
-    fails(
-        preds,
-        lab,
-        "--compat",
-        "torch",
-        "--label-smoothing",
-        "0.1",
-        expect=("--label-smoothing", "--compat torch"),
-    )
-
-
-def test_torch_lacks_pos_weight_on_probabilities(work: Path) -> None:
-    preds, lab = binary_files(scores=BIN_P)
-    fails(
-        preds,
-        lab,
-        "--compat",
-        "torch",
-        "--pos-weight",
-        "2",
-        expect=("--pos-weight", "--compat torch"),
-    )
-
-
-def test_keras_lacks_class_weights(work: Path) -> None:
-    preds, lab = multiclass_files()
-    fails(
-        preds,
-        lab,
-        "--compat",
-        "keras",
-        "--class-weights",
-        CLASS_W_SPEC,
-        expect=("--class-weights", "--compat keras"),
-    )
-
-
-def test_keras_lacks_pos_weight(work: Path) -> None:
-    preds, lab = binary_files()
-    fails(
-        preds,
-        lab,
-        "--compat",
-        "keras",
-        "--pos-weight",
-        "2",
-        expect=("--pos-weight", "--compat keras"),
-    )
-
-
-def test_sklearn_lacks_label_smoothing(work: Path) -> None:
-    preds, lab = multiclass_files(scores=PROBS)
-    fails(
-        preds,
-        lab,
-        "--compat",
-        "sklearn",
-        "--label-smoothing",
-        "0.1",
-        expect=("--label-smoothing", "--compat sklearn"),
-    )
+@pytest.mark.parametrize("case", LACKING, ids=list(LACKING))
+def test_preset_lacks_option(work: Path, case: str) -> None:
+    compat, option, value, files = LACKING[case]
+    preds, lab = {
+        "multiclass-w": lambda: multiclass_files(preds_extra={"w": W}),
+        "multiclass": multiclass_files,
+        "multiclass-probs": lambda: multiclass_files(scores=PROBS),
+        "binary": binary_files,
+        "binary-probs": lambda: binary_files(scores=BIN_P),
+    }[files]()
+    fails(preds, lab, "--compat", compat, option, value, expect=(option, f"--compat {compat}"))
 
 
 def test_sklearn_lacks_soft_labels(work: Path) -> None:

@@ -13,6 +13,7 @@ import math
 import os
 import string
 from pathlib import Path
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -110,6 +111,28 @@ def _write(table: pa.Table, folder: Path, fmt: str) -> Path:
     return path
 
 
+def _invoke_within_contract(args: list[str], folder: Path) -> Any:
+    """Run the CLI and hold it to the error contract: exit 0, 1 or 2, no traceback; on 2,
+    one ``Error:`` line (after click's usage block) and nothing left in ``folder``.
+    Returns the result of a run that succeeded, None for one that was refused."""
+    before = set(os.listdir(folder))
+    result = CliRunner().invoke(cli, args)
+    assert isinstance(result.exception, SystemExit) or result.exception is None, repr(
+        result.exception
+    )
+    assert result.exit_code in (0, 1, 2), result.exit_code
+    assert "Traceback" not in result.output
+    if result.exit_code != 2:
+        return result
+    lines = result.stderr.splitlines()
+    assert lines and lines[-1].startswith("Error: "), result.stderr
+    assert "unexpected failure" not in result.stderr, result.stderr
+    if not lines[0].startswith("Usage:"):
+        assert len(lines) == 1, result.stderr
+    assert set(os.listdir(folder)) == before  # no output left behind
+    return None
+
+
 @given(tables(), st.sampled_from(["csv", "tsv", "parquet"]), options, st.booleans(), st.booleans())
 def test_cli_never_fails_badly(tmp_path_factory, generated, fmt, chosen, with_output, with_samples):
     table, _kind = generated
@@ -122,21 +145,8 @@ def test_cli_never_fails_badly(tmp_path_factory, generated, fmt, chosen, with_ou
         args += ["--output", str(folder / "report.json")]
     if with_samples:
         args += ["--per-sample", str(folder / "samples.csv")]
-    before = set(os.listdir(folder))
-    result = CliRunner().invoke(cli, args)
-
-    assert isinstance(result.exception, SystemExit) or result.exception is None, repr(
-        result.exception
-    )
-    assert result.exit_code in (0, 1, 2), result.exit_code
-    assert "Traceback" not in result.output
-    if result.exit_code == 2:
-        lines = result.stderr.splitlines()
-        assert lines and lines[-1].startswith("Error: "), result.stderr
-        assert "unexpected failure" not in result.stderr, result.stderr
-        if not lines[0].startswith("Usage:"):
-            assert len(lines) == 1, result.stderr
-        assert set(os.listdir(folder)) == before  # no output left behind
+    result = _invoke_within_contract(args, folder)
+    if result is None:
         return
     report = json.loads(result.stdout)
     assert report["n_samples"] == table.num_rows
@@ -276,21 +286,8 @@ def test_cli_family_options_never_fail_badly(tmp_path_factory, generated, fmt, c
         args += [option] if value is None else [option, value]
     if samples:
         args += ["--per-sample", str(folder / "samples.parquet")]
-    before = set(os.listdir(folder))
-    result = CliRunner().invoke(cli, args)
-
-    assert isinstance(result.exception, SystemExit) or result.exception is None, repr(
-        result.exception
-    )
-    assert result.exit_code in (0, 1, 2), result.exit_code
-    assert "Traceback" not in result.output
-    if result.exit_code == 2:
-        lines = result.stderr.splitlines()
-        assert lines and lines[-1].startswith("Error: "), result.stderr
-        assert "unexpected failure" not in result.stderr, result.stderr
-        if not lines[0].startswith("Usage:"):
-            assert len(lines) == 1, result.stderr
-        assert set(os.listdir(folder)) == before
+    result = _invoke_within_contract(args, folder)
+    if result is None:
         return
     report = json.loads(result.stdout)
     assert report["n_samples"] + report["dropped"] + report["ignored"] == table.num_rows
