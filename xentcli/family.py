@@ -208,14 +208,13 @@ def binary(
     True
     """
     n = scores.shape[0]
-    pos, neg, moved = binary_terms(scores, input_kind, arith)
-    t = _target(labels.astype(np.float64), smoothing, arith)
-    loss = _times(pos_weight * t, pos) + _times(1 - t, neg)
+    loss, pos, neg, clipped = _bce(
+        scores, labels.astype(np.float64), input_kind, arith, smoothing, pos_weight
+    )
     w = class_weights if class_weights is not None else np.ones(2)
     numerator = w[labels] * loss
     denominator = w[labels].astype(np.float64) if class_denominator == "weights" else np.ones(n)
     p_true = np.exp(-np.where(labels == 1, pos, neg))
-    clipped = int(np.count_nonzero(moved)) if moved is not None else 0
     pred = (_positive_probability(scores, input_kind) > 0.5).astype(np.int64)
     losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
     return Weighted(losses, numerator, denominator)
@@ -239,9 +238,7 @@ def multilabel(
     True
     """
     n, k = scores.shape
-    pos, neg, moved = binary_terms(scores, input_kind, arith)
-    t = _target(targets, smoothing, arith)
-    per_label = _times(pos_weight * t, pos) + _times(1 - t, neg)
+    per_label, pos, neg, clipped = _bce(scores, targets, input_kind, arith, smoothing, pos_weight)
     loss = per_label.mean(axis=1)
     w = class_weights if class_weights is not None else np.ones(k)
     numerator = per_label @ w
@@ -252,13 +249,30 @@ def multilabel(
     hits = predicted == (targets > 0.5)
     truth = np.where(targets > 0.5, pos, neg)
     p_true = np.exp(-truth.mean(axis=1))  # geometric mean of each label's probability
-    clipped = int(np.count_nonzero(moved)) if moved is not None else 0
     pred = hits.all(axis=1).astype(np.int64)  # 1 where every label is right
     losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
     return Weighted(losses, numerator, denominator, per_label=per_label, hits=hits)
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _bce(
+    scores: FloatArray,
+    y: FloatArray,
+    input_kind: str,
+    arith: Arithmetic,
+    smoothing: float,
+    pos_weight: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, int]:
+    """Elementwise ``pos_weight t (-log p) + (1 - t)(-log(1 - p))`` for targets ``y``
+    (smoothed to ``t``), with the two terms and how many probabilities were clipped:
+    what binary and multilabel losses share."""
+    pos, neg, moved = binary_terms(scores, input_kind, arith)
+    t = _target(y, smoothing, arith)
+    loss = _times(pos_weight * t, pos) + _times(1 - t, neg)
+    clipped = int(np.count_nonzero(moved)) if moved is not None else 0
+    return loss, pos, neg, clipped
 
 
 def _probabilities(
