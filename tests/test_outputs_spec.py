@@ -53,9 +53,7 @@ def env(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if k not in {"FORCE_COLOR", "NO_COLOR", "TERM", "COLUMNS", "LINES", "CI", "TTY_COMPATIBLE"}
     }
-    base["PYTHONPATH"] = os.pathsep.join([str(ROOT), base.get("PYTHONPATH", "")]).rstrip(
-        os.pathsep
-    )
+    base["PYTHONPATH"] = os.pathsep.join([str(ROOT), base.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     base.update(extra)
     return base
 
@@ -363,7 +361,8 @@ def _rows(n: int) -> bytes:
     rng = np.random.default_rng(9)
     z, y = rng.normal(size=(n, 3)), rng.integers(0, 3, n)
     return b"".join(
-        f"{a!r},{b!r},{c!r},{k}\n".encode() for (a, b, c), k in zip(z.tolist(), y.tolist())
+        f"{a!r},{b!r},{c!r},{k}\n".encode()
+        for (a, b, c), k in zip(z.tolist(), y.tolist(), strict=True)
     )
 
 
@@ -464,9 +463,7 @@ def _multiclass_files(folder: Path, task: str) -> tuple[Path, np.ndarray]:
         pytest.param(["--weight-col", "w", "--class-weights", "CW"], id="both"),
     ],
 )
-def test_csv_per_class_sums_are_the_groupby_of_the_per_sample_rows(
-    tmp_path, task, options
-) -> None:
+def test_csv_per_class_sums_are_the_groupby_of_the_per_sample_rows(tmp_path, task, options) -> None:
     path, _ = _multiclass_files(tmp_path, task)
     cw = "cat=2.5,dog=0.5" if task == "multiclass" else "1=3,0=0.75"
     options = [cw if o == "CW" else o for o in options]
