@@ -100,7 +100,9 @@ def columns(found: dict[str, Any]) -> list[tuple[str, str, str | None]]:
 
 def render(found: Inspection, width: int = 100) -> str:
     out = io.StringIO()
-    render_inspection(found, Console(file=out, width=width, color_system=None))
+    # a terminal: only a terminal has a width (SPEC "Outputs"); a pipe is never wrapped
+    console = Console(file=out, width=width, color_system=None, force_terminal=True)
+    render_inspection(found, console)
     return out.getvalue()
 
 

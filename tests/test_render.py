@@ -4,7 +4,9 @@ SPEC "Outputs": the table shows samples, classes, task, input kind, loss, perple
 accuracy and a per-class breakdown; class and column names are shown verbatim (never
 read as markup); in a narrow terminal the table stacks rather than truncating numbers.
 DESIGN "Textualize/rich": render tests print into
-``Console(file=io.StringIO(), width=80, color_system=None)``.
+``Console(file=io.StringIO(), width=80, color_system=None)``, made a terminal
+(``force_terminal=True``): SPEC "Outputs" gives only a terminal a width; a pipe or a
+file is never wrapped (tests/test_outputs_spec.py holds that).
 
 Summaries come from the public ``xentcli.score`` on small frames; the figures the
 table must show are computed here with NumPy and formatted to six significant digits.
@@ -42,7 +44,8 @@ LABELS = np.array([0, 1, 2, 0, 1, 1, 2])
 
 def render(summary: xentcli.Summary, width: int = 80) -> str:
     out = io.StringIO()
-    render_summary(summary, Console(file=out, width=width, color_system=None))
+    console = Console(file=out, width=width, color_system=None, force_terminal=True)
+    render_summary(summary, console)
     return out.getvalue()
 
 

@@ -36,6 +36,7 @@ class Accumulator:
     pending: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     weight_sums: list[float] = field(default_factory=list)
     weight_pending: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    class_scale: npt.NDArray[np.float64] | None = None
     class_n: npt.NDArray[np.int64] = field(init=False)
     class_sums: ClassSums = field(init=False)
     class_correct: npt.NDArray[np.int64] = field(init=False)
@@ -54,14 +55,18 @@ class Accumulator:
         numerator: npt.NDArray[np.float64] | None = None,
         denominator: npt.NDArray[np.float64] | None = None,
         sample_weights: npt.NDArray[np.float64] | None = None,
+        class_weights: npt.NDArray[np.float64] | None = None,
     ) -> None:
         """Add one batch's per-sample losses (nats) for ``labels`` (class indices).
 
         A weighted accumulator takes each row's ``numerator`` (its weighted loss) and
         ``denominator`` (its weight); the mean is then their sums' ratio. Per class, the
         figure is the mean of the rows' own losses, weighted by ``sample_weights``
-        (a class weight is the same for every row of its class).
+        (a class weight is the same for every row of its class, so it leaves the mean
+        alone); the class's sum is that sum times its weight in ``class_weights``: the
+        rows' ``sum w l`` with the weights of the headline mean.
         """
+        self._scale(class_weights)
         k = self.n_classes
         hit = losses.pred == labels
         self.n += int(labels.shape[0])
@@ -92,10 +97,14 @@ class Accumulator:
         numerator: npt.NDArray[np.float64],
         denominator: npt.NDArray[np.float64] | None = None,
         sample_weights: npt.NDArray[np.float64] | None = None,
+        label_weights: npt.NDArray[np.float64] | None = None,
     ) -> None:
         """Add a multilabel batch: rows are right when every label is (``losses.pred``);
-        each label's figures are its positives (``n``), mean loss (weighted by
-        ``sample_weights``) and accuracy."""
+        each label's figures are its positives (``n``), mean loss over every row of its
+        own binary losses (weighted by ``sample_weights``), their sum (times the label's
+        weight in ``label_weights``, as PyTorch's ``BCEWithLogitsLoss(weight=)`` weighs
+        each term) and accuracy."""
+        self._scale(label_weights)
         self.n += int(targets.shape[0])
         self.pending, self.block_sums = _add_blocks(numerator, self.pending, self.block_sums)
         weights = np.ones(targets.shape[0]) if denominator is None else denominator
@@ -109,6 +118,11 @@ class Accumulator:
         row_weights = np.ones(targets.shape[0]) if sample_weights is None else sample_weights
         self.class_sums.add(per_label, None, row_weights)
         self.class_correct += np.count_nonzero(hits, axis=0)
+
+    def _scale(self, weights: npt.NDArray[np.float64] | None) -> None:
+        """Keep the class (label) weights that scale the per-class sums; one run has one."""
+        if weights is not None and self.class_scale is None:
+            self.class_scale = np.asarray(weights, dtype=np.float64).copy()
 
     def merge(self, other: Accumulator) -> Accumulator:
         """A new accumulator holding both; neither input changes."""
@@ -130,6 +144,7 @@ class Accumulator:
                 *other.weight_sums,
             ],
             weight_pending=other.weight_pending.copy(),
+            class_scale=self.class_scale if self.class_scale is not None else other.class_scale,
         )
         merged.class_n = self.class_n + other.class_n
         merged.class_sums = self.class_sums.merge(other.class_sums)
@@ -138,8 +153,15 @@ class Accumulator:
 
     @property
     def class_loss(self) -> npt.NDArray[np.float64]:
-        """The (weighted) loss in nats summed per class."""
+        """The (sample-weighted) loss in nats summed per class."""
         return self.class_sums.totals()[0]
+
+    @property
+    def class_sum_nats(self) -> npt.NDArray[np.float64]:
+        """Each class's ``sum w l`` in nats with the weights of the headline mean: the
+        sample-weighted sum times the class's weight."""
+        loss = self.class_loss
+        return loss if self.class_scale is None else loss * self.class_scale
 
     @property
     def sum_nats(self) -> float:
@@ -163,10 +185,11 @@ class Accumulator:
             class_loss, class_weight = self.class_sums.totals()
             class_mean = class_loss / class_weight / scale
             class_acc = self.class_correct / (self.n if self.multilabel else self.class_n)
+        class_sum = self.class_sum_nats / scale
         per_class = tuple(
-            ClassSummary(name, int(n), float(m), float(a))
-            for name, n, m, a in zip(
-                facts.classes, self.class_n, class_mean, class_acc, strict=True
+            ClassSummary(name, int(n), float(m), float(a), float(total))
+            for name, n, m, a, total in zip(
+                facts.classes, self.class_n, class_mean, class_acc, class_sum, strict=True
             )
         )
         return Summary(

@@ -3,7 +3,8 @@
 The only module that knows click. ``guarded`` is the one place where errors become
 exit codes: ``XentError`` -> 2 with one ``Error:`` line, Ctrl-C -> 130, SIGTERM ->
 143, a closed pipe -> 141 quietly, anything unexpected -> 2 with a plea for a bug
-report (``--debug`` shows its traceback instead).
+report (``--debug`` shows its traceback instead). ``to_stdout`` is the one place where
+standard output that cannot be written (closed, a full disk) becomes an ``OutputError``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, NoReturn, cast
 
 import click
 
-from .errors import UsageError, XentError
+from .errors import OutputError, UsageError, XentError
 from .gates import failure_line
 from .options import (
     COMPATS,
@@ -71,6 +72,8 @@ def guarded(command: Callable[..., int]) -> Callable[..., NoReturn]:
             with _sigterm_raises():
                 code = command(*args, **kwargs)
         except XentError as exc:
+            if isinstance(exc, OutputError) and exc.file == STDOUT:
+                _quiet_stdout()  # else exit flushes what is still buffered, and fails again
             click.echo(f"Error: {exc}", err=True)
             code = 2
         except KeyboardInterrupt:
@@ -95,10 +98,39 @@ def guarded(command: Callable[..., int]) -> Callable[..., NoReturn]:
 
 
 def _quiet_stdout() -> None:
-    """After a reader closed our stdout, point it at /dev/null so exit does not complain."""
-    with contextlib.suppress(OSError, ValueError):
+    """After a reader closed our stdout (or it failed), point it at /dev/null so that
+    what is still buffered goes nowhere and exit does not complain."""
+    if sys.stdout is None:
+        return
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+STDOUT = "standard output"
+
+
+def check_stdout(hint: str | None = None) -> None:
+    """Refuse up front a standard output that was closed (``>&-``): Python then has no
+    ``sys.stdout`` at all, and everything written to it would vanish with exit 0."""
+    if sys.stdout is None:
+        raise OutputError("cannot write: it is closed", file=STDOUT, hint=hint)
+
+
+@contextlib.contextmanager
+def to_stdout() -> Iterator[None]:
+    """Write to standard output within this block; what cannot be written (a full disk,
+    a device that refuses) is an ``OutputError``. A reader that closed the pipe is not
+    an error: ``BrokenPipeError`` passes through for the caller to decide."""
+    check_stdout()
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _quiet_stdout()
+        raise OutputError(f"cannot write: {exc.strerror or exc}", file=STDOUT) from None
 
 
 class _Eps(click.ParamType):
@@ -399,11 +431,20 @@ def score(
         if per_sample == "-" and output == "-":
             raise UsageError("--output - and --per-sample - cannot both use standard output")
 
+    if per_sample == "-":
+        check_stdout("give --per-sample FILE")
+    elif not quiet:
+        check_stdout("give -q for no summary, and -o FILE for the report")
+
     with outputs:
         sink = None
         if per_sample is not None and sample_format is not None:
-            handle = sys.stdout.buffer if per_sample == "-" else outputs.open(per_sample)
-            sink = persample.PerSampleWriter(handle, sample_format, per_sample)
+            if per_sample == "-":
+                sink = persample.PerSampleWriter(sys.stdout.buffer, sample_format, STDOUT)
+            else:
+                sink = persample.PerSampleWriter(
+                    outputs.open(per_sample), sample_format, per_sample
+                )
         bar = _progress_bar(quiet)
         try:
             summary = run_score(preds, labels, options=options, sink=sink, progress=bar)
@@ -418,11 +459,11 @@ def score(
             sink.close()
         if output is not None and report_format is not None:
             outputs.write_bytes(output, report.render_text(summary, report_format).encode())
+        for warning in summary.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        if not quiet:  # before the files are published: a summary that fails takes them along
+            _print_summary(summary, summary_format, to_stderr=per_sample == "-")
 
-    for warning in summary.warnings:
-        click.echo(f"Warning: {warning}", err=True)
-    if not quiet:
-        _print_summary(summary, summary_format, to_stderr=per_sample == "-")
     for gate in summary.gates:
         if not gate.passed:
             click.echo(failure_line(gate), err=True)
@@ -430,8 +471,9 @@ def score(
 
 
 def _progress_bar(quiet: bool) -> Any:
-    """A progress bar on standard error when that is a terminal and not ``--quiet``."""
-    if quiet or not sys.stderr.isatty():
+    """A progress bar on standard error when that is a terminal, not ``--quiet``, and not
+    in CI (``CI`` set to anything: CI logs keep every redraw of a bar)."""
+    if quiet or os.environ.get("CI") or not sys.stderr.isatty():
         return None
     from rich.console import Console
 
@@ -441,16 +483,27 @@ def _progress_bar(quiet: bool) -> Any:
 
 
 def _print_summary(summary: Any, fmt: str, *, to_stderr: bool) -> None:
+    """The summary on standard output (standard error when the per-sample rows have
+    it). A reader that closed the pipe early (``| head -1``) has all it wanted: the
+    run goes on, publishes its files and exits by its gates."""
     from . import report
 
-    if fmt == "table":
-        from rich.console import Console
+    def write() -> None:
+        if fmt == "table":
+            from .render import OutputConsole, render_summary
 
-        from .render import render_summary
+            render_summary(summary, OutputConsole(stderr=to_stderr, highlight=False))
+        else:
+            click.echo(report.render_text(summary, fmt), nl=False, err=to_stderr)
 
-        render_summary(summary, Console(stderr=to_stderr, highlight=False))
+    if to_stderr:
+        write()
         return
-    click.echo(report.render_text(summary, fmt), nl=False, err=to_stderr)
+    try:
+        with to_stdout():
+            write()
+    except BrokenPipeError:
+        _quiet_stdout()
 
 
 @cli.command(context_settings=CONTEXT)
@@ -520,15 +573,15 @@ def inspect(
         drop_invalid=drop_invalid,
         preds_format=preds_format,
     )
+    check_stdout()
     found = inspect_file(file, options=options)
-    if as_json or fmt == "json":
-        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
-        return 0
-    from rich.console import Console
+    with to_stdout():
+        if as_json or fmt == "json":
+            click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+            return 0
+        from .render import OutputConsole, render_inspection
 
-    from .render import render_inspection
-
-    render_inspection(found, Console(highlight=False))
+        render_inspection(found, OutputConsole(highlight=False))
     return 0
 
 

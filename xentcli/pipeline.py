@@ -406,6 +406,7 @@ class _Run:
                 numerator=numerator,
                 denominator=denominator if self.accumulator.weighted else None,
                 sample_weights=work.weights,
+                label_weights=self.weight_vector,
             )
             self.accumulator.renormalized += renormalized
             classes = np.zeros(len(work), dtype=np.int64)
@@ -422,6 +423,7 @@ class _Run:
                 numerator=numerator if self.accumulator.weighted else None,
                 denominator=denominator if self.accumulator.weighted else None,
                 sample_weights=work.weights,
+                class_weights=self.weight_vector if y is not None else None,
             )
         if sink is not None:
             sink.write(self._sample_rows(work, classes, result, row_weights))

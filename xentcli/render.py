@@ -1,4 +1,10 @@
-"""The summary as a rich table on a ``Console`` handed in; rich decides colour and width."""
+"""The summary as a rich table on a ``Console`` handed in; rich decides colour and width.
+
+Only a terminal has a width: there long lines wrap and a narrow one stacks the table.
+Output to a pipe or a file is never wrapped, cut or padded (``grep`` finds the whole
+signature on one line), and no line anywhere ends in spaces. Whether the console is a
+terminal is rich's decision (``Console.is_terminal``), not ours.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.progress import (
     BarColumn,
     Progress,
@@ -16,6 +22,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -27,21 +34,73 @@ if TYPE_CHECKING:
 
 MAX_CLASSES_SHOWN = 20
 NARROW = 60
+UNBOUNDED = 1_000_000  # the width a pipe or file is laid out in: no line reaches it
+
+
+class OutputConsole(Console):
+    """A ``Console`` that leaves a closed pipe to the caller: rich's own answer is to
+    exit 1 on the spot, which would skip the run's files and its gates."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError("the reader closed the pipe")
 
 
 def render_summary(summary: Summary, console: Console) -> None:
-    """Print the headline figures and the per-class breakdown; stack them when narrow."""
-    narrow = console.width < NARROW
-    console.print(
+    """Print the headline figures and the per-class breakdown; stack them in a narrow
+    terminal."""
+    narrow = _narrow(console)
+    _print(
+        console,
         Group(
             _title(summary),
             _stacked(summary) if narrow else _headline(summary),
             Text(""),
-            _classes(summary, console.width),
+            _classes(summary, narrow),
             Text(""),
             Text(summary.signature, style="dim", overflow="fold"),
-        )
+        ),
     )
+
+
+def _narrow(console: Console) -> bool:
+    """A terminal narrower than ``NARROW`` columns; a pipe or file has no width."""
+    return console.is_terminal and console.width < NARROW
+
+
+def _print(console: Console, renderable: RenderableType) -> None:
+    """Print laid out in the terminal's width, or unbounded when not a terminal; either
+    way without trailing spaces."""
+    width = console.width if console.is_terminal else UNBOUNDED
+    console.print(_Unpadded(renderable, width), crop=False)
+
+
+class _Unpadded:
+    """A renderable laid out ``width`` columns wide, each line's trailing spaces removed
+    (rich pads table cells and captions to their column's width)."""
+
+    def __init__(self, renderable: RenderableType, width: int) -> None:
+        self.renderable = renderable
+        self.width = width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = console.render_lines(self.renderable, options.update(width=self.width), pad=False)
+        for line in lines:
+            yield from _rstrip(line)
+            yield Segment.line()
+
+
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    """The line without the spaces at its end, whatever their style."""
+    segments = list(line)
+    while segments and not segments[-1].control:
+        last = segments[-1]
+        text = last.text.rstrip()
+        if text:
+            segments[-1] = Segment(text, last.style, last.control)
+            break
+        segments.pop()
+    return segments
 
 
 def _title(summary: Summary) -> Text:
@@ -71,9 +130,9 @@ def _headline(summary: Summary) -> Table:
     return table
 
 
-def _classes(summary: Summary, width: int) -> Table | Group:
+def _classes(summary: Summary, narrow: bool) -> Table | Group:
     shown, note = _chosen(summary.per_class)
-    if width < NARROW:
+    if narrow:
         lines: list[Text] = []
         for c in shown:
             lines.append(
@@ -171,7 +230,7 @@ MAX_COLUMNS_SHOWN = 40
 def render_inspection(found: Inspection, console: Console) -> None:
     """The file's facts, its columns with their roles, then what ``score`` would infer
     and why; names verbatim, stacked rather than cut in a narrow terminal."""
-    narrow = console.width < NARROW
+    narrow = _narrow(console)
     facts = [
         ("format", found.format),
         ("size", f"{found.size:,} bytes" if found.size is not None else "unknown"),
@@ -182,7 +241,8 @@ def render_inspection(found: Inspection, console: Console) -> None:
     ]
     title = Text("xent inspect ", style="bold")
     title.append(found.file)
-    console.print(
+    _print(
+        console,
         Group(
             title,
             _pairs(facts, narrow),
@@ -190,7 +250,7 @@ def render_inspection(found: Inspection, console: Console) -> None:
             _column_table(found, narrow),
             Text(""),
             _pairs(_inferences(found), narrow),
-        )
+        ),
     )
 
 

@@ -143,7 +143,8 @@ def _md(text: str) -> str:
 
 
 def to_csv(summary: Summary) -> str:
-    """One row for all samples (``class`` empty), then one per class."""
+    """One row for all samples (``class`` empty), then one per class; a class's
+    ``sum_loss`` is its rows' ``sum w l`` and ``mean_loss`` that over their weights."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["scope", "class", "n", "mean_loss", "sum_loss", "accuracy"])
@@ -159,7 +160,7 @@ def to_csv(summary: Summary) -> str:
     )
     for c in summary.per_class:
         writer.writerow(
-            ["class", c.name, c.n, repr(c.mean_loss), repr(c.mean_loss * c.n), repr(c.accuracy)]
+            ["class", c.name, c.n, repr(c.mean_loss), repr(c.sum_loss), repr(c.accuracy)]
         )
     return out.getvalue()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,12 +11,15 @@ SCHEMA = 1
 
 @dataclass(frozen=True)
 class ClassSummary:
-    """One class's figures: rows whose label is this class, their mean loss and accuracy."""
+    """One class's figures: rows whose label is this class, their mean loss, accuracy and
+    ``sum_loss``, the sum ``sum w l`` with the weights of the headline mean (for
+    multilabel, a label's positives and its own binary losses over every row)."""
 
     name: str
     n: int
     mean_loss: float
     accuracy: float
+    sum_loss: float = math.nan
 
 
 @dataclass(frozen=True)
