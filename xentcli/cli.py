@@ -140,6 +140,12 @@ _COLUMN_OPTIONS = (
         metavar="NAME",
         help="Per-sample weights: a column of PREDS, or else of LABELS.",
     ),
+    click.option(
+        "--no-header",
+        is_flag=True,
+        help="Text files whose first line is numbers only have no header: that line is "
+        "data and the columns are named 0..K-1.",
+    ),
 )
 
 _DECISION_OPTIONS = (
@@ -324,6 +330,7 @@ def score(
     label_col: str | None,
     id_col: str | None,
     weight_col: str | None,
+    no_header: bool,
     preds_format: str | None,
     labels_format: str | None,
     input_kind: str,
@@ -382,6 +389,7 @@ def score(
         compat=cast(Compat, compat),
         preds_format=preds_format,
         labels_format=labels_format,
+        no_header=no_header,
         max_loss=max_loss,
         min_accuracy=min_accuracy,
     )
@@ -479,6 +487,7 @@ def inspect(
     label_col: str | None,
     id_col: str | None,
     weight_col: str | None,
+    no_header: bool,
     preds_format: str | None,
     input_kind: str,
     task: str,
@@ -519,6 +528,7 @@ def inspect(
         ignore_label=ignore_label,
         drop_invalid=drop_invalid,
         preds_format=preds_format,
+        no_header=no_header,
     )
     found = inspect_file(file, options=options)
     if as_json or fmt == "json":
