@@ -305,7 +305,7 @@ class CsvReader:
                     row=rows_before + row,
                     line=line(row),
                 )
-        if "invalid UTF8" in message:
+        if "invalid UTF8" in message or ("conversion error" in message and not _is_utf8(body)):
             number = _COLUMN_NUMBER.search(message)
             column = self.schema.names[int(number[1])] if number else None
             return self._not_utf8(body, rows_before, lines_before, column)
@@ -510,6 +510,14 @@ def _bad_cell(text: bytes, parse: pacsv.ParseOptions, message: str) -> tuple[str
     ok = pc.or_kleene(pc.is_null(cells), pc.match_substring_regex(cells, NUMBER))
     bad = pc.index(ok, False).as_py()
     return (column, bad, cells[bad].as_py()) if bad >= 0 else None
+
+
+def _is_utf8(text: bytes) -> bool:
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _record_starts(body: bytes) -> np.ndarray:
