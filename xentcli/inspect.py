@@ -149,6 +149,8 @@ class _Inspector:
     def _fail(self, error: XentError | str) -> None:
         """Note why ``score`` would refuse the file; the first reason is the one shown."""
         if self.problem is None:
+            if isinstance(error, XentError):
+                self.source.locate(error)  # a text file's row is named with its line
             self.problem = str(error)
 
     def run(self) -> Inspection:
