@@ -351,19 +351,19 @@ BAD_VALUES = group(
             "nan-prediction",
             {"preds.csv": with_cell(3, "p_dog", "NaN", label=NAMES)},
             ("preds.csv",),
-            ("preds.csv row 3, column 'p_dog'", "NaN"),
+            ("preds.csv row 3 (line 5), column 'p_dog'", "NaN"),
         ),
         Case(
             "empty-prediction-cell",
             {"preds.csv": with_cell(3, "p_dog", "", label=NAMES)},
             ("preds.csv",),
-            ("preds.csv row 3, column 'p_dog'", "empty"),
+            ("preds.csv row 3 (line 5), column 'p_dog'", "empty"),
         ),
         Case(
             "inf-prediction",
             {"preds.csv": with_cell(4, "p_bird", "inf", label=NAMES)},
             ("preds.csv",),
-            ("preds.csv row 4, column 'p_bird'", "inf"),
+            ("preds.csv row 4 (line 6), column 'p_bird'", "inf"),
         ),
         Case(
             "nan-prediction-parquet",
@@ -385,31 +385,31 @@ BAD_VALUES = group(
             "text-in-row-500",
             {"text.csv": big_with_text(1000, 500)},
             ("text.csv",),
-            ("text.csv row 500, column 'p_dog'", "'oops'"),
+            ("text.csv row 500 (line 502), column 'p_dog'", "'oops'"),
         ),
         Case(
             "text-in-row-500-with-pred-cols",
             {"text.csv": big_with_text(1000, 500)},
             ("text.csv", "--pred-cols", "p_cat,p_dog,p_bird"),
-            ("text.csv row 500, column 'p_dog'", "'oops'"),
+            ("text.csv row 500 (line 502), column 'p_dog'", "'oops'"),
         ),
         Case(
             "text-in-row-30000",
             {"text.csv": big_with_text(40_000, 30_000)},
             ("text.csv",),
-            ("text.csv row 30000, column 'p_dog'", "'oops'"),
+            ("text.csv row 30000 (line 30002), column 'p_dog'", "'oops'"),
         ),
         Case(
             "probability-above-1-binary",
             {"preds.csv": binary([0.9, 0.2, 1.2, 0.4], [1, 0, 1, 0])},
             ("preds.csv", "--input", "probs"),
-            ("preds.csv row 2, column 'p_dog'", "1.2", "outside [0, 1]"),
+            ("preds.csv row 2 (line 4), column 'p_dog'", "1.2", "outside [0, 1]"),
         ),
         Case(
             "probability-below-0-multiclass",
             {"preds.csv": with_cell(1, "p_cat", -0.1, label=NAMES)},
             ("preds.csv", "--input", "probs"),
-            ("preds.csv row 1, column 'p_cat'", "-0.1", "outside [0, 1]"),
+            ("preds.csv row 1 (line 3), column 'p_cat'", "-0.1", "outside [0, 1]"),
         ),
         Case(
             "rows-not-summing-to-1-with-input-probs",
@@ -427,19 +427,23 @@ BAD_VALUES = group(
             "positive-logprobs",
             OK_PREDS,
             ("preds.csv", "--input", "logprobs"),
-            ("preds.csv rows 0, 1, 2 and 3 more, column 'p_cat'", "log-probability", "<= 0"),
+            (
+                "preds.csv rows 0 (line 2), 1 (line 3), 2 (line 4) and 3 more, column 'p_cat'",
+                "log-probability",
+                "<= 0",
+            ),
         ),
         Case(
             "minus-inf-prediction",
             {"preds.csv": with_cell(2, "p_dog", "-inf", label=NAMES)},
             ("preds.csv",),
-            ("preds.csv row 2, column 'p_dog'", "-inf"),
+            ("preds.csv row 2 (line 4), column 'p_dog'", "-inf"),
         ),
         Case(
             "minus-inf-logit",
             {"preds.csv": with_cell(2, "p_dog", "-inf", label=NAMES)},
             ("preds.csv", "--input", "logits"),
-            ("preds.csv row 2, column 'p_dog'", "-inf"),
+            ("preds.csv row 2 (line 4), column 'p_dog'", "-inf"),
         ),
         Case(
             "minus-inf-prediction-parquet",
@@ -468,7 +472,7 @@ BAD_LABELS = group(
             "label-index-out-of-range",
             {"preds.csv": probs(label=[0, 1, 7, 0, 2, 1])},
             ("preds.csv",),
-            ("preds.csv row 2, column 'label'", "7", "0..2"),
+            ("preds.csv row 2 (line 4), column 'label'", "7", "0..2"),
         ),
         Case(
             "label-out-of-range-second-batch",
@@ -480,31 +484,31 @@ BAD_LABELS = group(
             "label-name-not-a-class",
             {"preds.csv": probs(label=["cat", "dog", "cow", "cat", "bird", "dog"])},
             ("preds.csv",),
-            ("preds.csv row 2, column 'label'", "'cow'", "not a class"),
+            ("preds.csv row 2 (line 4), column 'label'", "'cow'", "not a class"),
         ),
         Case(
             "label-not-integer",
             {"preds.csv": probs(label=[0, 1, 2.5, 0, 2, 1])},
             ("preds.csv",),
-            ("preds.csv row 2, column 'label'", "2.5"),
+            ("preds.csv row 2 (line 4), column 'label'", "2.5"),
         ),
         Case(
             "missing-label",
             {"preds.csv": probs(label=["cat", "dog", None, "cat", "bird", "dog"])},
             ("preds.csv",),
-            ("preds.csv row 2, column 'label'", "missing label"),
+            ("preds.csv row 2 (line 4), column 'label'", "missing label"),
         ),
         Case(
             "missing-label-in-labels-file",
             {"preds.csv": probs(), "labels.csv": labels_only([0, 1, 2, None, 2, 1])},
             ("preds.csv", "labels.csv"),
-            ("labels.csv row 3, column 'label'", "missing label"),
+            ("labels.csv row 3 (line 5), column 'label'", "missing label"),
         ),
         Case(
             "binary-label-not-0-1",
             {"preds.csv": binary([0.9, 0.2, 0.7, 0.4], [1, 0, 2, 0])},
             ("preds.csv",),
-            ("preds.csv row 2, column 'label'", "binary label '2'", "0/1"),
+            ("preds.csv row 2 (line 4), column 'label'", "binary label '2'", "0/1"),
         ),
         Case(
             "binary-label-not-0-1-parquet",
@@ -516,7 +520,7 @@ BAD_LABELS = group(
             "binary-label-maybe",
             {"preds.csv": binary([0.9, 0.2, 0.7, 0.4], ["true", "false", "maybe", "false"])},
             ("preds.csv",),
-            ("preds.csv row 2, column 'label'", "'maybe'"),
+            ("preds.csv row 2 (line 4), column 'label'", "'maybe'"),
         ),
         Case(
             "binary-names-without-positive",
@@ -528,19 +532,19 @@ BAD_LABELS = group(
             "third-name-in-binary",
             {"preds.csv": binary([0.9, 0.2, 0.7, 0.4], ["dog", "cat", "cow", "dog"], "prediction")},
             ("preds.csv", "--positive", "dog"),
-            ("preds.csv row 2, column 'label'", "'cow'"),
+            ("preds.csv row 2 (line 4), column 'label'", "'cow'"),
         ),
         Case(
             "float-label-multiclass",
             {"preds.csv": probs(label=[0, 1.5, 2, 0, 2, 1])},
             ("preds.csv",),
-            ("preds.csv row 1, column 'label'", "'1.5'", "0..2"),
+            ("preds.csv row 1 (line 3), column 'label'", "'1.5'", "0..2"),
         ),
         Case(
             "float-labels-in-labels-file",
             {"preds.csv": probs(), "labels.csv": labels_only([0.5, 1.5, 2.5, 0.5, 1.5, 2.5])},
             ("preds.csv", "labels.csv"),
-            ("labels.csv row 0, column 'label'", "0.5"),
+            ("labels.csv row 0 (line 2), column 'label'", "0.5"),
         ),
         Case(
             "float-label-parquet",
@@ -552,25 +556,28 @@ BAD_LABELS = group(
             "float-label-binary",
             {"preds.csv": binary([0.9, 0.2, 0.7, 0.4], [1.0, 0.0, 1.5, 0.0])},
             ("preds.csv",),
-            ("preds.csv row 2, column 'label'", "1.5", "0/1"),
+            ("preds.csv row 2 (line 4), column 'label'", "1.5", "0/1"),
         ),
         Case(
             "mixed-names-and-numbers",
             {"preds.csv": probs(label=["cat", "dog", "bird", "7", "cat", "dog"])},
             ("preds.csv",),
-            ("preds.csv row 3, column 'label'", "'7'", "not a class"),
+            ("preds.csv row 3 (line 5), column 'label'", "'7'", "not a class"),
         ),
         Case(
             "mixed-names-and-fractions",
             {"preds.csv": probs(label=["cat", "0.5", "bird", "cat", "bird", "dog"])},
             ("preds.csv",),
-            ("preds.csv row 1, column 'label'", "'0.5'", "not a class"),
+            ("preds.csv row 1 (line 3), column 'label'", "'0.5'", "not a class"),
         ),
         Case(
             "empty-label-column",
             {"preds.csv": probs(label=[None] * 6)},
             ("preds.csv",),
-            ("preds.csv rows 0, 1, 2 and 3 more, column 'label'", "missing label"),
+            (
+                "preds.csv rows 0 (line 2), 1 (line 3), 2 (line 4) and 3 more, column 'label'",
+                "missing label",
+            ),
         ),
         Case(
             "empty-label-column-parquet",
@@ -586,7 +593,10 @@ BAD_LABELS = group(
             "empty-label-column-in-labels-file",
             {"preds.csv": probs(id=IDS), "labels.csv": labels_only([None] * 6, id=IDS)},
             ("preds.csv", "labels.csv", "--id-col", "id"),
-            ("labels.csv rows 0, 1, 2 and 3 more, column 'label'", "missing label"),
+            (
+                "labels.csv rows 0 (line 2), 1 (line 3), 2 (line 4) and 3 more, column 'label'",
+                "missing label",
+            ),
         ),
         # A one-column file of empty cells is a header and blank lines, which CSV readers
         # (pandas too) skip: LABELS has no rows.
@@ -600,14 +610,14 @@ BAD_LABELS = group(
             "label-of-1mb",
             {"preds.csv": probs(label=["cat", "dog", LONG_LABEL, "cat", "bird", "dog"])},
             ("preds.csv",),
-            ("preds.csv row 2, column 'label'", "not a class"),
+            ("preds.csv row 2 (line 4), column 'label'", "not a class"),
             max_seconds=10,
         ),
         Case(
             "latin1-label",
             {"latin1.csv": b"p_cat,p_dog,label\n0.3,0.7,dog\n0.6,0.4,cat\n0.6,0.4,caf\xe9\n"},
             ("latin1.csv",),
-            ("latin1.csv row 2, column 'label'", "UTF"),
+            ("latin1.csv row 2 (line 4), column 'label'", "UTF"),
         ),
     ],
 )
@@ -671,7 +681,7 @@ ALIGNMENT = group(
                 "labels.csv": labels_only(NAMES, id=["a0", None, *IDS[2:]]),
             },
             ("preds.csv", "labels.csv", "--id-col", "id"),
-            ("labels.csv row 1, column 'id'", "missing id"),
+            ("labels.csv row 1 (line 3), column 'id'", "missing id"),
         ),
         Case(
             "duplicate-ids-in-preds",
@@ -689,13 +699,16 @@ ALIGNMENT = group(
                 "labels.csv": labels_only(NAMES, id=IDS),
             },
             ("preds.csv", "labels.csv", "--id-col", "id"),
-            ("preds.csv row 1, column 'id'", "missing id"),
+            ("preds.csv row 1 (line 3), column 'id'", "missing id"),
         ),
         Case(
             "every-id-empty-in-labels",
             {"preds.csv": probs(id=IDS), "labels.csv": labels_only(NAMES, id=[""] * 6)},
             ("preds.csv", "labels.csv", "--id-col", "id"),
-            ("labels.csv rows 0, 1, 2 and 3 more, column 'id'", "missing id"),
+            (
+                "labels.csv rows 0 (line 2), 1 (line 3), 2 (line 4) and 3 more, column 'id'",
+                "missing id",
+            ),
         ),
     ],
 )
@@ -1267,7 +1280,7 @@ def test_console_script_text_in_row_500(tmp_path: Path) -> None:
         [*script, "score", "text.csv", "--pred-cols", "p_cat,p_dog,p_bird", *OUTPUT_ARGS],
         tmp_path,
     )
-    assert_one_error_line(proc, "text.csv row 500, column 'p_dog'", "'oops'")
+    assert_one_error_line(proc, "text.csv row 500 (line 502), column 'p_dog'", "'oops'")
     assert_untouched(before, tmp_path)
 
 

@@ -155,7 +155,7 @@ def test_parquet_sample_with_labels(work: Path) -> None:
     found = inspected("digits.parquet", "--id-col", "id")
     assert found["format"] == "parquet"
     assert found["rows"] == 450
-    expected = [("id", "large_string", "id")]
+    expected = [("id", "string", "id")]
     expected += [(f"logit_{k}", "double", "prediction") for k in range(10)]
     expected += [("label", "int64", "label")]
     assert columns(found) == expected
@@ -175,14 +175,14 @@ def test_parquet_sample_without_labels(work: Path) -> None:
     path = str(SAMPLES / "digits_logits.parquet")
     found = inspected(path)
     assert found["rows"] == 450
-    assert columns(found)[0] == ("id", "large_string", "skipped")
+    assert columns(found)[0] == ("id", "string", "skipped")
     assert {role for _, _, role in columns(found)[1:]} == {"prediction"}
     assert found["label_column"] is None and found["labels"] is None
     assert "LABELS" in found["reasons"]["labels"]
     assert found["problem"] == refused(path)
     assert found["problem"].startswith(f"{path}: no label column")
     keyed = inspected(path, "--id-col", "id")
-    assert columns(keyed)[0] == ("id", "large_string", "id")
+    assert columns(keyed)[0] == ("id", "string", "id")
     report = scored(path, str(SAMPLES / "digits_labels.csv"), "--id-col", "id")
     for key in ("task", "input", "classes"):
         assert found[key] == keyed[key] == report[key]

@@ -172,6 +172,12 @@ _COLUMN_OPTIONS = (
         metavar="NAME",
         help="Per-sample weights: a column of PREDS, or else of LABELS.",
     ),
+    click.option(
+        "--no-header",
+        is_flag=True,
+        help="Text files whose first line is numbers only have no header: that line is "
+        "data and the columns are named 0..K-1.",
+    ),
 )
 
 _DECISION_OPTIONS = (
@@ -356,6 +362,7 @@ def score(
     label_col: str | None,
     id_col: str | None,
     weight_col: str | None,
+    no_header: bool,
     preds_format: str | None,
     labels_format: str | None,
     input_kind: str,
@@ -414,6 +421,7 @@ def score(
         compat=cast(Compat, compat),
         preds_format=preds_format,
         labels_format=labels_format,
+        no_header=no_header,
         max_loss=max_loss,
         min_accuracy=min_accuracy,
     )
@@ -532,6 +540,7 @@ def inspect(
     label_col: str | None,
     id_col: str | None,
     weight_col: str | None,
+    no_header: bool,
     preds_format: str | None,
     input_kind: str,
     task: str,
@@ -572,6 +581,7 @@ def inspect(
         ignore_label=ignore_label,
         drop_invalid=drop_invalid,
         preds_format=preds_format,
+        no_header=no_header,
     )
     check_stdout()
     found = inspect_file(file, options=options)

@@ -1,8 +1,14 @@
-"""CSV and TSV as a stream of record batches, in one pass over the input.
+"""Text tables (CSV, TSV, ``;``, ``|`` or space separated) as a stream of record batches,
+in one pass over the input.
 
-The first bytes (the head) give the delimiter and the column types; then the same
-stream is cut into line-aligned chunks, each parsed by pyarrow with the header line
-in front, two at a time in a thread pool of our own. Memory is bounded by the
+The first bytes (the head) give the delimiter (sniffed, whatever the extension), the
+header (a first line of numbers only is data: an error, or with ``--no-header`` the
+columns ``0..K-1``; numpy's ``# `` header is a header) and the column types; then the
+same stream is cut into line-aligned chunks, each parsed by pyarrow with the header
+line in front, two at a time in a thread pool of our own. A UTF-8 BOM is skipped; runs
+of spaces (numpy ``savetxt``) are collapsed to one delimiter before parsing (inside
+quoted cells too, where they are rare). Rows are counted with the line each starts on,
+so that every message names both. Memory is bounded by the
 chunks in flight, standard input and FIFOs stream like files, and an error is
 located inside the chunk that failed, so its row is named without reading the
 input again.
@@ -10,15 +16,19 @@ input again.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
+import itertools
 import re
 import select
 from collections import deque
 from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -32,12 +42,21 @@ MAX_ROW_BYTES = 1 << 30  # the head grows up to this to hold the header and a fi
 NUMBER = (  # what Arrow parses as a float: decimals, exponents, inf, infinity, nan
     r"^\s*[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|(?i:inf|infinity|nan))\s*$"
 )
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")  # 0,25: Excel's numbers in some locales
+_INTEGER = re.compile(r"^[+-]?\d+$")
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark, which Excel writes
+SNIFF_BYTES = 64 << 10  # the first lines, to sniff the delimiter from
+SNIFF_LINES = 50
+CANDIDATES = (",", "\t", ";", "|")
+_EDGE_SPACES = re.compile(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)")
+_SPACE_RUNS = re.compile(rb"[ \t]+")
 _COLUMN_NUMBER = re.compile(r"CSV column #(\d+)")
 _FIELD_COUNTS = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
 class CsvReader:
-    """One CSV input: its schema from the head, and its batches from a single pass."""
+    """One text table: its delimiter, header and schema from the head, and its batches
+    from a single pass. ``line_of(row)`` is the line a data row starts on."""
 
     def __init__(
         self,
@@ -46,32 +65,106 @@ class CsvReader:
         delimiter: str | None,
         head: bytes = b"",
         close: bool = True,
+        no_header: bool = False,
     ) -> None:
         self.name = name
         self.handle: BinaryIO | None = handle
         self.close = close  # standard input is left open for whoever else holds it
-        self.head = _read_head(handle, head, name)
-        self.delimiter = delimiter or sniff_delimiter(self.head)
-        self.parse = pacsv.ParseOptions(delimiter=self.delimiter)
+        raw = _read_head(handle, head, name)
         self.consumed = 0  # bytes handed to the parser, for the progress bar
+        body = raw[len(BOM) :] if raw.startswith(BOM) else raw
+        if not body.strip():
+            raise InputError("the file is empty (not even a header row)", file=name)
+        end = _header_end(body)
+        first = body[: end + 1] if end >= 0 else _with_line_end(body)
+        rest = body[end + 1 :] if end >= 0 else b""
+        commented = first.startswith(b"# ")  # numpy.savetxt(header=...): "# a b c"
+        if commented:
+            first = first[2:]
+        sample = first + rest[: _safe_cut(rest[:SNIFF_BYTES])]
+        self.spaces = False  # runs of spaces and tabs separate the columns
+        if delimiter is None:
+            delimiter, self.spaces = sniff_delimiter(sample)
+        self.delimiter = delimiter
+        self.parse = pacsv.ParseOptions(delimiter=self.delimiter)
+        fields = self._fields(first)
+        self.header_lines = 1  # lines before the first data row
+        if not commented and self._is_data(fields, sample[len(first) :], no_header):
+            first = self.delimiter.join(str(j) for j in range(len(fields))).encode() + b"\n"
+            rest = body
+            self.header_lines = 0
+        self.header = self._normal(_with_line_end(first))
+        self.rest = rest
+        self._lines = _LineMap()
         self.schema = self._schema()
+
+    def line_of(self, row: int) -> int | None:
+        """The 1-based line that 0-based data row ``row`` starts on, once it is read."""
+        return self._lines.line_of(row)
+
+    def _fields(self, line: bytes) -> list[str]:
+        text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        if self.spaces:
+            return text.split()
+        return next(csv.reader([text], delimiter=self.delimiter), [])
+
+    def _is_data(self, fields: list[str], after: bytes, no_header: bool) -> bool:
+        """Whether a first line is data: numbers only (an error without --no-header),
+        unless it is pandas' header ``0..K-1`` over columns that are not all integers."""
+        if not fields or not all(re.match(NUMBER, f) or _DECIMAL_COMMA.match(f) for f in fields):
+            return False
+        comma = next((f for f in fields if _DECIMAL_COMMA.match(f)), None)
+        if comma is not None:
+            raise InputError(
+                f"{comma.strip()!r} is a number with a decimal comma; xent reads '.' as the "
+                "decimal point",
+                file=self.name,
+                line=1,
+                hint="write the file with a decimal point (pandas: to_csv(decimal='.'))",
+            )
+        if no_header:
+            return True
+        if fields == [str(j) for j in range(len(fields))] and self._not_integers(after):
+            return False  # pandas wrote the column names 0..K-1 of a float table
+        shown = ", ".join(repr(f.strip()) for f in fields[:3]) + (
+            ", ..." if len(fields) > 3 else ""
+        )
+        raise InputError(
+            f"the first line is numbers only ({shown}): it is data, not a header",
+            file=self.name,
+            line=1,
+            hint="pass --no-header to read it as data, with the columns named 0..K-1",
+        )
+
+    def _not_integers(self, after: bytes) -> bool:
+        """Whether the lines after the first hold a value that is not an integer."""
+        for line in after.splitlines()[:SNIFF_LINES]:
+            if any(f.strip() and not _INTEGER.match(f.strip()) for f in self._fields(line)):
+                return True
+        return False
+
+    def _normal(self, text: bytes) -> bytes:
+        """``text`` with runs of spaces as one delimiter, when spaces separate columns."""
+        if not self.spaces:
+            return text
+        return _SPACE_RUNS.sub(b" ", _EDGE_SPACES.sub(b"", text))
 
     def _schema(self) -> pa.Schema:
         """Types pyarrow guesses from the head, with two corrections: a column that is
         mostly numbers there (a stray word in a numeric column) and a column with no
         values yet (a header-only file) are numeric, so that reading them as numbers
-        names the row of any cell that is not one."""
-        cut = _safe_cut(self.head) or len(self.head)
-        text = _with_line_end(self.head[:cut])
-        if not text.strip():
-            raise InputError("the file is empty (not even a header row)", file=self.name)
+        names the row of any cell that is not one. A cell that is not UTF-8 text, or a
+        column of numbers with a decimal comma, is an error."""
+        cut = _safe_cut(self.rest) or len(self.rest)
+        body = self._normal(self.rest[:cut])
+        text = self.header + body
         try:
             table = _parse(
                 text, self.parse, pacsv.ConvertOptions(null_values=[""], strings_can_be_null=True)
             )
             columns = table.columns  # pyarrow decodes the header's names here
         except (OSError, pa.ArrowException) as exc:
-            raise self._error(exc, text, 0) from None
+            raise self._error(exc, text, 0, self.header_lines) from None
         except UnicodeDecodeError:
             raise InputError(
                 "the header is not UTF-8 text: is this a CSV file?", file=self.name
@@ -81,12 +174,53 @@ class CsvReader:
             kind = column.type
             if pa.types.is_null(kind):
                 kind = pa.float64()
+            elif pa.types.is_binary(kind):  # pyarrow's type for text that is not UTF-8
+                raise self._not_utf8(body, 0, self.header_lines, column.name)
             elif pa.types.is_string(kind) and len(values):
+                present = len(values) - values.null_count
                 numbers = pc.sum(pc.match_substring_regex(values, NUMBER)).as_py() or 0
-                if numbers * 2 > len(values) - values.null_count:
+                commas = pc.match_substring_regex(values, _DECIMAL_COMMA.pattern)
+                if (pc.sum(commas).as_py() or 0) * 2 > present - numbers and present > numbers:
+                    raise self._decimal_comma(values, commas, body, column.name)
+                if numbers * 2 > present:
                     kind = pa.float64()
             fields.append(column.with_type(kind))
         return pa.schema(fields)
+
+    def _decimal_comma(
+        self, values: pa.ChunkedArray, commas: pa.ChunkedArray, body: bytes, column: str
+    ) -> InputError:
+        row = pc.index(commas, True).as_py()
+        return InputError(
+            f"{values[row].as_py().strip()!r} is a number with a decimal comma; xent reads "
+            "'.' as the decimal point",
+            file=self.name,
+            column=column,
+            row=row,
+            line=self.header_lines + _line_offset(body, row),
+            hint="write the file with a decimal point (pandas: to_csv(decimal='.'))",
+        )
+
+    def _not_utf8(
+        self, body: bytes, rows_before: int, lines_before: int, column: str | None
+    ) -> InputError:
+        """The error for a cell that is not UTF-8 text, naming its row and line."""
+        try:
+            body.decode("utf-8")
+            row = line = None
+        except UnicodeDecodeError as exc:
+            line = lines_before + body.count(b"\n", 0, exc.start) + 1
+            starts = _record_starts(body)
+            local = int(np.searchsorted(starts, exc.start, side="right")) - 1
+            row = rows_before + max(local, 0)
+        return InputError(
+            "not UTF-8 text",
+            file=self.name,
+            column=column,
+            row=row,
+            line=line,
+            hint="save the file as UTF-8",
+        )
 
     def batches(
         self, columns: Sequence[str], types: dict[str, pa.DataType]
@@ -106,15 +240,24 @@ class CsvReader:
         # Our own pool, joined before we return: pyarrow's threaded read_csv left native
         # threads that sometimes aborted the interpreter at exit (apache/arrow#34314).
         try:
-            in_flight: deque[tuple[bytes, Future[pa.Table]]] = deque()
+            in_flight: deque[_Job] = deque()
             rows_before = 0
-            for text in _pieces(self.head, handle):
-                self.consumed += len(text)
-                in_flight.append((text, pool.submit(_parse, text, self.parse, convert)))
+            lines_before = self.header_lines
+            for piece in _pieces(self.rest, handle):
+                self.consumed += len(piece)
+                starts_at = lines_before
+                lines_before += piece.count(b"\n")
+                if piece.isspace():
+                    continue
+                text = self.header + self._normal(piece)
+                future = pool.submit(_parse, text, self.parse, convert)
+                in_flight.append(_Job(text, starts_at, future))
                 # Finish a chunk when the pool is full, when it is done, or when the next
                 # read would wait on a slow producer: its rows are scored meanwhile.
                 while in_flight and (
-                    len(in_flight) > THREADS or in_flight[0][1].done() or not _more_waiting(handle)
+                    len(in_flight) > THREADS
+                    or in_flight[0].future.done()
+                    or not _more_waiting(handle)
                 ):
                     rows_before = yield from self._finish(in_flight.popleft(), rows_before)
             while in_flight:
@@ -124,41 +267,48 @@ class CsvReader:
             if self.close:
                 handle.close()
 
-    def _finish(
-        self,
-        job: tuple[bytes, Future[pa.Table]],
-        rows_before: int,
-    ) -> Generator[pa.RecordBatch, None, int]:
+    def _finish(self, job: _Job, rows_before: int) -> Generator[pa.RecordBatch, None, int]:
         """Yield a parsed chunk's batches; return the rows counted so far."""
-        text, future = job
         try:
-            table = future.result()
+            table = job.future.result()
         except (OSError, pa.ArrowException) as exc:
-            raise self._error(exc, text, rows_before) from None
+            raise self._error(exc, job.text, rows_before, job.lines_before) from None
+        self._lines.add(rows_before, job.lines_before, job.text[len(self.header) :], table.num_rows)
         yield from table.to_batches()
         return rows_before + table.num_rows
 
-    def _error(self, exc: BaseException, text: bytes, rows_before: int) -> InputError:
-        """One line for a parse failure, with the row found in the chunk ``text``."""
+    def _error(
+        self, exc: BaseException, text: bytes, rows_before: int, lines_before: int
+    ) -> InputError:
+        """One line for a parse failure, with the row (and its line) found in the chunk
+        ``text``, which starts with the header line and then row ``rows_before``."""
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        body = text[len(self.header) :]
+
+        def line(row: int) -> int:
+            return lines_before + _line_offset(body, row)
+
         if "Empty CSV file" in message:
             return InputError("the file is empty (not even a header row)", file=self.name)
         if "conversion error" in message:
             found = _bad_cell(text, self.parse, message)
             if found is not None:
                 column, row, value = found
+                comma = _DECIMAL_COMMA.match(value or "")
                 return InputError(
-                    f"not a number: {value!r}", file=self.name, column=column, row=rows_before + row
+                    f"{value.strip()!r} is a number with a decimal comma; xent reads '.' as the "
+                    "decimal point"
+                    if comma
+                    else f"not a number: {value!r}",
+                    file=self.name,
+                    column=column,
+                    row=rows_before + row,
+                    line=line(row),
                 )
-        if "invalid UTF8" in message:
+        if "invalid UTF8" in message or ("conversion error" in message and not _is_utf8(body)):
             number = _COLUMN_NUMBER.search(message)
-            bad_row = _first_non_utf8_row(text)
-            return InputError(
-                "not UTF-8 text",
-                file=self.name,
-                column=self.schema.names[int(number[1])] if number else None,
-                row=None if bad_row is None else rows_before + bad_row,
-            )
+            column = self.schema.names[int(number[1])] if number else None
+            return self._not_utf8(body, rows_before, lines_before, column)
         if "Expected" in message and "columns, got" in message:
             counts = _FIELD_COUNTS.search(message)
             detail = f"expected {counts[1]} columns, got {counts[2]}" if counts else "bad row"
@@ -167,16 +317,76 @@ class CsvReader:
                 f"malformed CSV: {detail} (a ragged row or an unclosed quote)",
                 file=self.name,
                 row=None if ragged is None else rows_before + ragged,
+                line=None if ragged is None else line(ragged),
             )
         return InputError(f"cannot read as CSV: {message}", file=self.name)
 
 
-def sniff_delimiter(head: bytes) -> str:
-    """A text table's delimiter: whichever of , tab ; | its header line uses most."""
-    first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    counts = {d: first.count(d) for d in (",", "\t", ";", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+@dataclass
+class _Job:
+    """A chunk in the parser pool: its text (header line first), the lines before it."""
+
+    text: bytes
+    lines_before: int
+    future: Future[pa.Table]
+
+
+class _LineMap:
+    """Which line each data row starts on, chunk by chunk: a chunk whose rows are one
+    line each is two numbers; one with blank lines or quoted cells that hold line ends
+    keeps the line of each of its rows."""
+
+    def __init__(self) -> None:
+        self._rows: list[int] = []  # the first row of each chunk
+        self._lines: list[int] = []  # the lines before it
+        self._offsets: list[np.ndarray | None] = []  # each row's line in the chunk
+
+    def add(self, rows_before: int, lines_before: int, body: bytes, rows: int) -> None:
+        one_line_each = rows == body.count(b"\n") + (not body.endswith(b"\n"))
+        self._rows.append(rows_before)
+        self._lines.append(lines_before)
+        self._offsets.append(None if one_line_each else _row_lines(body))
+
+    def line_of(self, row: int) -> int | None:
+        chunk = bisect.bisect_right(self._rows, row) - 1
+        if chunk < 0:
+            return None
+        local = row - self._rows[chunk]
+        offsets = self._offsets[chunk]
+        if offsets is None:
+            return self._lines[chunk] + local + 1
+        return self._lines[chunk] + int(offsets[local]) + 1 if local < len(offsets) else None
+
+
+def sniff_delimiter(sample: bytes) -> tuple[str, bool]:
+    """A text table's delimiter, from its first lines: whichever of , tab ; | splits
+    every line into the same number (two or more) of fields, the most fields winning;
+    else runs of spaces (``numpy.savetxt``), returned as ``(" ", True)``; else the one
+    of , tab ; | the header line uses most."""
+    text = sample.decode("utf-8", errors="replace")
+    best, widest = None, 1
+    for delimiter in CANDIDATES:
+        try:
+            widths = {
+                len(r)
+                for r in itertools.islice(
+                    csv.reader(io.StringIO(text), delimiter=delimiter), SNIFF_LINES
+                )
+                if r
+            }
+        except csv.Error:
+            continue
+        if len(widths) == 1 and (width := widths.pop()) > widest:
+            best, widest = delimiter, width
+    if best is not None:
+        return best, False
+    lines = [line for line in text.splitlines()[:SNIFF_LINES] if line.strip()]
+    if len({len(line.split()) for line in lines}) == 1 and len(lines[0].split()) > 1:
+        return " ", True
+    first = text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in CANDIDATES}
+    most = max(counts, key=lambda d: counts[d])
+    return (most if counts[most] else ","), False
 
 
 def _parse(text: bytes, parse: pacsv.ParseOptions, convert: pacsv.ConvertOptions) -> pa.Table:
@@ -234,15 +444,11 @@ def _more_waiting(handle: BinaryIO) -> bool:
     return bool(ready)
 
 
-def _pieces(head: bytes, handle: BinaryIO) -> Iterator[bytes]:
-    """The text as pieces of about ``CHUNK_BYTES``, each starting with the header line
-    and ending at a line end outside quotes, so a quoted newline is never split."""
-    newline = _header_end(head)
-    if newline < 0:  # a header and nothing after it, or one endless line
-        yield _with_line_end(head + handle.read())
-        return
-    header = head[: newline + 1]
-    pending = bytearray(head[newline + 1 :])
+def _pieces(rest: bytes, handle: BinaryIO) -> Iterator[bytes]:
+    """The data after the header line (``rest`` of the head, then the input) as pieces
+    of about ``CHUNK_BYTES``, each ending at a line end outside quotes, so a quoted
+    newline is never split."""
+    pending = bytearray(rest)
     at_end = False
     while not (at_end and not pending):
         if not at_end and (not pending or _more_waiting(handle)):  # else score what came
@@ -253,8 +459,7 @@ def _pieces(head: bytes, handle: BinaryIO) -> Iterator[bytes]:
             continue
         piece = bytes(pending[:cut])
         del pending[:cut]
-        if not piece.isspace():
-            yield header + piece
+        yield piece
 
 
 def _with_line_end(text: bytes) -> bytes:
@@ -307,14 +512,39 @@ def _bad_cell(text: bytes, parse: pacsv.ParseOptions, message: str) -> tuple[str
     return (column, bad, cells[bad].as_py()) if bad >= 0 else None
 
 
-def _first_non_utf8_row(text: bytes) -> int | None:
-    """The 0-based data row of ``text`` (after its header line) that is not UTF-8."""
-    for row, line in enumerate(text[_header_end(text) + 1 :].splitlines()):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            return row
-    return None
+def _is_utf8(text: bytes) -> bool:
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _record_starts(body: bytes) -> np.ndarray:
+    """The byte offset where each record of ``body`` starts: after each line end outside
+    quotes, skipping empty lines as pyarrow does."""
+    data = np.frombuffer(body, np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    quotes = np.flatnonzero(data == 34)
+    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0] if quotes.size else newlines
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [len(body)]))
+    length = stops - starts
+    first = data[np.minimum(starts, max(len(body) - 1, 0))] if len(body) else np.zeros(0)
+    empty = (length == 0) | ((length == 1) & (first == 13))
+    return starts[~empty]
+
+
+def _row_lines(body: bytes) -> np.ndarray:
+    """The 0-based line (within ``body``) on which each record starts."""
+    newlines = np.flatnonzero(np.frombuffer(body, np.uint8) == 10)
+    return np.searchsorted(newlines, _record_starts(body))
+
+
+def _line_offset(body: bytes, row: int) -> int:
+    """The 1-based line within ``body`` of its record ``row``."""
+    lines = _row_lines(body)
+    return int(lines[row]) + 1 if row < len(lines) else row + 1
 
 
 def _ragged_row(text: bytes, delimiter: str) -> int | None:

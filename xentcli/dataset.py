@@ -1,20 +1,29 @@
 """A directory or a glob of Parquet files read as one input, one file after another.
 
 Which files belong is decided as pyarrow's datasets do (names starting with ``.`` or
-``_`` are skipped), but by magic bytes rather than extension; every file must have
-the first file's columns and types, and a file that does not is named with what
-differs.
+``_`` are skipped), but by magic bytes rather than extension. The files are read in
+natural path order (``part.2`` before ``part.10``, as Dask numbers them). Hive-style
+directory names (``label=cat/part-0.parquet``, as DuckDB's ``PARTITION_BY`` and
+pyarrow write them) become columns, typed as pyarrow's hive partitioning infers them
+(integers as int32, else text; ``__HIVE_DEFAULT_PARTITION__`` is null), their values
+repeated on each file's rows. Every file must have the first file's columns and
+types, and a file that does not is named with what differs.
 """
 
 from __future__ import annotations
 
 import glob
+import itertools
 import os
+import re
+import urllib.parse
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .arrays import from_numpy, strings
 from .detect import PARQUET_EXTENSIONS, PARQUET_MAGIC, extension
 from .errors import InputError
 from .parquetread import PARQUET_BUFFER_BYTES, read_batch_rows
@@ -23,7 +32,9 @@ from .sourcebase import Source, arrow_message, cast_batch, make_source
 
 def open_glob(pattern: str, fmt: str | None) -> Source:
     """Every file matching ``pattern``, sorted; all must be Parquet."""
-    paths = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    paths = sorted(
+        (p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)), key=natural_key
+    )
     if not paths:
         raise InputError("no such file, and no file matches it as a pattern", file=pattern)
     _parquet_only(pattern, fmt)
@@ -35,7 +46,7 @@ def open_glob(pattern: str, fmt: str | None) -> Source:
                 f"{pattern!r} is read as one Parquet dataset",
                 file=path,
             )
-    return _open_parts(pattern, paths)
+    return _open_parts(pattern, paths, _glob_root(pattern))
 
 
 def open_directory(path: str, fmt: str | None) -> Source:
@@ -63,7 +74,64 @@ def open_directory(path: str, fmt: str | None) -> Source:
             "Parquet dataset",
             file=path,
         )
-    return _open_parts(path, sorted(found))
+    return _open_parts(path, sorted(found, key=natural_key), path)
+
+
+def natural_key(path: str) -> list[str | int]:
+    """A sort key putting ``part.2`` before ``part.10``: runs of digits compare as numbers."""
+    return [int(run) if i % 2 else run for i, run in enumerate(re.split(r"(\d+)", path))]
+
+
+def _glob_root(pattern: str) -> str:
+    """The directory a glob's matches are under: its parts before the first wildcard."""
+    parts = pattern.replace(os.sep, "/").split("/")
+    fixed = list(itertools.takewhile(lambda p: not any(ch in p for ch in "*?["), parts[:-1]))
+    return "/".join(fixed) or "."
+
+
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+
+def _partitions(root: str, paths: list[str]) -> dict[str, list[str | None]]:
+    """The hive partition values of each file: ``{key: [value per file]}``, from the
+    ``key=value`` directories between ``root`` and the file; every file must have the
+    same keys."""
+    found: list[dict[str, str | None]] = []
+    for path in paths:
+        folders = os.path.relpath(os.path.dirname(path), root).replace(os.sep, "/").split("/")
+        pairs: dict[str, str | None] = {}
+        for folder in folders:
+            key, equals, value = folder.partition("=")
+            if equals and key:
+                value = urllib.parse.unquote(value)
+                pairs[key] = None if value == HIVE_NULL else value
+        found.append(pairs)
+    keys = list(found[0]) if found else []
+    for path, pairs in zip(paths, found, strict=True):
+        if list(pairs) != keys:
+            raise InputError(
+                f"its hive-style directories give the columns {list(pairs)}, those of "
+                f"{paths[0]} give {keys}; every file of a dataset needs the same ones",
+                file=path,
+            )
+    return {key: [pairs[key] for pairs in found] for key in keys}
+
+
+def _partition_type(values: list[str | None]) -> pa.DataType:
+    """int32 when every value is an integer that fits (as pyarrow infers it), else text."""
+    present = [v for v in values if v is not None]
+    if present and all(re.fullmatch(r"[+-]?\d+", v) and abs(int(v)) < 2**31 for v in present):
+        return pa.int32()
+    return pa.string()
+
+
+def _repeated(value: str | None, kind: pa.DataType, n: int) -> pa.Array:
+    """A column of ``n`` copies of one partition value."""
+    if value is None:
+        return pa.nulls(n, kind)
+    if kind == pa.int32():
+        return from_numpy(np.full(n, int(value), dtype=np.int32))
+    return strings([value] * n)
 
 
 def _hidden(path: str) -> bool:
@@ -86,9 +154,10 @@ def _head_of(path: str) -> bytes:
         raise InputError(f"cannot open: {exc.strerror}", file=path) from None
 
 
-def _open_parts(name: str, paths: list[str]) -> Source:
+def _open_parts(name: str, paths: list[str], root: str) -> Source:
     """Parquet files read one after the other, in the order of ``paths``, as one input;
-    all must have the first file's columns and types."""
+    all must have the first file's columns and types, and the hive-style directories
+    under ``root`` add columns."""
     metas: list[pq.FileMetaData] = []
     schema: pa.Schema | None = None
     for path in paths:
@@ -103,6 +172,16 @@ def _open_parts(name: str, paths: list[str]) -> Source:
             _same_columns(part_schema, schema, path, paths[0])
         metas.append(meta)
     assert schema is not None
+    partitions = _partitions(root, paths)
+    kinds = {key: _partition_type(values) for key, values in partitions.items()}
+    for key in partitions:
+        if key in schema.names:
+            raise InputError(
+                f"column {key!r} is both in the files and in their directory names "
+                f"({key}=...); a dataset has each column once",
+                file=name,
+            )
+    schema = pa.schema([*schema, *(pa.field(k, kinds[k]) for k in partitions)])
 
     def handle(i: int) -> pq.ParquetFile:
         return pq.ParquetFile(
@@ -112,13 +191,21 @@ def _open_parts(name: str, paths: list[str]) -> Source:
     def opener(
         columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
-        size = read_batch_rows(batch_rows, columns)
+        stored = [c for c in columns if c not in partitions]
+        read = stored or [schema.names[0]]  # a partition column alone: rows from a column
+        size = read_batch_rows(batch_rows, read)
         for i, path in enumerate(paths):
             try:
-                for batch in handle(i).iter_batches(batch_size=size, columns=list(columns)):
+                for batch in handle(i).iter_batches(batch_size=size, columns=read):
+                    arrays = dict(zip(stored, batch.columns[: len(stored)], strict=True))
+                    for key in columns:
+                        if key in partitions:
+                            arrays[key] = _repeated(partitions[key][i], kinds[key], batch.num_rows)
                     # the same schema for every part: they may differ in nullability
                     yield cast_batch(
-                        pa.RecordBatch.from_arrays(batch.columns, names=list(columns)),
+                        pa.RecordBatch.from_arrays(
+                            [arrays[c] for c in columns], names=list(columns)
+                        ),
                         types,
                         path,
                     )

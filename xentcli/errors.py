@@ -21,7 +21,8 @@ def quoted(value: object) -> str:
 class XentError(Exception):
     """An error in the user's input or options: exit 2 with one ``Error: ...`` line.
 
-    ``file``, ``column`` and ``row`` say where; ``rows`` lists a few example rows
+    ``file``, ``column`` and ``row`` say where (``row`` a 0-based data row; ``line``,
+    for a text file, the 1-based line it is on); ``rows`` lists a few example rows
     when several are at fault and ``count`` how many there are in all.
     """
 
@@ -32,6 +33,7 @@ class XentError(Exception):
         file: str | None = None,
         column: str | None = None,
         row: int | None = None,
+        line: int | None = None,
         rows: Sequence[int] | None = None,
         count: int | None = None,
         hint: str | None = None,
@@ -41,20 +43,28 @@ class XentError(Exception):
         self.file = file
         self.column = column
         self.row = row
+        self.line = line
+        self.lines: list[int | None] | None = None  # the line of each of ``rows``
         self.rows = list(rows) if rows is not None else None
         self.count = count
         self.hint = hint
         self.positions: Any = None  # rows of the batch, for --drop-invalid
 
     def where(self) -> str:
-        """The place this error is about, e.g. ``labels.csv row 17, column 'p_cat'``."""
+        """The place this error is about, e.g. ``labels.csv row 17 (line 19), column 'p_cat'``."""
         parts = []
         if self.file is not None:
             parts.append(self.file)
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(f"row {self.row}" + (f" (line {self.line})" if self.line else ""))
+        elif self.line is not None:
+            parts.append(f"line {self.line}")
         elif self.rows:
-            shown = ", ".join(str(r) for r in self.rows[:5])
+            lines = self.lines or []
+            shown = ", ".join(
+                f"{r} (line {lines[i]})" if i < len(lines) and lines[i] else str(r)
+                for i, r in enumerate(self.rows[:5])
+            )
             more = ""
             if self.count is not None and self.count > len(self.rows[:5]):
                 more = f" and {self.count - len(self.rows[:5])} more"

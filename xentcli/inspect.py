@@ -130,7 +130,7 @@ def inspect_file(
     ['prediction', 'prediction', 'label']
     """
     opts = Options.from_kwargs(options, **kwargs)
-    source = open_source(data, "preds", fmt or opts.preds_format)
+    source = open_source(data, "preds", fmt or opts.preds_format, opts.no_header)
     return _Inspector(data, source, opts).run()
 
 
@@ -149,6 +149,8 @@ class _Inspector:
     def _fail(self, error: XentError | str) -> None:
         """Note why ``score`` would refuse the file; the first reason is the one shown."""
         if self.problem is None:
+            if isinstance(error, XentError):
+                self.source.locate(error)  # a text file's row is named with its line
             self.problem = str(error)
 
     def run(self) -> Inspection:
@@ -329,7 +331,7 @@ class _Inspector:
             return None
         first = unique[0]
         try:
-            again = open_source(path, "preds", source.format)
+            again = open_source(path, "preds", source.format, self.options.no_header)
             types = {first: pa.string()} if again.format in ("csv", "tsv") else {}
             return sum(b.num_rows for b in again.batches([first], types, COUNT_BATCH_ROWS))
         except XentError as error:

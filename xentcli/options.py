@@ -22,7 +22,7 @@ LogBase = Literal["e", "2", "10"]
 INPUT_KINDS = ("auto", "probs", "logits", "logprobs")
 TASKS = ("auto", "binary", "multiclass", "multilabel")
 COMPATS = ("xent", "torch", "keras", "sklearn")
-FORMATS = ("csv", "tsv", "parquet", "arrow", "jsonl")
+FORMATS = ("csv", "tsv", "parquet", "arrow", "jsonl", "npy", "npz")
 REDUCTIONS = ("mean", "sum")
 LOG_BASES = ("e", "2", "10")
 DEFAULT_BATCH_ROWS = 65536
@@ -52,6 +52,7 @@ class Options:
     compat: Compat = "xent"
     preds_format: str | None = None
     labels_format: str | None = None
+    no_header: bool = False
     max_loss: float | None = None
     min_accuracy: float | None = None
     batch_rows: int = DEFAULT_BATCH_ROWS

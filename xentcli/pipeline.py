@@ -91,13 +91,21 @@ def score(
     class_weights = (
         parse_class_weights(opts.class_weights) if opts.class_weights is not None else None
     )
-    preds_source = open_source(preds, "preds", opts.preds_format)
+    preds_source = open_source(preds, "preds", opts.preds_format, opts.no_header)
     labels_source = (
-        open_source(labels, "labels", opts.labels_format) if labels is not None else None
+        open_source(labels, "labels", opts.labels_format, opts.no_header)
+        if labels is not None
+        else None
     )
-    layout = plan(preds_source, labels_source, opts)
-    run = _Run(preds_source, labels_source, layout, opts, class_weights)
-    return run.execute(sink, progress)
+    try:
+        layout = plan(preds_source, labels_source, opts)
+        run = _Run(preds_source, labels_source, layout, opts, class_weights)
+        return run.execute(sink, progress)
+    except XentError as error:  # name the line of a text file's row
+        for source in (preds_source, labels_source):
+            if source is not None:
+                source.locate(error)
+        raise
 
 
 def first_decisions(
