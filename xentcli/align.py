@@ -39,6 +39,7 @@ from .roles import (
     key_reason,
     label_default,
     pandas_index_columns,
+    pandas_range_indexes,
 )
 from .source import Source
 
@@ -74,6 +75,15 @@ class Layout:
     label_check: str | None = None
     join: str | None = None
     shared_key: str | None = None
+    id_range: tuple[int, int] | None = None
+    labels_id_range: tuple[int, int] | None = None
+
+    @property
+    def joined(self) -> bool:
+        """Rows are joined on a key (a column, or pandas' RangeIndex), not by position."""
+        has_preds_key = self.id_col is not None or self.id_range is not None
+        has_labels_key = self.labels_id_col is not None or self.labels_id_range is not None
+        return has_preds_key and has_labels_key
 
     @property
     def label_columns(self) -> tuple[str, ...]:
@@ -94,6 +104,10 @@ class Layout:
             "label_check": self.label_check,
             "shared_key": self.shared_key,
             "join": self.join,
+            "id_range": list(self.id_range) if self.id_range is not None else None,
+            "labels_id_range": (
+                list(self.labels_id_range) if self.labels_id_range is not None else None
+            ),
             "dtype": self.dtype.name,
             "roles": self.roles.to_dict(),
         }
@@ -129,6 +143,15 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
     preds_index = pandas_index_columns(preds.schema)
     labels_index = pandas_index_columns(labels.schema) if labels is not None else {}
     id_col, labels_id, join = _join_keys(preds, labels, options, preds_index, labels_index)
+    ranges = _range_keys(preds, labels, id_col, labels_id, join) if labels is not None else None
+    if ranges is not None:
+        id_range, labels_range, join = ranges[:3]
+        if ranges[3] is not None:  # "" is a name: pandas' unnamed index in a CSV
+            id_col = ranges[3]
+        if ranges[4] is not None:
+            labels_id = ranges[4]
+    else:
+        id_range = labels_range = None
     label_source = labels if labels is not None else preds
     weight_col, weight_in_preds = _weight_column(preds, labels, options)
     if weight_col is not None and weight_col in (id_col, labels_id, options.label_col):
@@ -162,7 +185,7 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         order=pred_cols,
     )
     shared = None
-    if labels is not None and id_col is None:
+    if labels is not None and id_col is None and id_range is None:
         shared = _shared_key(preds, labels, preds_index, labels_index)
     if labels is not None and join is None:
         join = "rows paired by position"
@@ -183,6 +206,8 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         label_check=label_check,
         join=join,
         shared_key=shared,
+        id_range=id_range,
+        labels_id_range=labels_range,
     )
 
 
@@ -226,6 +251,50 @@ def _join_keys(
         labels_key,
         f"rows joined on {what}, which both files carry ({preds_key!r} in {preds.name}, "
         f"{labels_key!r} in {labels.name}), as pandas aligns them (keys compared as text)",
+    )
+
+
+def _range_keys(
+    preds: Source,
+    labels: Source,
+    id_col: str | None,
+    labels_id: str | None,
+    join: str | None,
+) -> tuple[tuple[int, int] | None, tuple[int, int] | None, str, str | None, str | None] | None:
+    """Keys from a pandas ``RangeIndex`` (kept in the metadata, not as a column) when the
+    other file carries an index of the same name: row ``i`` holds ``start + i * step``.
+    Both ranges alike: position and join pair the same rows. None when no range joins."""
+    if id_col is not None and labels_id is not None:
+        return None
+    if id_col is None and labels_id is None and join is not None:
+        return None
+    preds_ranges = pandas_range_indexes(preds.schema)
+    labels_ranges = pandas_range_indexes(labels.schema)
+    preds_cols = _joinable(pandas_index_columns(preds.schema))
+    labels_cols = _joinable(pandas_index_columns(labels.schema))
+    for name, preds_range in preds_ranges.items():
+        if name in labels_ranges:
+            labels_range = labels_ranges[name]
+            if labels_range == preds_range:
+                return None  # the same keys row by row: position is the join
+            join = _range_join(name, preds, labels, "both")
+            return preds_range, labels_range, join, None, None
+        if name in labels_cols:
+            join = _range_join(name, preds, labels, preds.name)
+            return preds_range, None, join, None, labels_cols[name]
+    for name, labels_range in labels_ranges.items():
+        if name in preds_cols:
+            join = _range_join(name, preds, labels, labels.name)
+            return None, labels_range, join, preds_cols[name], None
+    return None
+
+
+def _range_join(name: str, preds: Source, labels: Source, ranged: str) -> str:
+    what = "pandas' unnamed index" if name == "" else f"the pandas index {name!r}"
+    where = "both files" if ranged == "both" else ranged
+    return (
+        f"rows joined on {what}, which both files carry (as a RangeIndex in {where}), "
+        "as pandas aligns them (keys compared as text)"
     )
 
 
@@ -555,7 +624,7 @@ class Aligner:
     def __iter__(self) -> Iterator[Batch]:
         if self.labels is None:
             return self._own_labels()
-        if self.layout.id_col is not None:
+        if self.layout.joined:
             return self._by_key(self.labels)
         return self._by_position(self.labels)
 
@@ -575,8 +644,13 @@ class Aligner:
         types = read_types(self.preds, layout, as_labels=False)
         return self.preds.batches(columns, types, self.batch_rows)
 
-    def _ids(self, batch: pa.RecordBatch) -> pa.Array | None:
-        return batch.column(self.layout.id_col) if self.layout.id_col is not None else None
+    def _ids(self, batch: pa.RecordBatch, offset: int = 0) -> pa.Array | None:
+        """The batch's keys: its id column, or the keys of pandas' RangeIndex as text."""
+        if self.layout.id_col is not None:
+            return batch.column(self.layout.id_col)
+        if self.layout.id_range is not None and self.labels is not None:
+            return _range_keys_of(self.layout.id_range, offset, batch.num_rows)
+        return None
 
     def _batch(
         self,
@@ -608,7 +682,7 @@ class Aligner:
             offset,
             scores_block(preds, layout.pred_cols),
             label_column,
-            self._ids(preds),
+            self._ids(preds, offset),
             label_rows=label_rows,
             targets=targets,
             weights=weights,
@@ -702,13 +776,25 @@ class Aligner:
         )
 
     def _by_key(self, labels: Source) -> Iterator[Batch]:
-        id_col, labels_id = self.layout.id_col, self.layout.labels_id_col
-        assert id_col is not None and labels_id is not None
+        layout = self.layout
+        id_col = layout.id_col
+        labels_id = layout.labels_id_col
+        hint = None
+        if layout.join is not None and "pandas" in layout.join:
+            hint = (
+                "rows are joined on the pandas index both files carry; "
+                "write them with to_csv/to_parquet(index=False) to pair rows by position"
+            )
         batches = list(self._label_batches(labels))
         if not sum(b.num_rows for b in batches):
             raise InputError("no rows (the file has a header but no data rows)", file=labels.name)
         table = pa.Table.from_batches(batches).combine_chunks()
-        label_ids = table.column(labels_id).combine_chunks()
+        if labels_id is not None:
+            label_ids = table.column(labels_id).combine_chunks()
+        else:
+            assert layout.labels_id_range is not None
+            labels_id = "(pandas' RangeIndex)"
+            label_ids = _range_keys_of(layout.labels_id_range, 0, table.num_rows)
         _no_missing_ids(label_ids, labels.name, labels_id)
         _no_duplicate_ids(label_ids, labels.name, labels_id)
         label_values = table
@@ -719,8 +805,9 @@ class Aligner:
         n_duplicates = 0
         offset = 0
         for batch in self._pred_batches():
-            ids = batch.column(id_col)
-            _no_missing_ids(ids, self.preds.name, id_col, offset)
+            ids = self._ids(batch, offset)
+            assert ids is not None
+            _no_missing_ids(ids, self.preds.name, id_col or "(RangeIndex)", offset)
             index = pc.index_in(ids, value_set=label_ids)
             absent = mask(index.is_null())
             if absent.any():
@@ -746,14 +833,23 @@ class Aligner:
                 f"{'are' if n_missing > 1 else 'is'} not in {labels.name} "
                 f"(e.g. {_examples(missing)})",
                 column=id_col,
+                hint=hint,
             )
         if n_duplicates:
             raise AlignError(
                 f"{self.preds.name} repeats ids: {n_duplicates} duplicate row"
                 f"{'s' if n_duplicates > 1 else ''} (e.g. {_examples(duplicates)})",
                 column=id_col,
+                hint=hint,
             )
         self.unmatched_labels = int((~seen).sum())
+
+
+def _range_keys_of(start_step: tuple[int, int], offset: int, n: int) -> pa.Array:
+    """Keys ``start + i * step`` for rows ``offset .. offset + n - 1``, as text."""
+    start, step = start_step
+    keys = start + (offset + np.arange(n, dtype=np.int64)) * step
+    return from_numpy(keys).cast(pa.string())
 
 
 def _whole(column: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -173,6 +173,32 @@ def _metadata_index(schema: pa.Schema) -> dict[str, str]:
     return found
 
 
+def pandas_range_indexes(schema: pa.Schema) -> dict[str, tuple[int, int]]:
+    """The indexes pandas stored as a range (no column: ``RangeIndex`` in the metadata),
+    each by its name as ``pandas_index_columns`` gives it: ``(start, step)``, so that
+    row ``i`` holds the key ``start + i * step``."""
+    metadata = schema.metadata or {}
+    raw = metadata.get(b"pandas")
+    if raw is None:
+        return {}
+    try:
+        fields = json.loads(raw).get("index_columns") or []
+    except (ValueError, AttributeError, TypeError):
+        return {}
+    found: dict[str, tuple[int, int]] = {}
+    for level, entry in enumerate(fields):
+        if not isinstance(entry, dict) or entry.get("kind") != "range":
+            continue
+        name = entry.get("name")
+        if name is None or name in _UNNAMED_LEVEL_0 or name == f"__index_level_{level}__":
+            name = "" if level == 0 else f"__index_level_{level}__"
+        try:
+            found[str(name)] = (int(entry.get("start", 0)), int(entry.get("step", 1)))
+        except (TypeError, ValueError):
+            continue
+    return found
+
+
 def key_reason(name: str) -> str | None:
     """Why a name says key or counter (case-insensitively), or None when it does not."""
     lowered = name.lower()
