@@ -247,7 +247,6 @@ def default_predictions(
         prefix = pred_prefix(name)
         if prefix is not None:
             groups.setdefault(prefix, []).append(name)
-    chosen = numeric
     if len(groups) > 1:
         shown = "; ".join(f"{p}: {', '.join(g[:3])}" for p, g in groups.items())
         raise InputError(
@@ -255,20 +254,18 @@ def default_predictions(
             file=file,
             hint="pass --pred-cols",
         )
-    if groups:
-        ((prefix, members),) = groups.items()
-        chosen = members
-        for name in numeric:
-            if name not in members:
-                roles[name] = ColumnRole(
-                    name, UNPREFIXED, f"unprefixed: the predictions are the {prefix}* columns"
-                )
-    floats = [n for n in chosen if not pa.types.is_integer(schema.field(n).type)]
-    if floats and groups:  # named like the predictions: an integer one is a prediction too
-        floats = chosen
-    for name in chosen:
-        if floats and name not in floats:
+    prefixed = {name for members in groups.values() for name in members}
+    any_float = any(not pa.types.is_integer(schema.field(n).type) for n in numeric)
+    for name in numeric:
+        if name in prefixed:  # named like the predictions: integer 0/1 cells are scores too
+            roles[name] = ColumnRole(name, PREDICTION, "numeric")
+        elif any_float and pa.types.is_integer(schema.field(name).type):
             roles[name] = ColumnRole(name, INTEGER, "integer, among float predictions")
+        elif groups:
+            (prefix,) = groups
+            roles[name] = ColumnRole(
+                name, UNPREFIXED, f"unprefixed: the predictions are the {prefix}* columns"
+            )
         else:
             roles[name] = ColumnRole(name, PREDICTION, "numeric")
     return [roles[name] for name in candidates]
