@@ -721,7 +721,9 @@ def test_pred_cols(work: Path, spec: str) -> None:
     save(preds_frame(epoch=epochs, label=NAMES), "preds.csv")
     data = report("preds.csv", "--pred-cols", spec)
     assert data["classes"] == CLASSES
-    assert data["reasons"]["columns"] == "--pred-cols p_cat, p_dog, p_bird"
+    assert data["reasons"]["columns"] == (
+        "--pred-cols p_cat, p_dog, p_bird; not 'epoch' (not in --pred-cols)"
+    )
     assert_loss(data, REF_LOSS)
 
 
@@ -735,10 +737,7 @@ def test_pred_cols_chooses_the_order(work: Path) -> None:
 def test_text_columns_are_passed_over(work: Path) -> None:
     save(preds_frame(note=["n"] * N, label=NAMES), "preds.csv")
     data = report("preds.csv")
-    assert (
-        data["reasons"]["columns"]
-        == "numeric columns p_cat, p_dog, p_bird; not the text column 'note'"
-    )
+    assert data["reasons"]["columns"] == "numeric columns p_cat, p_dog, p_bird; not 'note' (text)"
     assert_loss(data, REF_LOSS)
 
 

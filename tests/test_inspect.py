@@ -340,7 +340,9 @@ def test_label_col_missing_is_the_problem(work: Path) -> None:
     found = inspected("preds.csv", "--label-col", "truth")
     assert found["problem"] == refused("preds.csv", "--label-col", "truth")
     assert found["label_column"] is None
-    assert {role for _, _, role in columns(found)} == {"prediction"}  # label is numeric
+    roles = {name: role for name, _, role in columns(found)}
+    assert roles.pop("label") != "prediction"  # a label column in PREDS besides --label-col
+    assert set(roles.values()) == {"prediction"}
 
 
 def test_duplicate_names_are_listed_with_the_problem(work: Path) -> None:

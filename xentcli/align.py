@@ -20,10 +20,31 @@ import pyarrow.compute as pc
 from .arrays import from_numpy, mask, numbers
 from .errors import AlignError, InputError, UsageError
 from .options import Options
+from .roles import (
+    ID,
+    INDEX,
+    INDEX_NAME,
+    LABEL,
+    LABEL_DEFAULTS,  # noqa: F401 - inspect reads it from here
+    LABEL_READ,
+    PREDICTION,
+    TEXT,
+    UNNAMED_INDEX,
+    UNUSED,
+    WEIGHT,
+    ColumnRole,
+    Roles,
+    default_predictions,
+    is_numeric,
+    key_reason,
+    label_default,
+    pandas_index_columns,
+    pandas_range_indexes,
+)
 from .source import Source
 
-INDEX_COLUMN = re.compile(r"^(|Unnamed: \d+|__index_level_\d+__)$")
-LABEL_DEFAULTS = ("label", "target", "y", "y_true")
+INDEX_COLUMN = INDEX_NAME  # the names pandas gives an unnamed index (inspect reads it)
+
 EXAMPLES = 3
 
 
@@ -33,6 +54,11 @@ class Layout:
 
     Labels are one column (``label_col``), or ``label_cols``: a numeric column per
     class, in the order of ``pred_cols`` (soft targets, one-hot or multilabel).
+    ``roles`` gives every column of both files its part and the reason; rows are
+    joined on ``id_col`` of PREDS and ``labels_id_col`` of LABELS when both are set
+    (``join`` says why), else paired by position, where ``shared_key`` names a key
+    column both files carry, checked to agree row by row. ``label_check`` is PREDS'
+    own label column when LABELS is given: checked to agree with LABELS row by row.
     """
 
     pred_cols: tuple[str, ...]
@@ -44,11 +70,47 @@ class Layout:
     label_cols: tuple[str, ...] | None = None
     weight_col: str | None = None
     weight_in_preds: bool = True
+    roles: Roles = field(default_factory=lambda: Roles(()))
+    labels_id_col: str | None = None
+    label_check: str | None = None
+    join: str | None = None
+    shared_key: str | None = None
+    id_range: tuple[int, int] | None = None
+    labels_id_range: tuple[int, int] | None = None
+
+    @property
+    def joined(self) -> bool:
+        """Rows are joined on a key (a column, or pandas' RangeIndex), not by position."""
+        has_preds_key = self.id_col is not None or self.id_range is not None
+        has_labels_key = self.labels_id_col is not None or self.labels_id_range is not None
+        return has_preds_key and has_labels_key
 
     @property
     def label_columns(self) -> tuple[str, ...]:
         """The columns read as labels."""
         return self.label_cols if self.label_cols is not None else (self.label_col,)
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data for JSON and for shipping the decisions to another process."""
+        return {
+            "pred_cols": list(self.pred_cols),
+            "label_col": self.label_col,
+            "label_cols": list(self.label_cols) if self.label_cols is not None else None,
+            "labels_in_preds": self.labels_in_preds,
+            "id_col": self.id_col,
+            "labels_id_col": self.labels_id_col,
+            "weight_col": self.weight_col,
+            "weight_in_preds": self.weight_in_preds,
+            "label_check": self.label_check,
+            "shared_key": self.shared_key,
+            "join": self.join,
+            "id_range": list(self.id_range) if self.id_range is not None else None,
+            "labels_id_range": (
+                list(self.labels_id_range) if self.labels_id_range is not None else None
+            ),
+            "dtype": self.dtype.name,
+            "roles": self.roles.to_dict(),
+        }
 
 
 @dataclass
@@ -72,40 +134,299 @@ class Batch:
 
 
 def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
-    """Decide the prediction, label and id columns from the schemas and the options."""
+    """Decide every column's role from the schemas and the options (SPEC "Inputs"):
+    the prediction, label, id and weight columns, the join, and why each other column
+    is left out."""
     for source in (preds, labels):
         if source is not None:
             _no_duplicate_names(source)
-    id_col = options.id_col
-    if id_col is not None:
-        for source in (preds, labels):
-            if source is not None and id_col not in source.columns:
-                raise InputError(f"no id column {id_col!r}{_listing(source)}", file=source.name)
+    preds_index = pandas_index_columns(preds.schema)
+    labels_index = pandas_index_columns(labels.schema) if labels is not None else {}
+    id_col, labels_id, join = _join_keys(preds, labels, options, preds_index, labels_index)
+    ranges = _range_keys(preds, labels, id_col, labels_id, join) if labels is not None else None
+    if ranges is not None:
+        id_range, labels_range, join = ranges[:3]
+        if ranges[3] is not None:  # "" is a name: pandas' unnamed index in a CSV
+            id_col = ranges[3]
+        if ranges[4] is not None:
+            labels_id = ranges[4]
+    else:
+        id_range = labels_range = None
     label_source = labels if labels is not None else preds
     weight_col, weight_in_preds = _weight_column(preds, labels, options)
-    if weight_col is not None and weight_col in (id_col, options.label_col):
+    if weight_col is not None and weight_col in (id_col, labels_id, options.label_col):
         raise UsageError(f"--weight-col {weight_col!r} is also the id or label column")
+    source_index = labels_index if labels is not None else preds_index
     label_col = _label_column(
-        label_source, options, {id_col, weight_col}, sole_column_ok=labels is not None
+        label_source,
+        options,
+        {labels_id if labels is not None else id_col, weight_col, *source_index},
+        sole_column_ok=labels is not None,
     )
-    exclude = {id_col, label_col, weight_col}  # never a prediction
-    pred_cols, skipped = _pred_columns(preds, options, exclude)
+    fixed = _fixed_roles(
+        preds, labels, options, preds_index, id_col, label_col, weight_col, weight_in_preds, join
+    )
+    label_check = next((c for c, r in fixed.items() if r.reason == CHECKED), None)
+    pred_roles = _pred_roles(preds, options, fixed)
+    pred_cols = tuple(r.column for r in pred_roles if r.role == PREDICTION)
+    if options.pred_cols is not None:  # in the order --pred-cols gives
+        pred_cols = tuple(_chosen_columns(preds, options.pred_cols))
     label_cols = None
     if labels is not None and label_col == "":
-        label_cols = _label_columns(labels, pred_cols, {id_col, weight_col})
+        label_cols = _label_columns(labels, pred_cols, {labels_id, weight_col, *labels_index})
         if label_cols is None:
             raise _no_label_column(labels)
+    roles = Roles(
+        preds=tuple(pred_roles),
+        labels=_labels_roles(labels, labels_index, labels_id, label_col, label_cols, weight_col)
+        if labels is not None
+        else (),
+        by_option=options.pred_cols is not None,
+        order=pred_cols,
+    )
+    shared = None
+    if labels is not None and id_col is None and id_range is None:
+        shared = _shared_key(preds, labels, preds_index, labels_index)
+    if labels is not None and join is None:
+        join = "rows paired by position"
+        if shared is not None:
+            join += f", checked to agree on the column {shared!r} that both files carry"
     return Layout(
         pred_cols=pred_cols,
         label_col=label_col,
         labels_in_preds=labels is None,
         id_col=id_col,
         dtype=_float_type(preds.schema, pred_cols),
-        skipped=skipped,
+        skipped=roles.columns(TEXT),
         label_cols=label_cols,
         weight_col=weight_col,
         weight_in_preds=weight_in_preds,
+        roles=roles,
+        labels_id_col=labels_id,
+        label_check=label_check,
+        join=join,
+        shared_key=shared,
+        id_range=id_range,
+        labels_id_range=labels_range,
     )
+
+
+CHECKED = "checked against LABELS row by row"
+
+
+def _join_keys(
+    preds: Source,
+    labels: Source | None,
+    options: Options,
+    preds_index: dict[str, str],
+    labels_index: dict[str, str],
+) -> tuple[str | None, str | None, str | None]:
+    """The key column of PREDS and of LABELS, and why: ``--id-col``, else the index
+    pandas wrote in both files under the same name (SPEC), else none (by position)."""
+    name = options.id_col
+    if name is not None:
+        preds_key = _key_column(preds, name, preds_index)
+        if labels is None:
+            return preds_key, None, None
+        labels_key = _key_column(labels, name, labels_index)
+        return preds_key, labels_key, f"rows joined on --id-col {name!r} (keys compared as text)"
+    if labels is None:
+        return None, None, None
+    in_preds = _joinable(preds_index)
+    in_labels = _joinable(labels_index)
+    shared = [n for n in in_preds if n in in_labels]
+    if len(shared) > 1:
+        raise AlignError(
+            "both files carry a pandas index of several levels "
+            f"({', '.join(repr(n) for n in shared)}); xent joins on one key column",
+            hint="pass --id-col",
+        )
+    if not shared:
+        return None, None, None
+    index = shared[0]
+    preds_key, labels_key = in_preds[index], in_labels[index]
+    what = "pandas' unnamed index" if index == "" else f"the pandas index {index!r}"
+    return (
+        preds_key,
+        labels_key,
+        f"rows joined on {what}, which both files carry ({preds_key!r} in {preds.name}, "
+        f"{labels_key!r} in {labels.name}), as pandas aligns them (keys compared as text)",
+    )
+
+
+def _range_keys(
+    preds: Source,
+    labels: Source,
+    id_col: str | None,
+    labels_id: str | None,
+    join: str | None,
+) -> tuple[tuple[int, int] | None, tuple[int, int] | None, str, str | None, str | None] | None:
+    """Keys from a pandas ``RangeIndex`` (kept in the metadata, not as a column) when the
+    other file carries an index of the same name: row ``i`` holds ``start + i * step``.
+    Both ranges alike: position and join pair the same rows. None when no range joins."""
+    if id_col is not None and labels_id is not None:
+        return None
+    if id_col is None and labels_id is None and join is not None:
+        return None
+    preds_ranges = pandas_range_indexes(preds.schema)
+    labels_ranges = pandas_range_indexes(labels.schema)
+    preds_cols = _joinable(pandas_index_columns(preds.schema))
+    labels_cols = _joinable(pandas_index_columns(labels.schema))
+    for name, preds_range in preds_ranges.items():
+        if name in labels_ranges:
+            labels_range = labels_ranges[name]
+            if labels_range == preds_range:
+                return None  # the same keys row by row: position is the join
+            join = _range_join(name, preds, labels, "both")
+            return preds_range, labels_range, join, None, None
+        if name in labels_cols:
+            join = _range_join(name, preds, labels, preds.name)
+            return preds_range, None, join, None, labels_cols[name]
+    for name, labels_range in labels_ranges.items():
+        if name in preds_cols:
+            join = _range_join(name, preds, labels, labels.name)
+            return None, labels_range, join, preds_cols[name], None
+    return None
+
+
+def _range_join(name: str, preds: Source, labels: Source, ranged: str) -> str:
+    what = "pandas' unnamed index" if name == "" else f"the pandas index {name!r}"
+    where = "both files" if ranged == "both" else ranged
+    return (
+        f"rows joined on {what}, which both files carry (as a RangeIndex in {where}), "
+        "as pandas aligns them (keys compared as text)"
+    )
+
+
+def _joinable(index: dict[str, str]) -> dict[str, str]:
+    """Index name -> its column, for the indexes a join may use (the first column
+    of each name: a CSV may hold ``""`` and an older ``Unnamed: 0``)."""
+    found: dict[str, str] = {}
+    for column, name in index.items():
+        if not re.match(r"^Unnamed: [1-9]", name):
+            found.setdefault(name, column)
+    return found
+
+
+def _key_column(source: Source, name: str, index: dict[str, str]) -> str:
+    """The column ``--id-col name`` means in ``source``; ``''`` and ``Unnamed: 0`` both
+    name pandas' unnamed index, however the file spells it."""
+    if name in source.columns:
+        return name
+    if name in UNNAMED_INDEX:
+        for column, index_name in index.items():
+            if index_name == "":
+                return column
+    raise InputError(f"no id column {name!r}{_listing(source)}", file=source.name)
+
+
+def _fixed_roles(
+    preds: Source,
+    labels: Source | None,
+    options: Options,
+    preds_index: dict[str, str],
+    id_col: str | None,
+    label_col: str,
+    weight_col: str | None,
+    weight_in_preds: bool,
+    join: str | None,
+) -> dict[str, ColumnRole]:
+    """The columns of PREDS whose part the options and the file decide, before the
+    rule for predictions looks at the rest."""
+    fixed: dict[str, ColumnRole] = {}
+    if id_col is not None:
+        if options.id_col is not None:
+            fixed[id_col] = ColumnRole(id_col, ID, f"--id-col {options.id_col!r}")
+        else:
+            fixed[id_col] = ColumnRole(id_col, ID, "pandas' index: rows joined on it")
+    if labels is None:
+        fixed.setdefault(label_col, ColumnRole(label_col, LABEL, LABEL_READ))
+    else:
+        own = options.label_col if options.label_col in preds.columns else None
+        own = own or label_default(preds.columns)
+        if own is not None and own not in fixed and own != weight_col:
+            fixed[own] = ColumnRole(
+                own,
+                LABEL,
+                CHECKED if label_col != "" else "a label column (LABELS has one per class)",
+            )
+    if weight_col is not None and weight_in_preds:
+        fixed.setdefault(weight_col, ColumnRole(weight_col, WEIGHT, "--weight-col"))
+    for column in preds_index:
+        fixed.setdefault(column, ColumnRole(column, INDEX, "pandas index"))
+    return fixed
+
+
+def _pred_roles(preds: Source, options: Options, fixed: dict[str, ColumnRole]) -> list[ColumnRole]:
+    """Every column of PREDS with its part: ``fixed`` ones as they are; the rest by
+    ``--pred-cols``, else by SPEC's default rule."""
+    schema = preds.schema
+    if options.pred_cols is not None:
+        chosen = _chosen_columns(preds, options.pred_cols)
+        for name in chosen:
+            taken = fixed.get(name)
+            if taken is not None and taken.role in (LABEL, ID, WEIGHT):
+                what = {LABEL: "label", ID: "id", WEIGHT: "weight"}[taken.role]
+                raise UsageError(
+                    f"--pred-cols names {name!r}, which is also the {what} column "
+                    f"({taken.reason}); a column plays one part"
+                )
+        return [
+            ColumnRole(n, PREDICTION, "--pred-cols")
+            if n in chosen
+            else fixed.get(n, ColumnRole(n, UNUSED, "not in --pred-cols"))
+            for n in schema.names
+        ]
+    rest = [n for n in schema.names if n not in fixed]
+    decided = {r.column: r for r in default_predictions(schema, rest, preds.name)}
+    roles = [fixed[n] if n in fixed else decided[n] for n in schema.names]
+    if not any(r.role == PREDICTION for r in roles):
+        raise InputError(
+            f"no numeric prediction columns{_listing(preds)}",
+            file=preds.name,
+            hint="pass --pred-cols",
+        )
+    return roles
+
+
+def _labels_roles(
+    labels: Source,
+    index: dict[str, str],
+    id_col: str | None,
+    label_col: str,
+    label_cols: tuple[str, ...] | None,
+    weight_col: str | None,
+) -> tuple[ColumnRole, ...]:
+    read = set(label_cols) if label_cols is not None else {label_col}
+    roles = []
+    for name in labels.columns:
+        if name == id_col:
+            roles.append(ColumnRole(name, ID, "the join key"))
+        elif name in read:
+            roles.append(ColumnRole(name, LABEL, LABEL_READ))
+        elif name == weight_col:
+            roles.append(ColumnRole(name, WEIGHT, "--weight-col"))
+        elif name in index:
+            roles.append(ColumnRole(name, INDEX, "pandas index"))
+        else:
+            roles.append(ColumnRole(name, UNUSED, "not read"))
+    return tuple(roles)
+
+
+def _shared_key(
+    preds: Source, labels: Source, preds_index: dict[str, str], labels_index: dict[str, str]
+) -> str | None:
+    """A key column (by its name, or an index) that both files carry under one name:
+    rows paired by position must agree on it."""
+    for name in preds.columns:
+        if name not in labels.columns:
+            continue
+        reason = key_reason(name)
+        if (reason is not None and "key" in reason) or (
+            name in preds_index and name in labels_index
+        ):
+            return name
+    return None
 
 
 def _weight_column(
@@ -122,7 +443,7 @@ def _weight_column(
     else:
         where = f"{preds.name} or {labels.name}" if labels is not None else preds.name
         raise InputError(f"no weight column {name!r} in {where}{_listing(preds)}")
-    if not _is_numeric(source.schema.field(name).type) and source.format not in ("csv", "tsv"):
+    if not is_numeric(source.schema.field(name).type) and source.format not in ("csv", "tsv"):
         raise InputError(
             f"weight column is not numeric ({source.schema.field(name).type})",
             file=source.name,
@@ -146,7 +467,10 @@ def _label_columns(
     candidates = [
         c.name
         for c in labels.schema
-        if c.name not in exclude and not INDEX_COLUMN.match(c.name) and _is_numeric(c.type)
+        if c.name not in exclude
+        and not INDEX_NAME.match(c.name)
+        and key_reason(c.name) is None
+        and is_numeric(c.type)
     ]
     if len(candidates) != len(pred_cols) or len(pred_cols) < 2:
         return None
@@ -187,14 +511,13 @@ def _label_column(
                 f"no label column {options.label_col!r}{_listing(source)}", file=source.name
             )
         return options.label_col
-    for default in LABEL_DEFAULTS:
-        if default in names:
-            return default
-    lowered = {name.lower(): name for name in names}
-    for default in LABEL_DEFAULTS:
-        if default in lowered:
-            return lowered[default]
-    others = [n for n in names if n not in exclude and not INDEX_COLUMN.match(n)]
+    default = label_default(names)
+    if default is not None:
+        return default
+    others = [n for n in names if n not in exclude and not INDEX_NAME.match(n)]
+    if sole_column_ok and len(others) > 1:  # a key beside one column: that is the label
+        unkeyed = [n for n in others if key_reason(n) is None]
+        others = unkeyed if len(unkeyed) == 1 else others
     if sole_column_ok and len(others) == 1:
         return others[0]
     if sole_column_ok and len(others) > 1:
@@ -211,54 +534,33 @@ def _no_label_column(source: Source) -> InputError:
     )
 
 
-def _pred_columns(
-    preds: Source, options: Options, exclude: set[str | None]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _chosen_columns(preds: Source, items: Sequence[str]) -> dict[str, None]:
+    """The columns ``--pred-cols`` names (names or globs), in the order given."""
     schema = preds.schema
-    if options.pred_cols is not None:
-        chosen: dict[str, None] = {}  # ordered, and a set for 100,000 names
-        names = set(schema.names)
-        for item in options.pred_cols:
-            if item not in names and any(ch in item for ch in "*?["):
-                matches = [n for n in schema.names if fnmatch.fnmatchcase(n, item)]
-                if not matches:
-                    raise UsageError(
-                        f"--pred-cols {item!r} matches no column{_listing(preds)}", file=preds.name
-                    )
-            elif item in names:  # a name wins over a pattern: probs[0], [cat]
-                matches = [item]
-            elif f"{item}[0]" in names:  # a list column by its own name
-                matches = [n for n in schema.names if n.startswith(f"{item}[")]
-            else:
+    chosen: dict[str, None] = {}  # ordered, and a set for 100,000 names
+    names = set(schema.names)
+    for item in items:
+        if item not in names and any(ch in item for ch in "*?["):
+            matches = [n for n in schema.names if fnmatch.fnmatchcase(n, item)]
+            if not matches:
                 raise UsageError(
-                    f"--pred-cols: no column {item!r}{_listing(preds)}", file=preds.name
+                    f"--pred-cols {item!r} matches no column{_listing(preds)}", file=preds.name
                 )
-            chosen.update(dict.fromkeys(matches))
-        for name in chosen:
-            if not _is_numeric(schema.field(name).type):
-                raise InputError(
-                    f"prediction column is not numeric ({schema.field(name).type})",
-                    file=preds.name,
-                    column=name,
-                )
-        return tuple(chosen), ()
-    found: list[str] = []
-    skipped: list[str] = []
-    for column in schema:
-        if column.name in exclude or INDEX_COLUMN.match(column.name):
-            continue
-        (found if _is_numeric(column.type) else skipped).append(column.name)
-    if not found:
-        raise InputError(
-            f"no numeric prediction columns{_listing(preds)}",
-            file=preds.name,
-            hint="pass --pred-cols",
-        )
-    return tuple(found), tuple(skipped)
-
-
-def _is_numeric(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+        elif item in names:  # a name wins over a pattern: probs[0], [cat]
+            matches = [item]
+        elif f"{item}[0]" in names:  # a list column by its own name
+            matches = [n for n in schema.names if n.startswith(f"{item}[")]
+        else:
+            raise UsageError(f"--pred-cols: no column {item!r}{_listing(preds)}", file=preds.name)
+        chosen.update(dict.fromkeys(matches))
+    for name in chosen:
+        if not is_numeric(schema.field(name).type):
+            raise InputError(
+                f"prediction column is not numeric ({schema.field(name).type})",
+                file=preds.name,
+                column=name,
+            )
+    return chosen
 
 
 def _float_type(schema: pa.Schema, columns: Sequence[str]) -> np.dtype:
@@ -280,9 +582,13 @@ def read_types(source: Source, layout: Layout, *, as_labels: bool) -> dict[str, 
     """Types to ask of a reader: ids as text; for CSV, labels as text (``00`` may be a
     class name, not the number 0) and scores as float64."""
     types: dict[str, pa.DataType] = {}
-    if layout.id_col is not None:
-        types[layout.id_col] = pa.string()
+    key = layout.labels_id_col if as_labels and not layout.labels_in_preds else layout.id_col
+    for column in (key, layout.shared_key):
+        if column is not None:
+            types[column] = pa.string()
     if source.format in ("csv", "tsv"):
+        if not as_labels and layout.label_check is not None:
+            types[layout.label_check] = pa.string()
         if as_labels or layout.labels_in_preds:
             if layout.label_cols is not None:
                 types.update(dict.fromkeys(layout.label_cols, pa.float64()))
@@ -318,7 +624,7 @@ class Aligner:
     def __iter__(self) -> Iterator[Batch]:
         if self.labels is None:
             return self._own_labels()
-        if self.layout.id_col is not None:
+        if self.layout.joined:
             return self._by_key(self.labels)
         return self._by_position(self.labels)
 
@@ -329,6 +635,8 @@ class Aligner:
             layout.id_col,
             layout.label_col if layout.labels_in_preds else None,
             layout.weight_col if layout.weight_in_preds else None,
+            layout.label_check,
+            layout.shared_key,
         )
         for extra in extras:
             if extra is not None and extra not in columns:
@@ -336,14 +644,28 @@ class Aligner:
         types = read_types(self.preds, layout, as_labels=False)
         return self.preds.batches(columns, types, self.batch_rows)
 
-    def _ids(self, batch: pa.RecordBatch) -> pa.Array | None:
-        return batch.column(self.layout.id_col) if self.layout.id_col is not None else None
+    def _ids(self, batch: pa.RecordBatch, offset: int = 0) -> pa.Array | None:
+        """The batch's keys: its id column, or the keys of pandas' RangeIndex as text."""
+        if self.layout.id_col is not None:
+            return batch.column(self.layout.id_col)
+        if self.layout.id_range is not None and self.labels is not None:
+            return _range_keys_of(self.layout.id_range, offset, batch.num_rows)
+        return None
 
     def _batch(
-        self, offset: int, preds: pa.RecordBatch, labels: pa.RecordBatch | pa.Table
+        self,
+        offset: int,
+        preds: pa.RecordBatch,
+        labels: pa.RecordBatch | pa.Table,
+        label_rows: npt.NDArray[np.int64] | None = None,
     ) -> Batch:
         """A ``Batch`` from rows of PREDS and the matching rows of LABELS."""
         layout = self.layout
+        if self.labels is not None:
+            if layout.label_check is not None:
+                self._agree(offset, preds, labels, layout.label_check, layout.label_col, label_rows)
+            if layout.shared_key is not None:
+                self._agree(offset, preds, labels, layout.shared_key, layout.shared_key, None)
         weights = None
         if layout.weight_col is not None:
             source = preds if layout.weight_in_preds else labels
@@ -360,9 +682,51 @@ class Aligner:
             offset,
             scores_block(preds, layout.pred_cols),
             label_column,
-            self._ids(preds),
+            self._ids(preds, offset),
+            label_rows=label_rows,
             targets=targets,
             weights=weights,
+        )
+
+    def _agree(
+        self,
+        offset: int,
+        preds: pa.RecordBatch,
+        labels: pa.RecordBatch | pa.Table,
+        preds_column: str,
+        labels_column: str,
+        label_rows: npt.NDArray[np.int64] | None,
+    ) -> None:
+        """PREDS' ``preds_column`` must equal LABELS' ``labels_column`` row by row, as
+        text (``1``, ``1.0`` and ``"1"`` alike): PREDS' own labels, or a key both carry."""
+        from .infer import label_text
+
+        mine = label_text(_whole(preds.column(preds_column)))
+        theirs = label_text(_whole(labels.column(labels_column)))
+        same = pc.fill_null(pc.equal(mine, theirs), False)
+        both_null = pc.and_(mine.is_null(), theirs.is_null())
+        differ = np.flatnonzero(~mask(pc.or_(same, both_null)))
+        if not differ.size:
+            return
+        i = int(differ[0])
+        assert self.labels is not None
+        label_row = int(label_rows[i]) if label_rows is not None else offset + i
+        where = f"{self.labels.name} row {label_row}"
+        if preds_column == labels_column and preds_column == self.layout.shared_key:
+            raise AlignError(
+                f"rows are paired by position, but the key {preds_column!r} differs: "
+                f"{mine[i].as_py()!r} here, {theirs[i].as_py()!r} in {where}",
+                file=self.preds.name,
+                row=offset + i,
+                hint=f"pass --id-col {preds_column!r} to join on it",
+            )
+        raise AlignError(
+            f"the label here is {mine[i].as_py()!r} but {where} ({labels_column!r}) says "
+            f"{theirs[i].as_py()!r}; with LABELS given, PREDS' own label column must agree",
+            file=self.preds.name,
+            row=offset + i,
+            column=preds_column,
+            hint="drop the column, or score PREDS alone to use its labels",
         )
 
     def _own_labels(self) -> Iterator[Batch]:
@@ -374,10 +738,12 @@ class Aligner:
     def _label_batches(self, labels: Source) -> Iterator[pa.RecordBatch]:
         layout = self.layout
         columns = list(layout.label_columns)
-        if layout.id_col is not None:
-            columns.insert(0, layout.id_col)
+        if layout.labels_id_col is not None:
+            columns.insert(0, layout.labels_id_col)
         if layout.weight_col is not None and not layout.weight_in_preds:
             columns.append(layout.weight_col)
+        if layout.shared_key is not None and layout.shared_key not in columns:
+            columns.append(layout.shared_key)
         types = read_types(labels, layout, as_labels=True)
         return labels.batches(columns, types, self.batch_rows)
 
@@ -410,16 +776,28 @@ class Aligner:
         )
 
     def _by_key(self, labels: Source) -> Iterator[Batch]:
-        id_col = self.layout.id_col
-        assert id_col is not None
+        layout = self.layout
+        id_col = layout.id_col
+        labels_id = layout.labels_id_col
+        hint = None
+        if layout.join is not None and "pandas" in layout.join:
+            hint = (
+                "rows are joined on the pandas index both files carry; "
+                "write them with to_csv/to_parquet(index=False) to pair rows by position"
+            )
         batches = list(self._label_batches(labels))
         if not sum(b.num_rows for b in batches):
             raise InputError("no rows (the file has a header but no data rows)", file=labels.name)
         table = pa.Table.from_batches(batches).combine_chunks()
-        label_ids = table.column(id_col).combine_chunks()
-        _no_missing_ids(label_ids, labels.name, id_col)
-        _no_duplicate_ids(label_ids, labels.name, id_col)
-        label_values = table.drop_columns([id_col])
+        if labels_id is not None:
+            label_ids = table.column(labels_id).combine_chunks()
+        else:
+            assert layout.labels_id_range is not None
+            labels_id = "(pandas' RangeIndex)"
+            label_ids = _range_keys_of(layout.labels_id_range, 0, table.num_rows)
+        _no_missing_ids(label_ids, labels.name, labels_id)
+        _no_duplicate_ids(label_ids, labels.name, labels_id)
+        label_values = table
         seen = np.zeros(table.num_rows, dtype=bool)
         missing: list[str] = []
         n_missing = 0
@@ -427,8 +805,9 @@ class Aligner:
         n_duplicates = 0
         offset = 0
         for batch in self._pred_batches():
-            ids = batch.column(id_col)
-            _no_missing_ids(ids, self.preds.name, id_col, offset)
+            ids = self._ids(batch, offset)
+            assert ids is not None
+            _no_missing_ids(ids, self.preds.name, id_col or "(RangeIndex)", offset)
             index = pc.index_in(ids, value_set=label_ids)
             absent = mask(index.is_null())
             if absent.any():
@@ -446,9 +825,7 @@ class Aligner:
                         duplicates.append(key)
             seen[present] = True
             if not n_missing and not n_duplicates:
-                aligned = self._batch(offset, batch, label_values.take(from_numpy(rows)))
-                aligned.label_rows = rows
-                yield aligned
+                yield self._batch(offset, batch, label_values.take(from_numpy(rows)), rows)
             offset += batch.num_rows
         if n_missing:
             raise AlignError(
@@ -456,14 +833,27 @@ class Aligner:
                 f"{'are' if n_missing > 1 else 'is'} not in {labels.name} "
                 f"(e.g. {_examples(missing)})",
                 column=id_col,
+                hint=hint,
             )
         if n_duplicates:
             raise AlignError(
                 f"{self.preds.name} repeats ids: {n_duplicates} duplicate row"
                 f"{'s' if n_duplicates > 1 else ''} (e.g. {_examples(duplicates)})",
                 column=id_col,
+                hint=hint,
             )
         self.unmatched_labels = int((~seen).sum())
+
+
+def _range_keys_of(start_step: tuple[int, int], offset: int, n: int) -> pa.Array:
+    """Keys ``start + i * step`` for rows ``offset .. offset + n - 1``, as text."""
+    start, step = start_step
+    keys = start + (offset + np.arange(n, dtype=np.int64)) * step
+    return from_numpy(keys).cast(pa.string())
+
+
+def _whole(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def _examples(keys: list[str]) -> str:

@@ -185,6 +185,8 @@ class _Run:
         self.label_file = (labels or preds).name
         self.eps = resolve_eps(options, layout.dtype)
         self.reasons = {"columns": columns_reason(layout, options)}
+        if layout.join is not None:
+            self.reasons["join"] = layout.join
         self.names = class_names(layout.pred_cols)
         self.task = ""
         self.target = "hard"
@@ -611,13 +613,5 @@ def _joined(flags: npt.NDArray[np.bool_], names: tuple[str, ...]) -> pa.Array:
 
 
 def columns_reason(layout: Layout, options: Options) -> str:
-    """Which columns were taken as predictions, and which text columns were passed over."""
-    cols = layout.pred_cols
-    shown = ", ".join(cols) if len(cols) <= 4 else f"{cols[0]} .. {cols[-1]}"
-    how = "--pred-cols" if options.pred_cols is not None else "numeric columns"
-    text = f"{how} {shown}"
-    if layout.skipped:
-        text += f"; not the text column{'s' if len(layout.skipped) > 1 else ''} " + ", ".join(
-            repr(c) for c in layout.skipped[:4]
-        )
-    return text
+    """Which columns were taken as predictions, and every column of PREDS left out, with why."""
+    return layout.roles.columns_reason()
