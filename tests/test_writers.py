@@ -233,7 +233,7 @@ def _decoy(name: str, n: int, trap: int) -> np.ndarray:
 
 @pytest.mark.parametrize("where", ["first", "late"])
 @pytest.mark.parametrize("decoy", ["id", "sample_id", "fold", "epoch", "n_tokens"])
-@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet", "polars_ipc"])
+@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet", "polars_parquet"])
 def test_c01_integer_decoy_column_is_left_out(
     tmp_path: Path, writer: str, decoy: str, where: str
 ) -> None:
@@ -432,7 +432,7 @@ def test_c03_api_no_header(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("where", ["first", "late"])
-@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet", "polars_ipc"])
+@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet", "polars_parquet"])
 def test_c04_percentages_are_refused_without_input_percent(
     tmp_path: Path, writer: str, where: str
 ) -> None:
@@ -442,7 +442,7 @@ def test_c04_percentages_are_refused_without_input_percent(
     assert_refusal(xent(*paths), "--input", truth=p.loss())
 
 
-@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet", "polars_ipc"])
+@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet", "polars_parquet"])
 def test_c04_input_percent_reads_percentages(tmp_path: Path, writer: str) -> None:
     p = problem(SMALL)
     paths = pair(tmp_path, writer, p.preds_frame(scale=100.0), labels_frame_of(p))
@@ -566,7 +566,7 @@ def test_c05_integer_names_zero_to_k_in_order_are_no_conflict(tmp_path: Path, wr
 
 
 @pytest.mark.parametrize("where", ["first", "late"])
-@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet", "polars_ipc"])
+@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet", "polars_parquet"])
 def test_c05_mixed_names_and_indices_are_refused(tmp_path: Path, writer: str, where: str) -> None:
     """Class names, and at the trap row an index written as text (``"1"``)."""
     n, trap = WHERE[where]
@@ -621,7 +621,7 @@ def test_c06_api_sentinel_in_small_batches(tmp_path: Path) -> None:
 
 # == 7. Binary: a column named for a class; --positive in every format =====================
 
-BINARY_WRITERS = ["pandas_csv", "pandas_parquet", "pandas_jsonl", "polars_ipc"]
+BINARY_WRITERS = ["pandas_csv", "pandas_parquet", "pandas_jsonl", "pyarrow_feather"]
 
 
 @pytest.mark.parametrize("where", ["first", "late"])

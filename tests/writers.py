@@ -241,7 +241,7 @@ def pyarrow_hive(frame: pd.DataFrame, directory: Path, *, partition_by: str = "l
 
 def _polars(frame: pd.DataFrame, categorical: Iterable[str]) -> pl.DataFrame:
     data = pl.from_pandas(frame.reset_index(drop=True))
-    cats = [name for name in categorical if name in data.columns]
+    cats = [name for name in categorical if data.schema.get(name) == pl.String]
     if cats:
         data = data.with_columns(
             [pl.col(name).cast(pl.String).cast(pl.Categorical) for name in cats]
@@ -255,7 +255,7 @@ def polars_parquet(frame: pd.DataFrame, path: Path, *, categorical: Iterable[str
 
 
 def polars_ipc(frame: pd.DataFrame, path: Path, *, categorical: Iterable[str] = ("label",)) -> Path:
-    """``write_ipc`` with the label as ``pl.Categorical``: Arrow
+    """``write_ipc`` with a text label column as ``pl.Categorical``: Arrow
     ``dictionary<uint32, string_view>``."""
     _polars(frame, categorical).write_ipc(path)
     return Path(path)
