@@ -593,7 +593,8 @@ def test_c06_sentinel_row_is_refused(tmp_path: Path, writer: str, where: str) ->
     n, trap = WHERE[where]
     p = problem(n)
     paths = pair(tmp_path, writer, _sentinel(p, trap), labels_frame_of(p))
-    assert_refusal(xent(*paths), row_needle(trap), "--drop-invalid")
+    line = [f"line {trap + 2}"] if writer == "pandas_csv" else []  # header is line 1
+    assert_refusal(xent(*paths), row_needle(trap), "--drop-invalid", *line)
 
 
 @pytest.mark.parametrize("where", ["first", "late"])
@@ -831,7 +832,7 @@ def test_c11_non_utf8_byte_in_a_numeric_cell_is_refused(
     p = problem(n)
     preds, labels = pair(tmp_path, writer, p.preds_frame(), labels_frame_of(p))
     _corrupt_cell(preds, trap, 1, b"\t" if writer == "pandas_tsv" else b",")
-    assert_refusal(xent(preds, labels), row_needle(trap), truth=p.loss())
+    assert_refusal(xent(preds, labels), row_needle(trap), f"line {trap + 2}", truth=p.loss())
     keep = np.arange(n) != trap
     assert_number_or_refusal(
         xent(preds, labels, "--drop-invalid"), p.loss(keep), n - 1, row_needle(trap)
@@ -1004,6 +1005,37 @@ def test_excel_semicolons_with_decimal_points(tmp_path: Path) -> None:
     preds = excel_csv(p.preds_frame(), tmp_path / "preds.csv", decimal=".")
     labels = excel_csv(labels_frame_of(p), tmp_path / "labels.csv")
     assert_number(xent(preds, labels), p.loss(), SMALL, CLASSES)
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_excel_bom_and_crlf(tmp_path: Path, sep: str) -> None:
+    """Excel's "CSV UTF-8": a byte-order mark and CRLF line ends."""
+    p = problem(SMALL)
+    kwargs = {"sep": sep, "index": False, "encoding": "utf-8-sig", "lineterminator": "\r\n"}
+    preds, labels = tmp_path / "preds.csv", tmp_path / "labels.csv"
+    p.preds_frame().to_csv(preds, **kwargs)
+    labels_frame_of(p).to_csv(labels, **kwargs)
+    assert preds.read_bytes().startswith(b"\xef\xbb\xbfp_cat")
+    assert_number(xent(preds, labels), p.loss(), SMALL, CLASSES)
+
+
+@pytest.mark.parametrize("kind", ["pickle", "pytorch"])
+def test_other_binary_kinds_are_named(tmp_path: Path, kind: str) -> None:
+    """A pickle (``DataFrame.to_pickle``) or a PyTorch ``torch.save`` file, whatever its
+    name: an error naming the kind, never a "malformed CSV"."""
+    p = problem(SMALL)
+    labels = pandas_csv(labels_frame_of(p), tmp_path / "labels.csv")
+    if kind == "pickle":
+        preds = tmp_path / "preds.pkl"
+        p.preds_frame().to_pickle(preds)
+        needle = "pickle"
+    else:
+        torch = pytest.importorskip("torch")
+        preds = tmp_path / "preds.pt"
+        torch.save(torch.tensor(p.values), preds)
+        needle = "PyTorch|torch"
+    line = assert_refusal(xent(preds, labels), needle)
+    assert "malformed CSV" not in line, line
 
 
 @pytest.mark.parametrize("labels_as", ["npy", "csv"])
