@@ -232,16 +232,19 @@ def _decoy(name: str, n: int, trap: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("where", ["first", "late"])
+@pytest.mark.parametrize("labels", ["names", "indices"])
 @pytest.mark.parametrize("decoy", ["id", "sample_id", "fold", "epoch", "n_tokens"])
 @pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet", "polars_parquet"])
 def test_c01_integer_decoy_column_is_left_out(
-    tmp_path: Path, writer: str, decoy: str, where: str
+    tmp_path: Path, writer: str, decoy: str, labels: str, where: str
 ) -> None:
+    """With names as labels a decoy class only makes names fail to match; with indices
+    it shifts nothing visible and is scored as one more logit."""
     n, trap = WHERE[where]
     p = problem(n)
     preds = p.preds_frame()
     preds.insert(0, decoy, _decoy(decoy, n, trap))
-    paths = pair(tmp_path, writer, preds, labels_frame_of(p))
+    paths = pair(tmp_path, writer, preds, labels_frame_of(p, as_names=labels == "names"))
     assert_number(xent(*paths), p.loss(), n, CLASSES)
 
 
