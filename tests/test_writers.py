@@ -657,6 +657,16 @@ def test_c07_positive_is_honoured_in_every_format(tmp_path: Path, writer: str) -
     assert_number(xent(*paths), binary_loss(y, 1.0 - p1), SMALL)
 
 
+@pytest.mark.parametrize("column", ["p_neg", "p_negative", "p_pos", "p_positive"])
+@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet"])
+def test_c07_neg_and_pos_name_the_classes(tmp_path: Path, writer: str, column: str) -> None:
+    """With 0/1 labels, ``neg``/``negative`` name class 0 and ``pos``/``positive`` class 1."""
+    y, p1 = _binary(SMALL)
+    values = 1.0 - p1 if "neg" in column else p1
+    paths = pair(tmp_path, writer, pd.DataFrame({column: values}), pd.DataFrame({"label": y}))
+    assert_number(xent(*paths), binary_loss(y, p1), SMALL)
+
+
 @pytest.mark.parametrize("writer", ["pandas_parquet", "pyarrow_feather"])
 def test_c07_boolean_labels_p_false_column(tmp_path: Path, writer: str) -> None:
     """Boolean labels (Arrow ``bool``) are classes 0 (false) and 1 (true); ``p_0`` holds
@@ -949,6 +959,69 @@ def test_polars_categorical_labels(tmp_path: Path, container: str) -> None:
     labels = write(labels_frame_of(p), tmp_path, "labels", container, categorical=["label"])
     preds = write(p.preds_frame(), tmp_path, "preds", "pandas_parquet")
     assert_number(xent(preds, labels), p.loss(), LARGE, CLASSES)
+
+
+@pytest.mark.parametrize(
+    "text_type",
+    ["polars_string_view", "large_string", "dictionary_int8", "dictionary_large"],
+)
+def test_every_arrow_text_type_is_text(tmp_path: Path, text_type: str) -> None:
+    """Labels as every string layout writers use: polars' ``string_view`` (plain
+    ``write_ipc``), ``large_string``, dictionaries with small and large indices."""
+    p = problem(SMALL)
+    preds = pandas_parquet(p.preds_frame(), tmp_path / "preds.parquet")
+    if text_type == "polars_string_view":
+        labels = polars_ipc(labels_frame_of(p), tmp_path / "labels.arrow", categorical=())
+        assert feather.read_table(labels).schema.field("label").type == pa.string_view()
+    else:
+        column = pa.array(list(p.names()), type=pa.large_string())
+        if text_type == "dictionary_int8":
+            column = pa.array(list(p.names())).dictionary_encode()
+            column = column.cast(pa.dictionary(pa.int8(), pa.string()))
+        elif text_type == "dictionary_large":
+            column = column.dictionary_encode()
+            column = column.cast(pa.dictionary(pa.uint64(), pa.large_string()))
+        labels = tmp_path / "labels.arrow"
+        feather.write_feather(pa.table({"label": column}), str(labels))
+    assert_number(xent(preds, labels), p.loss(), SMALL, CLASSES)
+
+
+@pytest.mark.parametrize("label_type", ["uint8", "int8", "uint64", "int16"])
+@pytest.mark.parametrize("writer", ["pyarrow_parquet", "pyarrow_feather"])
+def test_every_arrow_integer_type_holds_labels(
+    tmp_path: Path, writer: str, label_type: str
+) -> None:
+    p = problem(SMALL)
+    labels = pd.DataFrame({"label": p.labels.astype(label_type)})
+    paths = pair(tmp_path, writer, p.preds_frame(), labels)
+    assert_number(xent(*paths), p.loss(), SMALL, CLASSES)
+
+
+def _float16_problem(n: int) -> Problem:
+    """Probabilities on a grid of 1/1024 (exact in float16) summing to 1 exactly."""
+    p = problem(n)
+    grid = np.maximum(np.floor(p.values * 1024), 1).astype(np.int64)
+    grid[:, -1] = 1024 - grid[:, :-1].sum(axis=1)
+    return Problem(grid / 1024.0, p.labels, p.classes)
+
+
+@pytest.mark.parametrize("float_type", ["float16", "float32"])
+@pytest.mark.parametrize("writer", ["pyarrow_parquet", "pyarrow_feather"])
+def test_narrow_float_predictions(tmp_path: Path, writer: str, float_type: str) -> None:
+    """float16 and float32 columns are numbers; values exact in the narrow type, so the
+    float64 truth is the same problem."""
+    p = _float16_problem(SMALL)
+    table = pa.table(
+        {c: pa.array(p.values[:, j].astype(float_type)) for j, c in enumerate(p.pred_columns())}
+    )
+    assert table.schema.field("p_cat").type == pa.from_numpy_dtype(np.dtype(float_type))
+    preds = tmp_path / ("preds.parquet" if writer == "pyarrow_parquet" else "preds.arrow")
+    if writer == "pyarrow_parquet":
+        pq.write_table(table, preds)
+    else:
+        feather.write_feather(table, str(preds))
+    labels = pandas_csv(labels_frame_of(p), tmp_path / "labels.csv")
+    assert_number(xent(preds, labels), p.loss(), SMALL, CLASSES)
 
 
 def test_pandas_categorical_labels_parquet(tmp_path: Path) -> None:

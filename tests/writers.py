@@ -154,6 +154,12 @@ def pandas_csv(frame: pd.DataFrame, path: Path, *, index: bool = False, **kwargs
     return Path(path)
 
 
+def pandas_csv_gz(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
+    """``to_csv("x.csv.gz")``: pandas compresses by the extension."""
+    frame.to_csv(path, index=index)
+    return Path(path)
+
+
 def pandas_tsv(frame: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
     frame.to_csv(path, sep="\t", index=index)
     return Path(path)
@@ -334,6 +340,7 @@ Writer = Callable[..., Path]
 #: name -> (writer, file extension): every way the corpus writes one pandas frame to a file.
 WRITERS: dict[str, tuple[Writer, str]] = {
     "pandas_csv": (pandas_csv, ".csv"),
+    "pandas_csv_gz": (pandas_csv_gz, ".csv.gz"),
     "pandas_tsv": (pandas_tsv, ".tsv"),
     "pandas_parquet": (pandas_parquet, ".parquet"),
     "pandas_feather": (pandas_feather, ".feather"),
