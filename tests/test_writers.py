@@ -616,6 +616,22 @@ def test_c06_sentinel_row_is_dropped_with_drop_invalid(
     assert data["input"] == "probs"
 
 
+@pytest.mark.parametrize("writer", ["pandas_csv", "pandas_parquet"])
+def test_c06_many_sentinel_rows_are_ambiguous(tmp_path: Path, writer: str) -> None:
+    """5% sentinel rows in the first batch: between 50% and 99% probability rows is
+    ambiguous, with or without --drop-invalid; ``--input probs`` settles it."""
+    p = problem(SMALL)
+    bad = np.arange(0, SMALL, 20)
+    frame = p.preds_frame()
+    frame.iloc[bad] = -1.0
+    paths = pair(tmp_path, writer, frame, labels_frame_of(p))
+    assert_refusal(xent(*paths), "--input")
+    assert_refusal(xent(*paths, "--drop-invalid"), "--input")
+    keep = ~np.isin(np.arange(SMALL), bad)
+    result = xent(*paths, "--input", "probs", "--drop-invalid")
+    assert assert_number(result, p.loss(keep), int(keep.sum()), CLASSES)["dropped"] == len(bad)
+
+
 def test_c06_api_sentinel_in_small_batches(tmp_path: Path) -> None:
     p = problem(LARGE)
     preds = pandas_parquet(_sentinel(p, TRAP_LATE), tmp_path / "p.parquet")
@@ -1124,14 +1140,14 @@ def test_numpy_npy(tmp_path: Path, labels_as: str) -> None:
         labels = numpy_save(p.labels, tmp_path / "labels.npy")
     else:
         labels = pandas_csv(labels_frame_of(p, as_names=False), tmp_path / "labels.csv")
-    assert_number(xent(preds, labels), p.loss(), SMALL, ["0", "1", "2"])
+    assert_number(xent(preds, labels), p.loss(), SMALL)
 
 
 def test_numpy_npz_one_array(tmp_path: Path) -> None:
     p = problem(SMALL, kind="logits")
     preds = numpy_savez(tmp_path / "preds.npz", logits=p.values)
     labels = numpy_savez(tmp_path / "labels.npz", labels=p.labels)
-    assert_number(xent(preds, labels), p.loss(), SMALL, ["0", "1", "2"])
+    assert_number(xent(preds, labels), p.loss(), SMALL)
 
 
 def test_numpy_npy_named_otherwise_is_recognised(tmp_path: Path) -> None:
@@ -1139,7 +1155,7 @@ def test_numpy_npy_named_otherwise_is_recognised(tmp_path: Path) -> None:
     p = problem(SMALL)
     preds = numpy_save(p.values, tmp_path / "preds.npy").rename(tmp_path / "preds.bin")
     labels = numpy_save(p.labels, tmp_path / "labels.npy")
-    assert_number(xent(preds, labels), p.loss(), SMALL, ["0", "1", "2"])
+    assert_number(xent(preds, labels), p.loss(), SMALL)
 
 
 def test_pyarrow_small_row_groups_late(tmp_path: Path) -> None:
