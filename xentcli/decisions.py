@@ -1,0 +1,537 @@
+"""Every decision of a run, made once on the first rows and held as data.
+
+``decide`` looks at the first rows that remain (after ``--ignore-label`` and invalid
+predictions are set aside) and returns a frozen ``Decisions``: the columns and their
+roles, the task, target, input kind, how labels map to classes, the positive class,
+and the reason for each. Every later batch is checked and encoded against it by pure
+functions (``encode_labels``), so that rows which contradict a decision are an error
+naming the row, never a silent switch. The object holds plain values only (strings,
+numbers, tuples, and the ``Layout``), so ``to_dict``/``from_dict`` ship it to
+``xent inspect``, ``compare`` or a worker process unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .align import Layout
+from .arrays import mask, numbers, strings
+from .conventions import check_options
+from .errors import InferenceError, UsageError, ValidationError, quoted
+from .infer import class_names, decide_input, decide_targets, decide_task, label_text, resolve_eps
+from .options import Options
+
+TRUE_TEXT = ("1", "1.0", "true")
+FALSE_TEXT = ("0", "0.0", "false")
+ZERO_ONE = strings(["0", "1"])
+INTEGER_TEXT = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"  # numbers; integrality checked apart
+
+
+class FirstRows(Protocol):
+    """The rows a decision is made on: finite scores and their labels, with row numbers."""
+
+    scores: npt.NDArray[np.float64]
+    labels: pa.Array | None
+    targets: npt.NDArray[np.float64] | None
+    rows: npt.NDArray[np.int64]
+    label_rows: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What a run decided, once, and why.
+
+    ``classes`` are the class names in the order of the class indices the kernels use
+    (binary: ``(other, the column's class)``). A label column is read by ``label_mode``:
+    ``names`` (``label_keys[i]`` is the class ``label_classes[i]``), ``indices`` (label
+    ``i`` is the class ``label_classes[i]``), ``binary`` (0/1 or true/false; label 0 is
+    the class ``label_classes[0]``, label 1 the class ``label_classes[1]``), or None for
+    labels given as a column per class. ``positive`` is the class the single binary
+    column holds the probability of, ``negative`` the other (None until a row shows it).
+    ``evidence_row`` is the row whose label showed the mode (for an error naming a row of
+    each kind). ``reasons`` are ``(key, text)`` pairs, in the order the report shows them.
+    """
+
+    layout: Layout
+    task: str
+    target: str
+    input: str
+    eps: float
+    classes: tuple[str, ...]
+    label_mode: str | None = None
+    label_keys: tuple[str, ...] = ()
+    label_classes: tuple[int, ...] = ()
+    positive: str | None = None
+    negative: str | None = None
+    evidence_row: int | None = None
+    preds_file: str = ""
+    label_file: str = ""
+    reasons: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def join_key(self) -> str | None:
+        """The column rows are joined on; None: by position."""
+        return self.layout.id_col
+
+    @property
+    def label_column(self) -> str:
+        return self.layout.label_col
+
+    @property
+    def reasons_dict(self) -> dict[str, str]:
+        return dict(self.reasons)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values; ``from_dict`` gives back an equal object."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "layout":
+                value = _layout_dict(value)
+            elif f.name == "reasons":
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        out["join_key"] = self.join_key
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decisions:
+        """The object ``to_dict`` describes."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in known:
+                continue
+            if name == "layout":
+                value = _layout_from(value)
+            elif name == "reasons":
+                value = tuple((str(k), str(v)) for k, v in value.items())
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[name] = value
+        return cls(**values)
+
+
+def _layout_dict(layout: Layout) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(layout):
+        value = getattr(layout, f.name)
+        if isinstance(value, np.dtype):
+            value = value.name
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, dict):
+            value = dict(value)
+        out[f.name] = value
+    return out
+
+
+def _layout_from(data: dict[str, Any]) -> Layout:
+    values: dict[str, Any] = {}
+    for f in fields(Layout):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name == "dtype":
+            value = np.dtype(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[f.name] = value
+    return Layout(**values)
+
+
+# -- deciding ----------------------------------------------------------------------------
+
+
+def decide(
+    first: FirstRows, layout: Layout, options: Options, preds_file: str, label_file: str
+) -> Decisions:
+    """Every decision, made on the first rows that remain: the task and target, the input
+    kind, and how the labels map to classes (see ``Decisions``)."""
+    return decide_labels(
+        first, decide_problem(first, layout, options, preds_file, label_file), options
+    )
+
+
+def decide_problem(
+    first: FirstRows, layout: Layout, options: Options, preds_file: str, label_file: str
+) -> Decisions:
+    """The first half of ``decide``: task, target and input kind (labels not yet read;
+    ``xent inspect`` shows these when the labels then fail)."""
+    reasons: dict[str, str] = {"columns": columns_reason(layout, options)}
+    names = class_names(layout.pred_cols)
+    if layout.label_cols is None:
+        task, reasons["task"] = decide_task(len(layout.pred_cols), options, layout.pred_cols)
+        target = "hard"
+        if options.positive is not None and task != "binary":
+            raise UsageError("--positive is for binary problems (one prediction column)")
+    else:
+        assert first.targets is not None
+        task, target, reasons["task"] = decide_targets(first.targets, options)
+        shown = ", ".join(layout.label_columns[:4])
+        more = " .." if len(layout.label_columns) > 4 else ""
+        reasons["labels"] = f"a column per class: {shown}{more}"
+    input_kind, reasons["input"] = decide_input(
+        first.scores, task, options, preds_file, int(first.rows[0])
+    )
+    check_options(options, task, input_kind, target, layout.label_cols is not None)
+    return Decisions(
+        layout=layout,
+        task=task,
+        target=target,
+        input=input_kind,
+        eps=resolve_eps(options, layout.dtype),
+        classes=names if task != "binary" else ("0", "1"),
+        preds_file=preds_file,
+        label_file=label_file,
+        reasons=tuple(reasons.items()),
+    )
+
+
+def decide_labels(first: FirstRows, problem: Decisions, options: Options) -> Decisions:
+    """The second half of ``decide``: how the label column's values map to classes."""
+    if problem.layout.label_cols is not None:
+        return problem
+    raw = first.labels
+    assert raw is not None
+    present = raw.filter(raw.is_valid()) if raw.null_count else raw
+    if present.null_count or not len(present):
+        return problem  # nothing to decide on: missing labels are an error (or dropped)
+    if problem.task == "binary":
+        found = _decide_binary(present, first.label_rows, problem, options)
+    else:
+        found = _decide_multiclass(present, problem)
+    reasons = dict(problem.reasons)
+    reasons["labels"] = found.pop("reason")
+    return replace(problem, reasons=tuple(reasons.items()), **found)
+
+
+def _class_keys(layout: Layout) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Label texts that name a class (its name, and its column's name), normalised as
+    labels are (``2.0`` is ``2``), with the class of each."""
+    names = class_names(layout.pred_cols)
+    keys = list(dict.fromkeys([*names, *layout.pred_cols]))
+    by_name = {name: i for i, name in enumerate(names)}
+    by_column = {column: i for i, column in enumerate(layout.pred_cols)}
+    index = tuple(by_name[k] if k in by_name else by_column[k] for k in keys)
+    return tuple(label_text(strings(keys)).to_pylist()), index
+
+
+def _decide_multiclass(raw: pa.Array, problem: Decisions) -> dict[str, Any]:
+    names = problem.classes
+    keys, index = _class_keys(problem.layout)
+    text = label_text(raw)
+    if bool(pc.all(pc.is_in(text, value_set=strings(keys))).as_py()):
+        if names == _index_names(len(names)):
+            # names 0..K-1 in order: indices and names are the same mapping
+            reason = f"class indices 0..{len(names) - 1} (also the class names)"
+            mode = "indices" if pa.types.is_integer(raw.type) else "names"
+            return _mapping(mode, keys, index, len(names), reason)
+        return _mapping("names", keys, index, len(names), "class names")
+    if _mostly_numbers(raw, strings(keys)):
+        return _mapping("indices", keys, index, len(names), f"class indices 0..{len(names) - 1}")
+    return _mapping("names", keys, index, len(names), "class names")
+
+
+def _mapping(
+    mode: str, keys: tuple[str, ...], index: tuple[int, ...], k: int, reason: str
+) -> dict[str, Any]:
+    if mode == "names":
+        return {"label_mode": mode, "label_keys": keys, "label_classes": index, "reason": reason}
+    return {
+        "label_mode": mode,
+        "label_keys": _index_names(k),
+        "label_classes": tuple(range(k)),
+        "reason": reason,
+    }
+
+
+def _decide_binary(
+    raw: pa.Array, rows: npt.NDArray[np.int64], problem: Decisions, options: Options
+) -> dict[str, Any]:
+    flags: dict[str, Any] = {"label_keys": ("0", "1"), "label_classes": (0, 1)}
+    if pa.types.is_boolean(raw.type):
+        return {"label_mode": "binary", **flags, "reason": "true/false"}
+    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
+        return {"label_mode": "binary", **flags, "reason": "0/1"}
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(label_text(raw)))
+    kind = "true/false" if _any_bool_text(text) else "0/1"
+    column = problem.layout.pred_cols[0]
+    if options.positive is not None:
+        return _binary_names(
+            options.positive, f"class names, positive class {options.positive!r} (--positive)"
+        )
+    is_flag = pc.is_in(text, value_set=strings(TRUE_TEXT + FALSE_TEXT))
+    if bool(pc.all(is_flag).as_py()):
+        return {"label_mode": "binary", **flags, "reason": kind}
+    distinct = [v for v in pc.unique(label_text(raw)).to_pylist() if v is not None]
+    named = class_names([column])[0]
+    for candidate in (named, column):
+        if candidate in distinct and len(distinct) <= 2:
+            return _binary_names(
+                candidate,
+                f"class names, positive class {candidate!r} (the prediction column is {column!r})",
+                negative=next((v for v in distinct if v != candidate), None),
+            )
+    if bool(pc.any(is_flag).as_py()):
+        return {"label_mode": "binary", **flags, "reason": kind}  # a stray value: named later
+    multiline = np.flatnonzero(mask(pc.match_substring(label_text(raw), "\n")))
+    if multiline.size:
+        value = raw[int(multiline[0])].as_py()
+        raise _bad(problem, "", value, rows, multiline)
+    shown = ", ".join(repr(v) for v in distinct[:4])
+    raise InferenceError(
+        f"binary labels must be 0/1 or true/false; these are names ({shown})",
+        file=problem.label_file,
+        column=problem.label_column,
+        hint="pass --positive NAME to say which is positive",
+    )
+
+
+def _binary_names(positive: str, reason: str, negative: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "label_mode": "names",
+        "positive": positive,
+        "negative": negative,
+        "reason": reason,
+        "classes": (negative or f"not {positive}", positive),
+    }
+    found.update(_names_keys(positive, negative))
+    return found
+
+
+def _names_keys(positive: str, negative: str | None) -> dict[str, Any]:
+    keys = [positive] if negative is None else [positive, negative]
+    return {
+        "label_keys": tuple(label_text(strings(keys)).to_pylist()),
+        "label_classes": (1,) if negative is None else (1, 0),
+    }
+
+
+def with_labels_seen(decisions: Decisions, raw: pa.Array) -> Decisions:
+    """``decisions`` completed by a batch's labels: a binary problem of class names whose
+    first rows showed only the positive class learns the other name from the first row
+    that shows it (a third name is then an error naming its row)."""
+    if (
+        decisions.label_mode != "names"
+        or decisions.task != "binary"
+        or decisions.negative is not None
+        or decisions.positive is None
+    ):
+        return decisions
+    text = label_text(raw.filter(raw.is_valid()) if raw.null_count else raw)
+    other = pc.invert(pc.is_in(text, value_set=strings(decisions.label_keys)))
+    if not bool(pc.any(other).as_py()):
+        return decisions
+    negative = str(text.filter(other)[0].as_py())
+    return replace(
+        decisions,
+        negative=negative,
+        classes=(negative, decisions.positive),
+        **_names_keys(decisions.positive, negative),
+    )
+
+
+# -- encoding ----------------------------------------------------------------------------
+
+
+def encode_labels(
+    raw: pa.Array, rows: npt.NDArray[np.int64], decisions: Decisions
+) -> npt.NDArray[np.int64]:
+    """Class indices of one batch's labels by ``decisions``; ``rows`` are their rows in
+    the label file. Bad labels are a ``ValidationError`` that names the first and keeps
+    the batch positions of all (for ``--drop-invalid``)."""
+    if raw.null_count:
+        bad = np.flatnonzero(mask(raw.is_null()))
+        error = ValidationError(
+            "missing label",
+            file=decisions.label_file,
+            column=decisions.label_column,
+            rows=rows[bad[:3]].tolist(),
+            count=int(bad.size),
+        )
+        error.positions = bad
+        raise error
+    mode = decisions.label_mode
+    if mode == "names" and decisions.task == "binary":
+        return _encode_binary_names(raw, rows, decisions)
+    if mode == "names":
+        return _encode_names(raw, rows, decisions)
+    if mode == "binary":
+        return _encode_flags(raw, rows, decisions)
+    return _encode_indices(raw, rows, decisions)
+
+
+def _encode_names(
+    raw: pa.Array, rows: npt.NDArray[np.int64], d: Decisions
+) -> npt.NDArray[np.int64]:
+    position = pc.index_in(label_text(raw), value_set=strings(d.label_keys))
+    if position.null_count:
+        bad = np.flatnonzero(mask(position.is_null()))
+        value = raw[int(bad[0])].as_py()
+        message = f"label {quoted(value)} is not a class (classes: {_shown(d.classes)})"
+        raise _bad(d, message, value, rows, bad)
+    return np.asarray(d.label_classes, dtype=np.int64)[numbers(position)]
+
+
+def _encode_indices(
+    raw: pa.Array, rows: npt.NDArray[np.int64], d: Decisions
+) -> npt.NDArray[np.int64]:
+    values = _numbers(raw, rows, d)
+    k = len(d.label_classes)
+    bad = np.flatnonzero((values != np.floor(values)) | (values < 0) | (values >= k))
+    if bad.size:
+        value = raw[int(bad[0])].as_py()
+        message = (
+            f"label {quoted(value)} is neither a class name nor a class index 0..{k - 1} "
+            f"(classes: {_shown(d.classes)})"
+        )
+        raise _bad(d, message, value, rows, bad)
+    lookup = np.asarray(d.label_classes, dtype=np.int64)
+    return lookup[values.astype(np.int64)]
+
+
+def _encode_flags(
+    raw: pa.Array, rows: npt.NDArray[np.int64], d: Decisions
+) -> npt.NDArray[np.int64]:
+    lookup = np.asarray(d.label_classes, dtype=np.int64)  # the class of label 0 and of 1
+    if pa.types.is_boolean(raw.type):
+        return lookup[numbers(raw).astype(np.int64)]
+    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
+        values = numbers(raw, np.float64)
+        one = values == 1.0
+        bad = np.flatnonzero(~(one | (values == 0.0)))
+    else:
+        exact = pc.index_in(raw, value_set=ZERO_ONE)  # "0"/"1" as written: one lookup
+        if not exact.null_count:
+            return lookup[numbers(exact).astype(np.int64)]
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(raw))
+        one = mask(pc.is_in(text, value_set=strings(TRUE_TEXT)))
+        bad = np.flatnonzero(~(one | mask(pc.is_in(text, value_set=strings(FALSE_TEXT)))))
+    if bad.size:
+        value = raw[int(bad[0])].as_py()
+        message = f"binary label {quoted(value)} is not 0/1 or true/false"
+        hint = "pass --positive NAME for labels that are class names"
+        raise _bad(d, message, value, rows, bad, hint=hint)
+    return lookup[one.astype(np.int64)]
+
+
+def _encode_binary_names(
+    raw: pa.Array, rows: npt.NDArray[np.int64], d: Decisions
+) -> npt.NDArray[np.int64]:
+    assert d.positive is not None
+    text = label_text(raw)
+    position = pc.index_in(text, value_set=strings(d.label_keys))
+    if position.null_count:
+        bad = np.flatnonzero(mask(position.is_null()))
+        value = text[int(bad[0])].as_py()
+        message = (
+            f"a third label {quoted(value)} in a binary problem (the others are "
+            f"{d.negative!r} and {d.positive!r})"
+        )
+        raise _bad(d, message, value, rows, bad)
+    return np.asarray(d.label_classes, dtype=np.int64)[numbers(position)]
+
+
+def _numbers(raw: pa.Array, rows: npt.NDArray[np.int64], d: Decisions) -> npt.NDArray[np.float64]:
+    kind = raw.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+        return numbers(raw, np.float64)
+    text = pc.utf8_trim_whitespace(label_text(raw))
+    numeric = mask(pc.match_substring_regex(text, INTEGER_TEXT))
+    if not numeric.all():
+        bad = np.flatnonzero(~numeric)
+        value = raw[int(bad[0])].as_py()
+        message = f"label {quoted(value)} is not a class (classes: {_shown(d.classes)})"
+        raise _bad(d, message, value, rows, bad)
+    return numbers(text.cast(pa.float64()))
+
+
+def _bad(
+    d: Decisions,
+    message: str,
+    value: object,
+    rows: npt.NDArray[np.int64],
+    positions: npt.NDArray[np.int64],
+    hint: str | None = None,
+) -> ValidationError:
+    """The error for bad labels at ``positions`` of the batch (``rows`` are the batch's
+    rows in the file); a value spanning lines is most likely an unclosed quote that
+    swallowed the rest of a CSV file, and is called that. The error keeps the
+    positions, for ``--drop-invalid``."""
+    if isinstance(value, str) and "\n" in value:
+        message = f"label {value.splitlines()[0]!r}... runs over several lines"
+        hint = "an unclosed quote in the file?"
+    where = rows[positions]
+    error = ValidationError(
+        message,
+        file=d.label_file,
+        column=d.label_column,
+        row=int(where[0]),
+        count=int(where.size) if where.size > 1 else None,
+        hint=hint,
+    )
+    error.positions = positions
+    return error
+
+
+def class_aliases(decisions: Decisions) -> list[list[str]]:
+    """The names ``--class-weights`` may use for each class, in class order."""
+    if decisions.task == "binary":
+        if decisions.label_mode == "binary":
+            aliases: list[list[str]] = [[], []]
+            for label, texts in ((0, ["0", "false"]), (1, ["1", "true"])):
+                aliases[decisions.label_classes[label]].extend(texts)
+            return aliases
+        return [["0", "false"], ["1", "true"]]
+    return [[c] for c in decisions.layout.pred_cols]
+
+
+def columns_reason(layout: Layout, options: Options) -> str:
+    """Which columns were taken as predictions, and which text columns were passed over."""
+    cols = layout.pred_cols
+    shown = ", ".join(cols) if len(cols) <= 4 else f"{cols[0]} .. {cols[-1]}"
+    how = "--pred-cols" if options.pred_cols is not None else "numeric columns"
+    text = f"{how} {shown}"
+    if layout.skipped:
+        text += f"; not the text column{'s' if len(layout.skipped) > 1 else ''} " + ", ".join(
+            repr(c) for c in layout.skipped[:4]
+        )
+    return text
+
+
+def _index_names(k: int) -> tuple[str, ...]:
+    return tuple(str(i) for i in range(k))
+
+
+def _mostly_numbers(raw: pa.Array, names: pa.Array) -> bool:
+    """More labels are numbers than class names: indices, with a stray value or two that
+    ``_encode_indices`` then names (or ``--drop-invalid`` drops)."""
+    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
+        return True
+    text = pc.utf8_trim_whitespace(label_text(raw))
+    n_numbers = int(np.count_nonzero(mask(pc.match_substring_regex(text, INTEGER_TEXT))))
+    n_names = int(np.count_nonzero(mask(pc.is_in(label_text(raw), value_set=names))))
+    return n_numbers > n_names
+
+
+def _any_bool_text(text: pa.Array) -> bool:
+    return bool(pc.any(pc.is_in(text, value_set=strings(["true", "false"]))).as_py())
+
+
+def _shown(names: Sequence[str]) -> str:
+    return ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
