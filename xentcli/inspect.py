@@ -3,7 +3,8 @@
 ``inspect_file`` opens the file as ``score`` does and asks the same code the same
 questions: ``align.plan`` for the columns' roles, then ``pipeline.first_decisions``,
 the very steps ``score`` runs on its first rows (a file of predictions alone gets
-``decide_task`` and ``decide_input``), so that the two can never disagree. It
+``decide_task`` and ``decide_input``), so that the two can never disagree; the
+``Decisions`` object ``score`` would run on is in the result (``decisions``). It
 reports each decision with the reason ``score`` would give, and the first reason
 ``score`` would refuse the file (``problem``) instead of raising it; only a file that
 cannot be opened at all raises ``XentError``.
