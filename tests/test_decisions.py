@@ -248,6 +248,13 @@ def test_integer_names_meet_integer_labels(work: Path, fmt: str) -> None:
     line = refused("score", path)
     assert "--label-type" in line and "--classes" in line and "row 0" in line
     assert "--label-type" in api_refused(path, batch_rows=64)
+    # not a few invalid rows to drop: the whole reading is in question
+    assert "--classes" in api_refused(path, batch_rows=64, drop_invalid=True)
+    inspected = json.loads(xent("inspect", path, "--classes", "p_3,p_1,p_2", "--json").stdout)
+    assert inspected["problem"] is None
+    assert inspected["decisions"]["label_mode"] == "indices"
+    assert inspected["decisions"]["label_classes"] == [2, 0, 1]
+    assert inspected["decisions"]["label_type"] == "classes"
     as_indices = xentcli.score(path, label_type="indices", batch_rows=64)
     assert as_indices.loss == pytest.approx(log_loss(truth, probs, labels=[0, 1, 2]), abs=TOL)
     shuffled = xentcli.score(path, classes="p_3,p_1,p_2", batch_rows=64)

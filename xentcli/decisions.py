@@ -8,6 +8,12 @@ functions (``encode_labels``), so that rows which contradict a decision are an e
 naming the row, never a silent switch. The object holds plain values only (strings,
 numbers, tuples, and the ``Layout``), so ``to_dict``/``from_dict`` ship it to
 ``xent inspect``, ``compare`` or a worker process unchanged.
+
+``decide`` is two steps, ``decide_problem`` (task, target, input kind) then
+``decide_labels`` (names, indices or 0/1, and the positive class); the batch loop runs
+them apart only so that ``xent inspect`` can show the first when the labels then fail,
+and ``with_labels_seen`` fills in the one thing the first rows may not show (the
+other name of a binary problem whose first rows are all of one class).
 """
 
 from __future__ import annotations
@@ -139,31 +145,35 @@ class Decisions:
 
 
 def _layout_dict(layout: Layout) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(layout):
-        value = getattr(layout, f.name)
-        if isinstance(value, np.dtype):
-            value = value.name
-        elif isinstance(value, tuple):
-            value = list(value)
-        elif isinstance(value, dict):
-            value = dict(value)
-        out[f.name] = value
-    return out
+    return {f.name: _plain(getattr(layout, f.name)) for f in fields(layout)}
 
 
 def _layout_from(data: dict[str, Any]) -> Layout:
-    values: dict[str, Any] = {}
-    for f in fields(Layout):
-        if f.name not in data:
-            continue
-        value = data[f.name]
-        if f.name == "dtype":
-            value = np.dtype(value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        values[f.name] = value
+    names = {f.name for f in fields(Layout)}
+    values = {name: _frozen(value) for name, value in data.items() if name in names}
+    if "dtype" in values:
+        values["dtype"] = np.dtype(values["dtype"])
     return Layout(**values)
+
+
+def _plain(value: Any) -> Any:
+    """JSON's values: tuples as lists, a NumPy dtype by its name, all the way down."""
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _frozen(value: Any) -> Any:
+    """``_plain`` undone: lists as tuples, all the way down."""
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _frozen(v) for k, v in value.items()}
+    return value
 
 
 # -- deciding ----------------------------------------------------------------------------
