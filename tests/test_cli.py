@@ -479,17 +479,21 @@ NUMERIC_LABELS = {  # the classes are named 1, 2, 3; every label is one of those
 
 @pytest.mark.parametrize("case", NUMERIC_LABELS.values(), ids=list(NUMERIC_LABELS))
 def test_integer_valued_labels_of_classes_named_by_numbers(work: Path, case: tuple) -> None:
-    """SPEC: "if every label is a class name, they are names; else integer-valued labels
-    (2, "2", 2.0) are indices" -- 2, "2" and 2.0 are one value, so labels 1, 2, 3 of
-    classes named 1, 2, 3 are names whatever the file format writes them as."""
+    """SPEC: "when the class names are themselves integers and the labels are integers,
+    the two readings conflict unless the names are 0..K-1 in order": exit 2 naming
+    --label-type and --classes. 2, "2" and 2.0 are one value, so with --label-type names
+    labels 1, 2, 3 of classes named 1, 2, 3 are names whatever the file format writes."""
     name, labels = case
     save(preds_frame(NUMERIC_NAMED, columns=["p_1", "p_2", "p_3"], label=labels), name)
-    data = report(name)
+    result = xent("score", name)
+    assert result.exit_code == 2
+    assert "--label-type" in result.stderr and "--classes" in result.stderr
+    data = report(name, "--label-type", "names")
     assert data["classes"] == ["1", "2", "3"]
     assert [c["n"] for c in data["per_class"]] == [1, 2, 1]
     expected = -np.mean(np.log([0.7, 0.7, 0.1, 0.4]))
     assert_loss(data, float(expected), n=4)
-    assert data["reasons"]["labels"] == "class names"
+    assert data["reasons"]["labels"] == "class names (--label-type names)"
 
 
 def test_unprefixed_class_columns_and_names(work: Path) -> None:
@@ -520,10 +524,16 @@ YB[:2] = [0, 1]
 REF_BINARY = log_loss(YB, PB, labels=[0, 1])
 REF_BINARY_ACC = accuracy_score(YB, (PB > 0.5).astype(int))
 
+NO_CLASS = "'prediction' holds P(label = 1): its name names no class"  # SPEC: reasons say so
 BINARY_LABELS = {
-    "0/1": ([int(v) for v in YB], (), "0/1", ["0", "1"]),
-    "true/false": ([bool(v) for v in YB], (), "true/false", ["0", "1"]),
-    "text-true/false": (["true" if v else "false" for v in YB], (), "true/false", ["0", "1"]),
+    "0/1": ([int(v) for v in YB], (), f"0/1; {NO_CLASS}", ["0", "1"]),
+    "true/false": ([bool(v) for v in YB], (), f"true/false; {NO_CLASS}", ["0", "1"]),
+    "text-true/false": (
+        ["true" if v else "false" for v in YB],
+        (),
+        f"true/false; {NO_CLASS}",
+        ["0", "1"],
+    ),
     "names-positive": (
         ["spam" if v else "ham" for v in YB],
         ("--positive", "spam"),

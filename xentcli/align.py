@@ -11,6 +11,7 @@ import fnmatch
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -110,7 +111,18 @@ class Layout:
             ),
             "dtype": self.dtype.name,
             "roles": self.roles.to_dict(),
+            "skipped": list(self.skipped),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Layout:
+        """``to_dict``'s data read back: the same layout, for another process."""
+        values = {
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in data.items()
+            if k not in ("roles", "dtype")
+        }
+        return cls(**values, dtype=np.dtype(data["dtype"]), roles=Roles.from_dict(data["roles"]))
 
 
 @dataclass

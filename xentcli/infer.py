@@ -1,8 +1,7 @@
 """Decide task, input kind and class mapping from the first rows, and say why.
 
-Every decision is recorded with its reason for the report. ``LabelEncoder`` turns
-raw label values into class indices and holds every later batch to the first
-batch's decision, naming the row of any label that breaks it.
+Every decision is recorded with its reason for the report. How labels map to
+classes is decided, and later batches are held to it, in ``decisions.py``.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .arrays import from_numpy, mask, numbers, strings
+from .arrays import from_numpy, numbers, strings
 from .core import row_logsumexp
-from .errors import InferenceError, UsageError, ValidationError, quoted
+from .errors import InferenceError, UsageError
 from .options import Options
 
 PREFIXES = ("logprob_", "logit_", "logits_", "proba_", "probs_", "prob_", "pred_", "score_", "p_")
@@ -150,227 +149,6 @@ def resolve_eps(options: Options, dtype: np.dtype) -> float:
     return float(options.eps)
 
 
-class LabelEncoder:
-    """Raw label values -> class indices, by the rule the first batch decided.
-
-    Multiclass: if every label is a class name they are names, else integer-valued
-    labels are indices. Binary: 0/1, true/false, or two names with ``--positive``
-    (or one of which names the prediction column).
-    """
-
-    def __init__(
-        self, task: str, columns: Sequence[str], options: Options, file: str, column: str
-    ) -> None:
-        self.task = task
-        self.file = file
-        self.column = column
-        self.names = class_names(columns)
-        self.positive = options.positive
-        self.negative: str | None = None
-        self.mode: str | None = None
-        self.reason = ""
-        keys = list(dict.fromkeys([*self.names, *columns]))
-        self._keys = label_text(strings(keys))  # normalised as labels are: "2.0" is "2"
-        by_name = {name: i for i, name in enumerate(self.names)}
-        by_column = {column: i for i, column in enumerate(columns)}
-        self._key_index = np.array(
-            [by_name[k] if k in by_name else by_column[k] for k in keys], dtype=np.int64
-        )
-        self._pred_column = columns[0]
-        if options.positive is not None and task != "binary":
-            raise UsageError("--positive is for binary problems (one prediction column)")
-
-    @property
-    def classes(self) -> tuple[str, ...]:
-        if self.task == "multiclass":
-            return self.names
-        if self.mode == "names":
-            assert self.positive is not None
-            return (self.negative or f"not {self.positive}", self.positive)
-        return ("0", "1")
-
-    def encode(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Class indices of one batch; ``rows`` are the rows of ``raw`` in its file."""
-        if raw.null_count:
-            bad = np.flatnonzero(mask(raw.is_null()))
-            error = ValidationError(
-                "missing label",
-                file=self.file,
-                column=self.column,
-                rows=rows[bad[:3]].tolist(),
-                count=int(bad.size),
-            )
-            error.positions = bad
-            raise error
-        if self.mode is None:
-            self.mode, self.reason = self._decide(raw, rows)
-        if self.mode == "names":
-            return (
-                self._binary_names(raw, rows) if self.task == "binary" else self._names(raw, rows)
-            )
-        if self.mode == "binary":
-            return self._binary(raw, rows)
-        return self._indices(raw, rows)
-
-    # -- deciding ----------------------------------------------------------------------
-
-    def _decide(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> tuple[str, str]:
-        if self.task == "binary":
-            return self._decide_binary(raw, rows)
-        text = label_text(raw)
-        if len(raw) and bool(pc.all(pc.is_in(text, value_set=self._keys)).as_py()):
-            if self.names == _index_names(len(self.names)):
-                # names 0..K-1 in order: indices and names are the same mapping
-                reason = f"class indices 0..{len(self.names) - 1} (also the class names)"
-                return ("indices" if pa.types.is_integer(raw.type) else "names"), reason
-            return "names", "class names"
-        if _mostly_numbers(raw, self._keys):
-            return "indices", f"class indices 0..{len(self.names) - 1}"
-        return "names", "class names"  # _names will name the first label that is not a class
-
-    def _decide_binary(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> tuple[str, str]:
-        if pa.types.is_boolean(raw.type):
-            return "binary", "true/false"
-        if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
-            return "binary", "0/1"  # held to {0, 1} by _binary, which names the row
-        text = pc.utf8_lower(pc.utf8_trim_whitespace(label_text(raw)))
-        kind = "true/false" if _any_bool_text(text) else "0/1"
-        if self.positive is not None:
-            return "names", f"class names, positive class {self.positive!r} (--positive)"
-        flags = pc.is_in(text, value_set=strings(TRUE_TEXT + FALSE_TEXT))
-        if bool(pc.all(flags).as_py()):
-            return "binary", kind
-        distinct = [v for v in pc.unique(label_text(raw)).to_pylist() if v is not None]
-        named = class_names([self._pred_column])[0]
-        for candidate in (named, self._pred_column):
-            if candidate in distinct and len(distinct) <= 2:
-                self.positive = candidate
-                return "names", (
-                    f"class names, positive class {candidate!r} "
-                    f"(the prediction column is {self._pred_column!r})"
-                )
-        if bool(pc.any(flags).as_py()):
-            return "binary", kind  # a stray value among 0/1: _binary names its row
-        multiline = np.flatnonzero(mask(pc.match_substring(label_text(raw), "\n")))
-        if multiline.size:
-            value = raw[int(multiline[0])].as_py()
-            raise self._bad("", value, rows, multiline)
-        shown = ", ".join(repr(v) for v in distinct[:4])
-        raise InferenceError(
-            f"binary labels must be 0/1 or true/false; these are names ({shown})",
-            file=self.file,
-            column=self.column,
-            hint="pass --positive NAME to say which is positive",
-        )
-
-    # -- encoding ----------------------------------------------------------------------
-
-    def _names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        position = pc.index_in(label_text(raw), value_set=self._keys)
-        if position.null_count:
-            bad = np.flatnonzero(mask(position.is_null()))
-            value = raw[int(bad[0])].as_py()
-            message = f"label {quoted(value)} is not a class (classes: {_shown(self.names)})"
-            raise self._bad(message, value, rows, bad)
-        return self._key_index[numbers(position)]
-
-    def _indices(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        values = self._numbers(raw, rows)
-        k = len(self.names)
-        bad = np.flatnonzero((values != np.floor(values)) | (values < 0) | (values >= k))
-        if bad.size:
-            value = raw[int(bad[0])].as_py()
-            message = (
-                f"label {quoted(value)} is neither a class name nor a class index 0..{k - 1} "
-                f"(classes: {_shown(self.names)})"
-            )
-            raise self._bad(message, value, rows, bad)
-        return values.astype(np.int64)
-
-    def _binary(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        if pa.types.is_boolean(raw.type):
-            return numbers(raw).astype(np.int64)
-        if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
-            values = numbers(raw, np.float64)
-            positive = values == 1.0
-            bad = np.flatnonzero(~(positive | (values == 0.0)))
-        else:
-            exact = pc.index_in(raw, value_set=ZERO_ONE)  # "0"/"1" as written: one lookup
-            if not exact.null_count:
-                return numbers(exact).astype(np.int64)
-            text = pc.utf8_lower(pc.utf8_trim_whitespace(raw))
-            positive = mask(pc.is_in(text, value_set=strings(TRUE_TEXT)))
-            bad = np.flatnonzero(~(positive | mask(pc.is_in(text, value_set=strings(FALSE_TEXT)))))
-        if bad.size:
-            value = raw[int(bad[0])].as_py()
-            message = f"binary label {quoted(value)} is not 0/1 or true/false"
-            hint = "pass --positive NAME for labels that are class names"
-            raise self._bad(message, value, rows, bad, hint=hint)
-        return positive.astype(np.int64)
-
-    def _binary_names(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        assert self.positive is not None
-        text = label_text(raw)
-        positive = mask(pc.is_in(text, value_set=label_text(strings([self.positive]))))
-        if not positive.all():
-            if self.negative is None:
-                self.negative = str(text[int(np.flatnonzero(~positive)[0])].as_py())
-            negative = mask(pc.is_in(text, value_set=label_text(strings([self.negative]))))
-            bad = np.flatnonzero(~positive & ~negative)
-            if bad.size:
-                value = text[int(bad[0])].as_py()
-                message = (
-                    f"a third label {quoted(value)} in a binary problem (the others are "
-                    f"{self.negative!r} and {self.positive!r})"
-                )
-                raise self._bad(message, value, rows, bad)
-        return positive.astype(np.int64)
-
-    def _numbers(self, raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        kind = raw.type
-        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-            return numbers(raw, np.float64)
-        text = pc.utf8_trim_whitespace(label_text(raw))
-        numeric = mask(pc.match_substring_regex(text, INTEGER_TEXT))
-        if not numeric.all():
-            bad = np.flatnonzero(~numeric)
-            value = raw[int(bad[0])].as_py()
-            message = f"label {quoted(value)} is not a class (classes: {_shown(self.names)})"
-            raise self._bad(message, value, rows, bad)
-        return numbers(text.cast(pa.float64()))
-
-    def _bad(
-        self,
-        message: str,
-        value: object,
-        rows: npt.NDArray[np.int64],
-        positions: npt.NDArray[np.int64],
-        hint: str | None = None,
-    ) -> ValidationError:
-        """The error for bad labels at ``positions`` of the batch (``rows`` are the batch's
-        rows in the file); a value spanning lines is most likely an unclosed quote that
-        swallowed the rest of a CSV file, and is called that. The error keeps the
-        positions, for ``--drop-invalid``."""
-        if isinstance(value, str) and "\n" in value:
-            message = f"label {value.splitlines()[0]!r}... runs over several lines"
-            hint = "an unclosed quote in the file?"
-        where = rows[positions]
-        error = ValidationError(
-            message,
-            file=self.file,
-            column=self.column,
-            row=int(where[0]),
-            count=int(where.size) if where.size > 1 else None,
-            hint=hint,
-        )
-        error.positions = positions
-        return error
-
-
-def _index_names(k: int) -> tuple[str, ...]:
-    return tuple(str(i) for i in range(k))
-
-
 INTEGER_VALUED = r"^\s*(?:\+|(-))?(\d+)\.0*\s*$"  # "2.0", " +2.00 " are 2; "-100.0" is -100
 
 
@@ -386,22 +164,3 @@ def label_text(raw: pa.Array) -> pa.Array:
         if np.all(np.isfinite(values) & (values == np.floor(values))):
             return from_numpy(values.astype(np.int64)).cast(pa.string())
     return raw.cast(pa.string())
-
-
-def _mostly_numbers(raw: pa.Array, names: pa.Array) -> bool:
-    """More labels are numbers than class names: indices, with a stray value or two that
-    ``_indices`` then names (or ``--drop-invalid`` drops)."""
-    if pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type):
-        return True
-    text = pc.utf8_trim_whitespace(label_text(raw))
-    n_numbers = int(np.count_nonzero(mask(pc.match_substring_regex(text, INTEGER_TEXT))))
-    n_names = int(np.count_nonzero(mask(pc.is_in(label_text(raw), value_set=names))))
-    return n_numbers > n_names
-
-
-def _any_bool_text(text: pa.Array) -> bool:
-    return bool(pc.any(pc.is_in(text, value_set=strings(["true", "false"]))).as_py())
-
-
-def _shown(names: Sequence[str]) -> str:
-    return ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")

@@ -3,7 +3,8 @@
 ``inspect_file`` opens the file as ``score`` does and asks the same code the same
 questions: ``align.plan`` for the columns' roles, then ``pipeline.first_decisions``,
 the very steps ``score`` runs on its first rows (a file of predictions alone gets
-``decide_task`` and ``decide_input``), so that the two can never disagree. It
+``decide_task`` and ``decide_input``), so that the two can never disagree; the
+``Decisions`` object ``score`` would run on is in the result (``decisions``). It
 reports each decision with the reason ``score`` would give, and the first reason
 ``score`` would refuse the file (``problem``) instead of raising it; only a file that
 cannot be opened at all raises ``XentError``.
@@ -24,6 +25,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from .align import INDEX_COLUMN, LABEL_DEFAULTS, Layout, plan, read_types, scores_block
+from .decisions import Decisions
 from .errors import InputError, XentError
 from .infer import class_names, decide_input, decide_task
 from .options import Options
@@ -56,7 +58,9 @@ class Inspection:
 
     ``labels`` is how the label column is read (``names``, ``indices`` or ``binary``
     for 0/1 and true/false), ``reasons`` says why for each decision, as ``score``'s
-    report does, and ``problem`` is why ``score`` would refuse the file.
+    report does, and ``problem`` is why ``score`` would refuse the file. ``decisions``
+    is ``score``'s own ``Decisions`` object (``Decisions.to_dict``), as far as the first
+    rows let it be made, for a file holding its labels.
     """
 
     file: str
@@ -71,6 +75,7 @@ class Inspection:
     labels: str | None = None
     reasons: dict[str, str] = field(default_factory=dict)
     problem: str | None = None
+    decisions: dict[str, Any] | None = None
 
     @property
     def scorable(self) -> bool:
@@ -92,6 +97,7 @@ class Inspection:
             "labels": self.labels,
             "reasons": dict(self.reasons),
             "problem": self.problem,
+            "decisions": self.decisions,
         }
 
 
@@ -145,6 +151,7 @@ class _Inspector:
         self.input: str | None = None
         self.classes: tuple[str, ...] | None = None
         self.labels: str | None = None
+        self.decisions: Decisions | None = None
 
     def _fail(self, error: XentError | str) -> None:
         """Note why ``score`` would refuse the file; the first reason is the one shown."""
@@ -157,7 +164,7 @@ class _Inspector:
         source = self.source
         layout, labelled = self._plan()
         if layout is not None:
-            from .pipeline import columns_reason
+            from .decisions import columns_reason
 
             self.reasons["columns"] = columns_reason(layout, self.options)
             self._decide(layout, labelled)
@@ -175,6 +182,7 @@ class _Inspector:
             labels=self.labels,
             reasons={k: self.reasons[k] for k in REASONS if k in self.reasons},
             problem=self.problem,
+            decisions=self.decisions.to_dict() if self.decisions is not None else None,
         )
 
     # -- columns -----------------------------------------------------------------------
@@ -222,23 +230,31 @@ class _Inspector:
         it would stop with there."""
         from .pipeline import first_decisions
 
-        run, error = first_decisions(self.source, layout, self.options)
+        decisions, error = first_decisions(self.source, layout, self.options)
         if error is not None:
             self._fail(error)
-        if run is None:
+        if decisions is None:
+            if layout.label_cols is None:  # the task follows from the columns alone
+                with contextlib.suppress(XentError):
+                    self.task, self.reasons["task"] = decide_task(
+                        len(layout.pred_cols), self.options, layout.pred_cols
+                    )
+                    if self.task == "multiclass":
+                        self.classes = class_names(layout.pred_cols)
+            if "input" not in self.reasons:
+                self.reasons["input"] = "no rows left to decide from"
             return
-        self.reasons.update({k: v for k, v in run.reasons.items() if k in ("task", "input")})
-        self.task = run.task or None
-        self.input = run.input_kind
+        self.decisions = decisions
+        reasons = decisions.reasons_dict
+        self.reasons.update({k: v for k, v in reasons.items() if k in ("task", "input")})
+        self.task = decisions.task
+        self.input = decisions.input
         if self.task == "multiclass":
-            self.classes = run.names
-        if run.input_kind is None and "input" not in self.reasons:
-            self.reasons["input"] = "no rows left to decide from"
-        encoder = run.encoder
-        if encoder is not None and encoder.mode is not None:
-            self.labels = encoder.mode
-            self.reasons["labels"] = encoder.reason
-            self.classes = encoder.classes
+            self.classes = decisions.classes
+        if decisions.label_mode is not None:
+            self.labels = decisions.label_mode
+            self.reasons["labels"] = reasons["labels"]
+            self.classes = decisions.classes
 
     def _decide_predictions(self, layout: Layout) -> None:
         """A file of predictions alone: the task and input kind its first rows give

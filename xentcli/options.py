@@ -18,6 +18,7 @@ Task = Literal["auto", "binary", "multiclass", "multilabel"]
 Compat = Literal["xent", "torch", "keras", "sklearn"]
 Reduction = Literal["mean", "sum"]
 LogBase = Literal["e", "2", "10"]
+LabelType = Literal["auto", "names", "indices"]
 
 INPUT_KINDS = ("auto", "probs", "logits", "logprobs")
 TASKS = ("auto", "binary", "multiclass", "multilabel")
@@ -25,6 +26,7 @@ COMPATS = ("xent", "torch", "keras", "sklearn")
 FORMATS = ("csv", "tsv", "parquet", "arrow", "jsonl", "npy", "npz")
 REDUCTIONS = ("mean", "sum")
 LOG_BASES = ("e", "2", "10")
+LABEL_TYPES = ("auto", "names", "indices")
 DEFAULT_BATCH_ROWS = 65536
 
 
@@ -38,6 +40,8 @@ class Options:
     input: InputKind = "auto"
     task: Task = "auto"
     positive: str | None = None
+    label_type: LabelType = "auto"
+    classes: tuple[str, ...] | None = None
     reduction: Reduction = "mean"
     log_base: LogBase = "e"
     eps: float | Literal["auto"] = "auto"
@@ -63,6 +67,7 @@ class Options:
         _choice("reduction", self.reduction, REDUCTIONS)
         _choice("log-base", self.log_base, LOG_BASES)
         _choice("compat", self.compat, COMPATS)
+        _choice("label-type", self.label_type, LABEL_TYPES)
         for name in ("preds_format", "labels_format"):
             if getattr(self, name) is not None:
                 _choice(name.replace("_", "-"), getattr(self, name), FORMATS)
@@ -92,6 +97,23 @@ class Options:
             raise UsageError(f"batch_rows must be a positive integer, got {self.batch_rows!r}")
         if isinstance(self.pred_cols, str):
             object.__setattr__(self, "pred_cols", split_list(self.pred_cols))
+        if self.classes is not None:
+            classes = (
+                split_list(self.classes, "--classes")
+                if isinstance(self.classes, str)
+                else tuple(str(c) for c in self.classes)
+            )
+            if not classes:
+                raise UsageError("--classes is empty")
+            if len(set(classes)) != len(classes):
+                twice = next(c for c in classes if classes.count(c) > 1)
+                raise UsageError(f"--classes names {twice!r} twice; each class once")
+            if self.label_type == "names":
+                raise UsageError(
+                    "--classes gives the class of each label index, so the labels are "
+                    "indices; it contradicts --label-type names"
+                )
+            object.__setattr__(self, "classes", classes)
 
     @property
     def log_base_value(self) -> float:
@@ -109,11 +131,11 @@ class Options:
         return replace(base, **kwargs)
 
 
-def split_list(text: str) -> tuple[str, ...]:
+def split_list(text: str, option: str = "--pred-cols") -> tuple[str, ...]:
     """``'a, b,c'`` -> ``('a', 'b', 'c')``."""
     items = tuple(part.strip() for part in text.split(",") if part.strip())
     if not items:
-        raise UsageError(f"--pred-cols is empty: {text!r}")
+        raise UsageError(f"{option} is empty: {text!r}")
     return items
 
 

@@ -19,18 +19,18 @@ from . import family
 from .accumulate import Accumulator
 from .align import Aligner, Batch, Layout, plan
 from .arrays import from_numpy, mask, strings
-from .conventions import Rules, check_options, rules_for
+from .conventions import Rules, rules_for
+from .decisions import (
+    Decisions,
+    class_aliases,
+    decide_labels,
+    decide_problem,
+    encode_labels,
+    with_labels_seen,
+)
 from .errors import InputError, UsageError, ValidationError, XentError
 from .gates import apply_gates
-from .infer import (
-    LabelEncoder,
-    class_names,
-    decide_input,
-    decide_targets,
-    decide_task,
-    label_text,
-    resolve_eps,
-)
+from .infer import label_text
 from .kernels import batch_losses
 from .options import Options
 from .signature import signature
@@ -110,23 +110,22 @@ def score(
 
 def first_decisions(
     preds: Source, layout: Layout, options: Options
-) -> tuple[_Run | None, XentError | None]:
+) -> tuple[Decisions | None, XentError | None]:
     """``score``'s decisions for a file holding its own labels, made on the first rows
     that remain, exactly as ``score`` makes them (``xent inspect`` shows them). Returns
-    the run that holds them (task, input kind, encoder, reasons) and the error ``score``
-    would stop with on those rows, if any; the run is None when it could not start."""
-    run = None
+    the decisions (as far as they got) and the error ``score`` would stop with on those
+    rows, if any."""
+    run = _Run(preds, None, layout, options)
     try:
-        run = _Run(preds, None, layout, options)
-        for batch in Aligner(preds, None, layout, run._batch_rows()):
+        for batch in Aligner(preds, None, layout, run.batch_rows()):
             run.prepare(_Work.of(batch))
-            if run.input_kind is not None:
+            if run.decisions is not None:
                 break
         else:
-            raise InputError(run._nothing_left(), file=preds.name)
+            raise InputError(run.nothing_left(), file=preds.name)
     except XentError as error:
-        return run, error
-    return run, None
+        return run.decisions, error
+    return run.decisions, None
 
 
 @dataclass
@@ -170,7 +169,8 @@ class _Work:
 
 
 class _Run:
-    """The state of one scoring run: decisions made on the first rows, and the totals."""
+    """One scoring run: the decisions (made once, on the first rows), then per batch:
+    filter, check and encode against them, compute, accumulate."""
 
     def __init__(
         self,
@@ -183,15 +183,7 @@ class _Run:
         self.preds, self.labels, self.layout, self.options = preds, labels, layout, options
         self.class_weights = class_weights
         self.label_file = (labels or preds).name
-        self.eps = resolve_eps(options, layout.dtype)
-        self.reasons = {"columns": columns_reason(layout, options)}
-        if layout.join is not None:
-            self.reasons["join"] = layout.join
-        self.names = class_names(layout.pred_cols)
-        self.task = ""
-        self.target = "hard"
-        self.input_kind: str | None = None
-        self.encoder: LabelEncoder | None = None
+        self.decisions: Decisions | None = None
         self.rules: Rules | None = None
         self.accumulator: Accumulator | None = None
         self.weight_vector: npt.NDArray[np.float64] | None = None
@@ -200,36 +192,19 @@ class _Run:
         self.ignored = 0
         self.sample_weight_total = 0.0
         self.unnormalized = 0
-        if layout.label_cols is None:
-            self._decide_task()
-
-    def _decide_task(self, targets: npt.NDArray[np.float64] | None = None) -> None:
-        layout, options = self.layout, self.options
-        if targets is None:
-            self.task, self.reasons["task"] = decide_task(
-                len(layout.pred_cols), options, layout.pred_cols
-            )
-            self.encoder = LabelEncoder(
-                self.task, layout.pred_cols, options, self.label_file, layout.label_col
-            )
-        else:
-            self.task, self.target, self.reasons["task"] = decide_targets(targets, options)
-            self.reasons["labels"] = (
-                "a column per class: "
-                + ", ".join(layout.label_columns[:4])
-                + (" .." if len(layout.label_columns) > 4 else "")
-            )
 
     def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
-        aligner = Aligner(self.preds, self.labels, self.layout, self._batch_rows())
+        aligner = Aligner(self.preds, self.labels, self.layout, self.batch_rows())
         for batch in aligner:
-            self._score(_Work.of(batch), sink)
+            prepared = self.prepare(_Work.of(batch))
+            if prepared is not None:
+                self._add(*prepared, sink)
             if progress is not None:
                 done = batch.offset + len(batch)
                 progress(done, self.preds.fraction_done(done))
         acc = self.accumulator
         if acc is None or acc.n == 0:
-            raise InputError(self._nothing_left(), file=self.preds.name)
+            raise InputError(self.nothing_left(), file=self.preds.name)
         if self.layout.weight_col is not None and not self.sample_weight_total > 0:
             raise ValidationError(
                 "the weights of the rows scored sum to 0; a weighted mean needs a positive total",
@@ -244,70 +219,44 @@ class _Run:
         summary = acc.finish(self._facts(aligner.unmatched_labels), __version__)
         return apply_gates(summary, self.options.max_loss, self.options.min_accuracy)
 
-    def _nothing_left(self) -> str:
+    def nothing_left(self) -> str:
         if self.dropped or self.ignored:
             return (
                 f"no rows left to score ({self.dropped} dropped as invalid, {self.ignored} ignored)"
             )
         return "no rows to score (the file has a header but no data rows)"
 
-    def _score(self, work: _Work, sink: SampleSink | None) -> None:
-        """Filter, decide (on the first rows), check, compute and add one batch."""
-        prepared = self.prepare(work)
-        if prepared is not None:
-            work, checked = prepared
-            self._add(work, checked, work.y, sink)
+    def batch_rows(self) -> int:
+        return batch_rows_for(len(self.layout.pred_cols), self.options)
+
+    # -- one batch -----------------------------------------------------------------------
 
     def prepare(self, work: _Work) -> tuple[_Work, Checked] | None:
         """One batch's rows ready for the kernels: ignored and invalid rows out, the
         decisions made (on the first rows that remain), scores and labels checked and
-        encoded. None when no row is left. ``xent inspect`` runs this on a first batch,
-        so that it decides exactly as ``score`` does."""
-        opts, layout, drop = self.options, self.layout, self.options.drop_invalid
-        if opts.ignore_label is not None and work.labels is not None:
-            ignored = ignored_rows(work.labels, opts.ignore_label)
-            if ignored.any():
-                self.ignored += int(ignored.sum())
-                work = work.without(ignored)
-        bad = check_finite(work.scores, layout.pred_cols, self.preds.name, work.rows, drop)
-        if bad is not None:
-            work = self._drop(work, bad)
-        if work.targets is not None and not self.task:
-            # Decide on rows whose label cells are numbers in [0, 1]: the others decide
-            # nothing (they are dropped, or the error).
-            bad = check_targets(
-                work.targets,
-                "multilabel",  # cells only: sums wait for the decision
-                layout.label_columns,
-                self.label_file,
-                work.label_rows,
-                sum_tol=opts.sum_tol,
-                one_hot=False,
-                drop=drop,
-            )
-            if bad is not None:
-                work = self._drop(work, bad)
-            if not len(work):
-                return None
-            self._decide_task(work.targets)
+        encoded against them. None when no row is left. ``xent inspect`` runs this on a
+        first batch, so that it decides exactly as ``score`` does."""
+        work = self._filter(work)
         if not len(work):
             return None
-        if self.input_kind is None:
-            self._decide_input(work)
-        assert self.rules is not None and self.input_kind is not None
+        if self.decisions is None:
+            self._decide(work)
+        decisions = self.decisions
+        assert decisions is not None and self.rules is not None
         work = self._labels(work)
+        decisions = self.decisions
         while True:
             checked = check_scores(
                 work.scores,
-                self.input_kind,
-                layout.pred_cols,
+                decisions.input,
+                self.layout.pred_cols,
                 self.preds.name,
                 work.rows,
-                sum_tol=opts.sum_tol,
-                renormalize=opts.renormalize,
-                dtype=layout.dtype,
-                sums=self.rules.sums if self.task != "multilabel" else "unchecked",
-                drop=drop,
+                sum_tol=self.options.sum_tol,
+                renormalize=self.options.renormalize,
+                dtype=self.layout.dtype,
+                sums=self.rules.sums if decisions.task != "multilabel" else "unchecked",
+                drop=self.options.drop_invalid,
             )
             if checked.bad is None:
                 break
@@ -315,6 +264,7 @@ class _Run:
         if not len(work):
             return None
         if work.weights is not None:
+            layout = self.layout
             assert layout.weight_col is not None
             weight_file = self.preds.name if layout.weight_in_preds else self.label_file
             check_weights(
@@ -327,52 +277,86 @@ class _Run:
         self.unnormalized += checked.unnormalized
         return work, checked
 
+    def _filter(self, work: _Work) -> _Work:
+        """The rows left after ``--ignore-label`` and non-finite predictions; before the
+        decisions, also the rows whose label cells are not numbers in [0, 1] (they decide
+        nothing: they are dropped, or the error)."""
+        opts, layout, drop = self.options, self.layout, self.options.drop_invalid
+        if opts.ignore_label is not None and work.labels is not None:
+            ignored = ignored_rows(work.labels, opts.ignore_label)
+            if ignored.any():
+                self.ignored += int(ignored.sum())
+                work = work.without(ignored)
+        bad = check_finite(work.scores, layout.pred_cols, self.preds.name, work.rows, drop)
+        if bad is not None:
+            work = self._drop(work, bad)
+        if work.targets is not None and self.decisions is None:
+            bad = check_targets(
+                work.targets,
+                "multilabel",  # cells only: sums wait for the decision
+                layout.label_columns,
+                self.label_file,
+                work.label_rows,
+                sum_tol=opts.sum_tol,
+                one_hot=False,
+                drop=drop,
+            )
+            if bad is not None:
+                work = self._drop(work, bad)
+        return work
+
+    def _decide(self, work: _Work) -> None:
+        """The decisions, on the first rows that remain, and what follows from them: the
+        peer's rules and an accumulator of the right shape. The task and input kind are
+        kept even when the labels then fail, for ``xent inspect``."""
+        opts, layout = self.options, self.layout
+        decisions = decide_problem(work, layout, opts, self.preds.name, self.label_file)
+        self.decisions = decisions
+        task = decisions.task
+        self.rules = rules_for(opts, task, layout.dtype, decisions.eps, decisions.target)
+        weighted = (
+            layout.weight_col is not None
+            or self.class_weights is not None
+            or (task == "multilabel" and self.rules.arithmetic.label_sum)
+        )
+        n_classes = 2 if task == "binary" else len(layout.pred_cols)
+        self.accumulator = Accumulator(
+            n_classes, weighted=weighted, multilabel=task == "multilabel"
+        )
+
     def _drop(self, work: _Work, bad: npt.NDArray[np.bool_]) -> _Work:
         self.dropped += int(np.count_nonzero(bad))
         return work.without(bad)
 
-    def _decide_input(self, work: _Work) -> None:
-        opts = self.options
-        self.input_kind, self.reasons["input"] = decide_input(
-            work.scores, self.task, opts, self.preds.name, int(work.rows[0])
-        )
-        check_options(
-            opts, self.task, self.input_kind, self.target, self.layout.label_cols is not None
-        )
-        self.rules = rules_for(opts, self.task, self.layout.dtype, self.eps, self.target)
-        n_classes = 2 if self.task == "binary" else len(self.layout.pred_cols)
-        weighted = (
-            self.layout.weight_col is not None
-            or self.class_weights is not None
-            or (self.task == "multilabel" and self.rules.arithmetic.label_sum)
-        )
-        self.accumulator = Accumulator(
-            n_classes, weighted=weighted, multilabel=self.task == "multilabel"
-        )
-
     def _labels(self, work: _Work) -> _Work:
         """The rows with their class indices (none for soft and multilabel targets),
         less rows whose labels are invalid under ``--drop-invalid``."""
+        decisions = self.decisions
+        assert decisions is not None
         if work.targets is not None:
+            task, target = decisions.task, decisions.target
             bad = check_targets(
                 work.targets,
-                self.task,
+                task,
                 self.layout.label_columns,
                 self.label_file,
                 work.label_rows,
                 sum_tol=self.options.sum_tol,
-                one_hot=self.target == "hard" and self.task == "multiclass",
+                one_hot=target == "hard" and task == "multiclass",
                 drop=self.options.drop_invalid,
             )
             if bad is not None:
                 work = self._drop(work, bad)
-            if self.target == "hard" and self.task == "multiclass" and work.targets is not None:
+            if target == "hard" and task == "multiclass" and work.targets is not None:
                 work.y = np.argmax(work.targets, axis=1)
             return work
-        assert self.encoder is not None and work.labels is not None
+        assert work.labels is not None
         while True:
             try:
-                work.y = self.encoder.encode(work.labels, work.label_rows)
+                if decisions.label_mode is None:  # every label so far is missing
+                    decisions = self.decisions = decide_labels(work, decisions, self.options)
+                decisions = self.decisions = with_labels_seen(decisions, work.labels)
+                work.y = encode_labels(work.labels, work.label_rows, decisions)
                 return work
             except ValidationError as error:
                 if not self.options.drop_invalid or error.positions is None:
@@ -384,14 +368,11 @@ class _Run:
                     work.y = np.zeros(0, dtype=np.int64)
                     return work
 
-    def _add(
-        self,
-        work: _Work,
-        checked: Checked,
-        y: npt.NDArray[np.int64] | None,
-        sink: SampleSink | None,
-    ) -> None:
-        assert self.accumulator is not None
+    # -- compute and accumulate ------------------------------------------------------------
+
+    def _add(self, work: _Work, checked: Checked, sink: SampleSink | None) -> None:
+        assert self.accumulator is not None and self.decisions is not None
+        y = work.y
         result = self._compute(checked.scores, y, work.targets)
         numerator, denominator = result.numerator, result.denominator
         row_weights = None
@@ -405,7 +386,7 @@ class _Run:
             class_w = self.weight_vector[y]
             row_weights = class_w if row_weights is None else row_weights * class_w
         renormalized = checked.renormalized + result.renormalized
-        if self.task == "multilabel":
+        if self.decisions.task == "multilabel":
             assert work.targets is not None and result.per_label is not None
             assert result.hits is not None
             self.accumulator.add_multilabel(
@@ -444,12 +425,13 @@ class _Run:
         y: npt.NDArray[np.int64] | None,
         targets: npt.NDArray[np.float64] | None,
     ) -> family.Weighted:
-        assert self.rules is not None and self.input_kind is not None
+        decisions = self.decisions
+        assert self.rules is not None and decisions is not None
         opts = self.options
         return batch_losses(
-            self.task,
-            self.target,
-            self.input_kind,
+            decisions.task,
+            decisions.target,
+            decisions.input,
             self.rules,
             scores,
             y,
@@ -457,7 +439,7 @@ class _Run:
             smoothing=opts.label_smoothing,
             pos_weight=opts.pos_weight,
             class_weights=self._class_weights(),
-            eps=self.eps,
+            eps=decisions.eps,
         )
 
     def _class_weights(self) -> npt.NDArray[np.float64] | None:
@@ -465,14 +447,10 @@ class _Run:
         if self.class_weights is None:
             return None
         if self.weight_vector is None:
-            if self.task == "binary":
-                assert self.encoder is not None
-                aliases: list[list[str]] = [["0", "false"], ["1", "true"]]
-                classes: tuple[str, ...] = self.encoder.classes
-            else:
-                aliases = [[c] for c in self.layout.pred_cols]
-                classes = self.names
-            self.weight_vector = class_weight_vector(self.class_weights, classes, aliases)
+            assert self.decisions is not None
+            self.weight_vector = class_weight_vector(
+                self.class_weights, self.decisions.classes, class_aliases(self.decisions)
+            )
             if not self.weight_vector.any():
                 raise UsageError(
                     "--class-weights are all 0; a weighted mean needs a positive total"
@@ -484,16 +462,8 @@ class _Run:
         ``cat=2`` are the same convention)."""
         if self.weight_vector is None:
             return None
-        return dict(zip(self._classes(), self.weight_vector.tolist(), strict=True))
-
-    def _batch_rows(self) -> int:
-        return batch_rows_for(len(self.layout.pred_cols), self.options)
-
-    def _classes(self) -> tuple[str, ...]:
-        if self.task == "binary":
-            assert self.encoder is not None
-            return self.encoder.classes
-        return self.names
+        assert self.decisions is not None
+        return dict(zip(self.decisions.classes, self.weight_vector.tolist(), strict=True))
 
     def _sample_rows(
         self,
@@ -502,51 +472,57 @@ class _Run:
         result: family.Weighted,
         weights: npt.NDArray[np.float64] | None,
     ) -> SampleRows:
+        decisions = self.decisions
+        assert decisions is not None
         keys = work.ids if work.ids is not None else from_numpy(work.rows)
         label_names = pred_names = None
-        if self.task == "multilabel":
+        if decisions.task == "multilabel":
             assert work.targets is not None and result.hits is not None
             truth = work.targets > 0.5
-            label_names = _joined(truth, self.names)
-            pred_names = _joined(truth == result.hits, self.names)
+            label_names = _joined(truth, decisions.classes)
+            pred_names = _joined(truth == result.hits, decisions.classes)
         losses = result.losses
         return SampleRows(
             key_name=self.layout.id_col or "row",
             keys=keys,
             labels=classes,
-            preds=losses.pred if self.task != "multilabel" else classes,
+            preds=losses.pred if decisions.task != "multilabel" else classes,
             loss=losses.loss / self.scale,
             p_true=losses.p_true,
-            classes=self._classes(),
+            classes=decisions.classes,
             label_text=label_names,
             pred_text=pred_names,
             weights=weights,
         )
 
+    # -- the summary -------------------------------------------------------------------
+
     def _facts(self, unmatched: int | None) -> Facts:
-        opts = self.options
-        if self.encoder is not None:
-            self.reasons["labels"] = self.encoder.reason
-        assert self.input_kind is not None and self.rules is not None
+        opts, decisions = self.options, self.decisions
+        assert decisions is not None and self.rules is not None
         return Facts(
-            task=self.task,
-            input=self.input_kind,
-            classes=self._classes(),
+            task=decisions.task,
+            input=decisions.input,
+            classes=decisions.classes,
             log_base=opts.log_base,
             reduction=opts.reduction,
             eps=self.rules.eps,
             signature=signature(
-                self.task, self.input_kind, opts, self.target, self._resolved_class_weights()
+                decisions.task,
+                decisions.input,
+                opts,
+                decisions.target,
+                self._resolved_class_weights(),
             ),
-            target=self.target,
+            target=decisions.target,
             compat=opts.compat,
-            reasons=dict(self.reasons),
+            reasons=decisions.reasons_dict,
             inputs={"preds": self.preds.name, "labels": self.labels.name if self.labels else None},
             unmatched_labels=unmatched,
             dropped=self.dropped,
             ignored=self.ignored,
             rules=self.rules.describe(),
-            warnings=tuple(self._warnings(unmatched)),
+            warnings=(*decisions.warnings, *self._warnings(unmatched)),
         )
 
     def _warnings(self, unmatched: int | None) -> list[str]:
@@ -558,9 +534,10 @@ class _Run:
                 f"to [eps, 1 - eps] with eps = {self.rules.eps:.6g}"
             )
         if acc.renormalized:
+            assert self.decisions is not None
             notes.append(
                 f"renormalised {acc.renormalized} row{'s' if acc.renormalized > 1 else ''}"
-                f" whose {'probabilities' if self.input_kind == 'probs' else 'exp'} "
+                f" whose {'probabilities' if self.decisions.input == 'probs' else 'exp'} "
                 f"did not sum to 1"
             )
         if self.unnormalized:
@@ -610,8 +587,3 @@ def _joined(flags: npt.NDArray[np.bool_], names: tuple[str, ...]) -> pa.Array:
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     texts = ["|".join(n for n, f in zip(names, flags[i], strict=True) if f) for i in first]
     return strings(texts).take(from_numpy(inverse.astype(np.int64).ravel()))
-
-
-def columns_reason(layout: Layout, options: Options) -> str:
-    """Which columns were taken as predictions, and every column of PREDS left out, with why."""
-    return layout.roles.columns_reason()

@@ -108,7 +108,21 @@ class Roles:
         out: dict[str, list[dict[str, str]]] = {"preds": [e.to_dict() for e in self.preds]}
         if self.labels:
             out["labels"] = [e.to_dict() for e in self.labels]
+        if self.by_option:
+            out["by_option"] = True  # type: ignore[assignment]
+        if self.order:
+            out["order"] = list(self.order)  # type: ignore[assignment]
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Roles:
+        """``to_dict``'s data read back (``by_option`` and ``order`` included)."""
+
+        def entries(key: str) -> tuple[ColumnRole, ...]:
+            return tuple(ColumnRole(**e) for e in data.get(key, ()))  # type: ignore[union-attr]
+
+        order = tuple(data.get("order", ()))  # type: ignore[arg-type]
+        return cls(entries("preds"), entries("labels"), bool(data.get("by_option")), order)
 
     def columns_reason(self) -> str:
         """One line: the prediction columns, how they were chosen, and every column of
