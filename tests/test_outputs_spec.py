@@ -26,6 +26,7 @@ import pty
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -357,18 +358,20 @@ def test_head_closing_the_pipe_is_not_an_error(tmp_path, fmt) -> None:
 # -- no progress bar under CI -------------------------------------------------------------
 
 
-def _rows(n: int) -> bytes:
-    rng = np.random.default_rng(9)
+def _rows(n: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
     z, y = rng.normal(size=(n, 3)), rng.integers(0, 3, n)
-    return b"".join(
-        f"{a!r},{b!r},{c!r},{k}\n".encode()
-        for (a, b, c), k in zip(z.tolist(), y.tolist(), strict=True)
-    )
+    lines = zip(z.tolist(), y.tolist(), strict=True)
+    return b"".join(f"{a!r},{b!r},{c!r},{k}\n".encode() for (a, b, c), k in lines)
 
 
-def _stderr_on_terminal(cwd: Path, **extra: str) -> tuple[int, str]:
-    """A run reading standard input that arrives after 1.5 s (so the bar's half-second
-    delay has passed), with standard error on a pseudo-terminal; what that shows."""
+FEED_SECONDS = 4.0  # standard input trickles in this long: far past the bar's 0.5 s delay
+
+
+def _stderr_on_terminal(cwd: Path, *, until_seen: str | None = None, **extra: str) -> str:
+    """A run reading standard input that trickles in (20,000 rows every quarter second
+    for ``FEED_SECONDS``, or until ``until_seen`` shows), with standard error on a
+    pseudo-terminal; what that terminal showed, without escape codes."""
     master, slave = pty.openpty()
     try:
         proc = subprocess.Popen(
@@ -381,29 +384,46 @@ def _stderr_on_terminal(cwd: Path, **extra: str) -> tuple[int, str]:
         )
     finally:
         os.close(slave)
-    assert proc.stdin is not None
-    time.sleep(1.5)
-    out, _ = proc.communicate(b"a,b,c,label\n" + _rows(30_000), timeout=300)
-    chunks = []
-    try:
+    shown: list[bytes] = []
+
+    def read() -> None:
         while True:
             try:
                 data = os.read(master, 65536)
             except OSError:
-                break
+                return
             if not data:
-                break
-            chunks.append(data)
-    finally:
-        os.close(master)
-    assert json.loads(out)["n_samples"] == 30_000
-    return proc.returncode, ESCAPE.sub("", b"".join(chunks).decode(errors="replace"))
+                return
+            shown.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def text() -> str:
+        return ESCAPE.sub("", b"".join(shown).decode(errors="replace"))
+
+    assert proc.stdin is not None
+    proc.stdin.write(b"a,b,c,label\n")
+    rows, started = 0, time.monotonic()
+    deadline = started + (60.0 if until_seen else FEED_SECONDS)
+    while time.monotonic() < deadline:
+        if until_seen and until_seen in text() and time.monotonic() > started + FEED_SECONDS:
+            break
+        proc.stdin.write(_rows(20_000, seed=rows))
+        proc.stdin.flush()
+        rows += 20_000
+        time.sleep(0.25)
+    out, _ = proc.communicate(timeout=300)
+    reader.join(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0
+    assert json.loads(out)["n_samples"] == rows
+    return text()
 
 
 @pytest.mark.parametrize("ci", ["true", "1", "false"])
 def test_no_progress_bar_when_ci_is_set(tmp_path, ci) -> None:
-    code, shown = _stderr_on_terminal(tmp_path, CI=ci)
-    assert code == 0
+    shown = _stderr_on_terminal(tmp_path, CI=ci)
     assert "scoring" not in shown
     assert shown.strip() == ""
 
@@ -412,8 +432,7 @@ def test_no_progress_bar_when_ci_is_set(tmp_path, ci) -> None:
 def test_a_progress_bar_on_a_terminal_without_ci(tmp_path, ci) -> None:
     """The control: the same run, CI unset or empty, shows the bar on the terminal."""
     extra = {} if ci is None else {"CI": ci}
-    code, shown = _stderr_on_terminal(tmp_path, **extra)
-    assert code == 0
+    shown = _stderr_on_terminal(tmp_path, until_seen="scoring", **extra)
     assert "scoring" in shown and "rows" in shown
 
 
