@@ -1,8 +1,11 @@
-"""Pair prediction rows with labels and pick the columns: by position or by ``--id-col``.
+"""Pair prediction rows with labels and pick the columns: by position or by a key.
 
-``plan`` decides which columns are predictions, labels and ids from the schemas;
-``Aligner`` streams ``Batch`` objects (a float64 block of scores, the raw labels,
-the ids) and counts what a join leaves over.
+``plan`` decides, once and from the schemas, every column's role (``roles``) and how
+rows pair: by ``--id-col``, by the index pandas wrote in both files (a column, or a
+RangeIndex kept in the metadata), else by position; the ``Layout`` it returns is
+frozen plain data. ``Aligner`` streams ``Batch`` objects (a float64 block of scores,
+the raw labels, the ids), checks on every batch what the layout says must agree
+(PREDS' own label column, a key both files carry), and counts what a join leaves over.
 """
 
 from __future__ import annotations
@@ -309,11 +312,11 @@ def _joinable(index: dict[str, str]) -> dict[str, str]:
 
 
 def _key_column(source: Source, name: str, index: dict[str, str]) -> str:
-    """The column ``--id-col name`` means in ``source``; ``''`` and ``Unnamed: 0`` both
-    name pandas' unnamed index, however the file spells it."""
+    """The column ``--id-col name`` means in ``source``; ``''``, ``Unnamed: 0`` and
+    ``__index_level_0__`` all name pandas' unnamed index, however the file spells it."""
     if name in source.columns:
         return name
-    if name in UNNAMED_INDEX:
+    if name in UNNAMED_INDEX or name == "__index_level_0__":
         for column, index_name in index.items():
             if index_name == "":
                 return column
