@@ -504,7 +504,19 @@ def test_same_range_index_pairs_by_position() -> None:
     labels_frame().to_parquet("labels.parquet")
     summary = score("preds.parquet", "labels.parquet")
     assert_true_loss(summary)
-    assert summary.reasons["join"] == "rows paired by position"
+    assert summary.reasons["join"] == (
+        "rows paired by position: both files carry pandas' unnamed index as the same RangeIndex"
+    )
+
+
+def test_an_index_in_one_file_only_pairs_by_position_and_says_so() -> None:
+    preds_frame().to_csv("preds.csv")
+    labels_frame().to_csv("labels.csv", index=False)
+    summary = score("preds.csv", "labels.csv")
+    assert_true_loss(summary, probs=written("preds.csv"))
+    assert summary.reasons["join"] == (
+        "rows paired by position (only preds.csv carries a pandas index)"
+    )
 
 
 def test_join_on_index_with_missing_keys_counts_them() -> None:
