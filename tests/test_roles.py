@@ -25,6 +25,8 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, log_loss
 
 import xentcli
@@ -502,7 +504,19 @@ def test_same_range_index_pairs_by_position() -> None:
     labels_frame().to_parquet("labels.parquet")
     summary = score("preds.parquet", "labels.parquet")
     assert_true_loss(summary)
-    assert summary.reasons["join"] == "rows paired by position"
+    assert summary.reasons["join"] == (
+        "rows paired by position: both files carry pandas' unnamed index as the same RangeIndex"
+    )
+
+
+def test_an_index_in_one_file_only_pairs_by_position_and_says_so() -> None:
+    preds_frame().to_csv("preds.csv")
+    labels_frame().to_csv("labels.csv", index=False)
+    summary = score("preds.csv", "labels.csv")
+    assert_true_loss(summary, probs=written("preds.csv"))
+    assert summary.reasons["join"] == (
+        "rows paired by position (only preds.csv carries a pandas index)"
+    )
 
 
 def test_join_on_index_with_missing_keys_counts_them() -> None:
@@ -614,3 +628,72 @@ def test_every_column_has_one_role_and_the_layout_is_plain_data() -> None:
         layout.roles = roles  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         roles.preds[0].role = "prediction"  # type: ignore[misc]
+
+
+# -- generated tables: the true loss, or a refusal; never another number ----------------
+
+DECOY_KINDS = ("sample_id", "fold", "epoch", "n_tokens", "own label", "csv index", "seed")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    k=st.integers(2, 5),
+    n=st.integers(1, 150),
+    decoys=st.sets(st.sampled_from(DECOY_KINDS)),
+    fmt=st.sampled_from(["csv", "parquet"]),
+    index=st.sampled_from(["none", "both", "labels shuffled"]),
+    batch_rows=st.sampled_from([1, 7, 64]),
+    seed=st.integers(0, 2**16),
+)
+def test_generated_decoys_give_the_true_loss_or_stop(
+    tmp_path_factory: pytest.TempPathFactory,
+    k: int,
+    n: int,
+    decoys: set[str],
+    fmt: str,
+    index: str,
+    batch_rows: int,
+    seed: int,
+) -> None:
+    folder = tmp_path_factory.mktemp("generated")
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(k), size=n)
+    y = rng.integers(0, k, size=n)
+    preds = pd.DataFrame({f"p_{i}": probs[:, i] for i in range(k)})
+    extra = {
+        "sample_id": rng.permutation(n) + 10,
+        "fold": np.arange(n) % 5,
+        "epoch": np.full(n, 3),
+        "n_tokens": rng.integers(0, 1000, size=n),
+        "seed": np.full(n, seed),
+    }
+    for position, name in enumerate(sorted(decoys - {"own label", "csv index"})):
+        preds.insert(position, name, extra[name])
+    if "own label" in decoys:
+        preds.insert(0, "label", y)
+    labels = pd.DataFrame({"label": y})
+    if index != "none":
+        keys = pd.Index(rng.permutation(n) * 3 + 1)
+        preds.index, labels.index = keys, keys
+    if index == "labels shuffled":
+        labels = labels.sample(frac=1.0, random_state=seed)
+    write_index = index != "none"
+    preds_path, labels_path = folder / f"preds.{fmt}", folder / f"labels.{fmt}"
+    if fmt == "csv":
+        preds.to_csv(preds_path, index=write_index or "csv index" in decoys)
+        labels.to_csv(labels_path, index=write_index)
+        held = pd.read_csv(preds_path)[[f"p_{i}" for i in range(k)]].to_numpy(np.float64)
+    else:
+        preds.to_parquet(preds_path, index=write_index or None)
+        labels.to_parquet(labels_path, index=write_index or None)
+        held = probs
+    try:
+        summary = xentcli.score(str(preds_path), str(labels_path), batch_rows=batch_rows)
+    except XentError as error:
+        assert "\n" not in str(error)
+        event(f"refused: {str(error)[:60]}")
+        return
+    event("scored")
+    assert summary.n_samples == n
+    expected = log_loss(y, held, labels=list(range(k))) if n else None
+    assert summary.loss == pytest.approx(expected, rel=0, abs=1e-12)

@@ -1,8 +1,11 @@
-"""Pair prediction rows with labels and pick the columns: by position or by ``--id-col``.
+"""Pair prediction rows with labels and pick the columns: by position or by a key.
 
-``plan`` decides which columns are predictions, labels and ids from the schemas;
-``Aligner`` streams ``Batch`` objects (a float64 block of scores, the raw labels,
-the ids) and counts what a join leaves over.
+``plan`` decides, once and from the schemas, every column's role (``roles``) and how
+rows pair: by ``--id-col``, by the index pandas wrote in both files (a column, or a
+RangeIndex kept in the metadata), else by position; the ``Layout`` it returns is
+frozen plain data. ``Aligner`` streams ``Batch`` objects (a float64 block of scores,
+the raw labels, the ids), checks on every batch what the layout says must agree
+(PREDS' own label column, a key both files carry), and counts what a join leaves over.
 """
 
 from __future__ import annotations
@@ -154,16 +157,8 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
             _no_duplicate_names(source)
     preds_index = pandas_index_columns(preds.schema)
     labels_index = pandas_index_columns(labels.schema) if labels is not None else {}
-    id_col, labels_id, join = _join_keys(preds, labels, options, preds_index, labels_index)
-    ranges = _range_keys(preds, labels, id_col, labels_id, join) if labels is not None else None
-    if ranges is not None:
-        id_range, labels_range, join = ranges[:3]
-        if ranges[3] is not None:  # "" is a name: pandas' unnamed index in a CSV
-            id_col = ranges[3]
-        if ranges[4] is not None:
-            labels_id = ranges[4]
-    else:
-        id_range = labels_range = None
+    pairing = _pairing(preds, labels, options, preds_index, labels_index)
+    id_col, labels_id, join = pairing.preds_col, pairing.labels_col, pairing.reason
     label_source = labels if labels is not None else preds
     weight_col, weight_in_preds = _weight_column(preds, labels, options)
     if weight_col is not None and weight_col in (id_col, labels_id, options.label_col):
@@ -197,10 +192,9 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         order=pred_cols,
     )
     shared = None
-    if labels is not None and id_col is None and id_range is None:
+    if join is not None and join.startswith("rows paired by position"):
+        assert labels is not None
         shared = _shared_key(preds, labels, preds_index, labels_index)
-    if labels is not None and join is None:
-        join = "rows paired by position"
         if shared is not None:
             join += f", checked to agree on the column {shared!r} that both files carry"
     return Layout(
@@ -218,35 +212,53 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         label_check=label_check,
         join=join,
         shared_key=shared,
-        id_range=id_range,
-        labels_id_range=labels_range,
+        id_range=pairing.preds_range,
+        labels_id_range=pairing.labels_range,
     )
 
 
 CHECKED = "checked against LABELS row by row"
 
 
-def _join_keys(
+@dataclass(frozen=True)
+class _Pairing:
+    """How rows pair: on a key column of each file, or keys of pandas' RangeIndex
+    (``start, step``) where a file keeps its index only in the metadata; by position
+    when neither file has a key. ``reason`` says which, and why."""
+
+    preds_col: str | None = None
+    labels_col: str | None = None
+    preds_range: tuple[int, int] | None = None
+    labels_range: tuple[int, int] | None = None
+    reason: str | None = None
+
+
+def _pairing(
     preds: Source,
     labels: Source | None,
     options: Options,
     preds_index: dict[str, str],
     labels_index: dict[str, str],
-) -> tuple[str | None, str | None, str | None]:
-    """The key column of PREDS and of LABELS, and why: ``--id-col``, else the index
-    pandas wrote in both files under the same name (SPEC), else none (by position)."""
+) -> _Pairing:
+    """``--id-col``; else the index pandas wrote in both files under the same name
+    (SPEC), as a column or as a RangeIndex in the metadata; else position."""
     name = options.id_col
     if name is not None:
         preds_key = _key_column(preds, name, preds_index)
         if labels is None:
-            return preds_key, None, None
-        labels_key = _key_column(labels, name, labels_index)
-        return preds_key, labels_key, f"rows joined on --id-col {name!r} (keys compared as text)"
+            return _Pairing(preds_col=preds_key)
+        return _Pairing(
+            preds_key,
+            _key_column(labels, name, labels_index),
+            reason=f"rows joined on --id-col {name!r} (keys compared as text)",
+        )
     if labels is None:
-        return None, None, None
+        return _Pairing()
     in_preds = _joinable(preds_index)
     in_labels = _joinable(labels_index)
-    shared = [n for n in in_preds if n in in_labels]
+    preds_ranges = pandas_range_indexes(preds.schema)
+    labels_ranges = pandas_range_indexes(labels.schema)
+    shared = [n for n in {**in_preds, **preds_ranges} if n in in_labels or n in labels_ranges]
     if len(shared) > 1:
         raise AlignError(
             "both files carry a pandas index of several levels "
@@ -254,60 +266,36 @@ def _join_keys(
             hint="pass --id-col",
         )
     if not shared:
-        return None, None, None
+        alone = [s.name for s, index in ((preds, preds_index), (labels, labels_index)) if index]
+        only = f" (only {alone[0]} carries a pandas index)" if len(alone) == 1 else ""
+        return _Pairing(reason=f"rows paired by position{only}")
     index = shared[0]
-    preds_key, labels_key = in_preds[index], in_labels[index]
     what = "pandas' unnamed index" if index == "" else f"the pandas index {index!r}"
-    return (
-        preds_key,
-        labels_key,
-        f"rows joined on {what}, which both files carry ({preds_key!r} in {preds.name}, "
-        f"{labels_key!r} in {labels.name}), as pandas aligns them (keys compared as text)",
+    preds_range, labels_range = preds_ranges.get(index), labels_ranges.get(index)
+    if preds_range is not None and preds_range == labels_range:
+        return _Pairing(
+            reason=f"rows paired by position: both files carry {what} as the same RangeIndex"
+        )
+    spelled = [
+        f"{_range_text(r)} in {s.name}" if r is not None else f"{c!r} in {s.name}"
+        for s, c, r in (
+            (preds, in_preds.get(index), preds_range),
+            (labels, in_labels.get(index), labels_range),
+        )
+    ]
+    return _Pairing(
+        in_preds.get(index) if preds_range is None else None,
+        in_labels.get(index) if labels_range is None else None,
+        preds_range,
+        labels_range,
+        f"rows joined on {what}, which both files carry ({', '.join(spelled)}), "
+        "as pandas aligns them (keys compared as text)",
     )
 
 
-def _range_keys(
-    preds: Source,
-    labels: Source,
-    id_col: str | None,
-    labels_id: str | None,
-    join: str | None,
-) -> tuple[tuple[int, int] | None, tuple[int, int] | None, str, str | None, str | None] | None:
-    """Keys from a pandas ``RangeIndex`` (kept in the metadata, not as a column) when the
-    other file carries an index of the same name: row ``i`` holds ``start + i * step``.
-    Both ranges alike: position and join pair the same rows. None when no range joins."""
-    if id_col is not None and labels_id is not None:
-        return None
-    if id_col is None and labels_id is None and join is not None:
-        return None
-    preds_ranges = pandas_range_indexes(preds.schema)
-    labels_ranges = pandas_range_indexes(labels.schema)
-    preds_cols = _joinable(pandas_index_columns(preds.schema))
-    labels_cols = _joinable(pandas_index_columns(labels.schema))
-    for name, preds_range in preds_ranges.items():
-        if name in labels_ranges:
-            labels_range = labels_ranges[name]
-            if labels_range == preds_range:
-                return None  # the same keys row by row: position is the join
-            join = _range_join(name, preds, labels, "both")
-            return preds_range, labels_range, join, None, None
-        if name in labels_cols:
-            join = _range_join(name, preds, labels, preds.name)
-            return preds_range, None, join, None, labels_cols[name]
-    for name, labels_range in labels_ranges.items():
-        if name in preds_cols:
-            join = _range_join(name, preds, labels, labels.name)
-            return None, labels_range, join, preds_cols[name], None
-    return None
-
-
-def _range_join(name: str, preds: Source, labels: Source, ranged: str) -> str:
-    what = "pandas' unnamed index" if name == "" else f"the pandas index {name!r}"
-    where = "both files" if ranged == "both" else ranged
-    return (
-        f"rows joined on {what}, which both files carry (as a RangeIndex in {where}), "
-        "as pandas aligns them (keys compared as text)"
-    )
+def _range_text(start_step: tuple[int, int]) -> str:
+    start, step = start_step
+    return f"a RangeIndex from {start}" + (f" by {step}" if step != 1 else "")
 
 
 def _joinable(index: dict[str, str]) -> dict[str, str]:
@@ -321,11 +309,11 @@ def _joinable(index: dict[str, str]) -> dict[str, str]:
 
 
 def _key_column(source: Source, name: str, index: dict[str, str]) -> str:
-    """The column ``--id-col name`` means in ``source``; ``''`` and ``Unnamed: 0`` both
-    name pandas' unnamed index, however the file spells it."""
+    """The column ``--id-col name`` means in ``source``; ``''``, ``Unnamed: 0`` and
+    ``__index_level_0__`` all name pandas' unnamed index, however the file spells it."""
     if name in source.columns:
         return name
-    if name in UNNAMED_INDEX:
+    if name in UNNAMED_INDEX or name == "__index_level_0__":
         for column, index_name in index.items():
             if index_name == "":
                 return column
