@@ -176,7 +176,7 @@ def test_parquet_sample_without_labels(work: Path) -> None:
     path = str(SAMPLES / "digits_logits.parquet")
     found = inspected(path)
     assert found["rows"] == 450
-    assert columns(found)[0] == ("id", "string", "skipped")
+    assert columns(found)[0] == ("id", "string", "text")
     assert {role for _, _, role in columns(found)[1:]} == {"prediction"}
     assert found["label_column"] is None and found["labels"] is None
     assert "LABELS" in found["reasons"]["labels"]
@@ -317,11 +317,15 @@ def test_roles(work: Path) -> None:
         "p_dog": "prediction",
         "p_bird": "prediction",
         "label": "label",
-        "note": "skipped",
+        "note": "text",
         "w": "weight",
         "key": "id",
     }
     assert_agrees(found, scored("preds.csv", "--id-col", "key", "--weight-col", "w"))
+    # the roles are those of the decisions object score runs on, with their reasons
+    assert found["decisions"]["layout"]["roles"]["preds"] == [
+        {"column": c["name"], "role": c["role"], "reason": c["reason"]} for c in found["columns"]
+    ]
 
 
 def test_pred_cols_leaves_others_unused(work: Path) -> None:
@@ -514,7 +518,12 @@ def test_library_on_a_table() -> None:
     assert found.task == "multiclass" and found.input == "probs"
     assert found.labels == "names" and found.label_column == "y"
     assert found.scorable
-    assert found.to_dict()["columns"][2] == {"name": "y", "type": "string", "role": "label"}
+    assert found.to_dict()["columns"][2] == {
+        "name": "y",
+        "type": "string",
+        "role": "label",
+        "reason": "the label",
+    }
 
 
 def test_library_options_as_keywords(work: Path) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from . import roles
 from .align import INDEX_COLUMN, LABEL_DEFAULTS, Layout, plan, read_types, scores_block
 from .decisions import Decisions
 from .errors import InputError, XentError
@@ -32,10 +33,8 @@ from .options import Options
 from .source import STDIN, Source, open_source
 from .validate import check_finite
 
-ROLES = ("prediction", "label", "id", "weight", "index", "skipped", "unused")
-"""A column's part in ``score``: ``index`` is a pandas row-number column (never a
-prediction), ``skipped`` a text column passed over, ``unused`` a column that
-``--pred-cols`` left out."""
+ROLES = roles.ROLES
+"""A column's part in ``score``, as ``align.plan`` decides it (``roles.py``)."""
 
 REASONS = ("columns", "task", "input", "labels", "rows")  # in the order they are shown
 COUNT_BATCH_ROWS = 1 << 20  # rows per batch when counting: one narrow column
@@ -45,11 +44,12 @@ COUNT_BATCH_ROWS = 1 << 20  # rows per batch when counting: one narrow column
 
 @dataclass(frozen=True)
 class ColumnInfo:
-    """One column: its name, its type as the file holds it, and its role (or None)."""
+    """One column: its name, its type as xent reads it, its role (or None) and why."""
 
     name: str
     type: str
     role: str | None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,10 @@ class Inspection:
             "format": self.format,
             "size": self.size,
             "rows": self.rows,
-            "columns": [{"name": c.name, "type": c.type, "role": c.role} for c in self.columns],
+            "columns": [
+                {"name": c.name, "type": c.type, "role": c.role, "reason": c.reason}
+                for c in self.columns
+            ],
             "task": self.task,
             "input": self.input,
             "classes": list(self.classes) if self.classes is not None else None,
@@ -209,13 +212,16 @@ class _Inspector:
         return layout, False
 
     def _columns(self, layout: Layout | None, labelled: bool) -> tuple[ColumnInfo, ...]:
-        predictions = frozenset(layout.pred_cols) if layout is not None else frozenset()
-        return tuple(
-            ColumnInfo(
-                f.name, str(f.type), _role(f.name, layout, labelled, self.options, predictions)
-            )
-            for f in self.source.schema
-        )
+        """Each column with the role ``plan`` gave it (the very ``Roles`` that ``score``
+        runs on); without a plan, only what the name alone says."""
+        infos = []
+        for f in self.source.schema:
+            entry = layout.roles.of(f.name) if layout is not None else None
+            if entry is not None and (labelled or entry.role != "label"):
+                infos.append(ColumnInfo(f.name, str(f.type), entry.role, entry.reason))
+            else:
+                infos.append(ColumnInfo(f.name, str(f.type), _name_role(f.name, self.options)))
+        return tuple(infos)
 
     # -- decisions on the first batch ----------------------------------------------------
 
@@ -356,31 +362,10 @@ class _Inspector:
             return None
 
 
-def _role(
-    name: str,
-    layout: Layout | None,
-    labelled: bool,
-    options: Options,
-    predictions: frozenset[str] = frozenset(),
-) -> str | None:
-    """The column's part in ``score`` under ``layout``; without a plan, only the parts
-    that the name alone gives (None for the rest)."""
-    if layout is None:
-        if name == options.id_col:
-            return "id"
-        if name == options.label_col or (options.label_col is None and name in LABEL_DEFAULTS):
-            return "label"
-        return "index" if INDEX_COLUMN.match(name) else None
-    if name in predictions:
-        return "prediction"
-    if labelled and name == layout.label_col:
-        return "label"
-    if name == layout.id_col:
+def _name_role(name: str, options: Options) -> str | None:
+    """Without a plan, only the parts that the name alone gives (None for the rest)."""
+    if name == options.id_col:
         return "id"
-    if name == layout.weight_col and layout.weight_in_preds:
-        return "weight"
-    if INDEX_COLUMN.match(name):
-        return "index"
-    if name in layout.skipped:
-        return "skipped"
-    return "unused"
+    if name == options.label_col or (options.label_col is None and name in LABEL_DEFAULTS):
+        return "label"
+    return "index" if INDEX_COLUMN.match(name) else None

@@ -219,11 +219,6 @@ class ProgressBar:
 
 # -- xent inspect ----------------------------------------------------------------------
 
-ROLE_TEXT = {
-    "index": "index (ignored)",
-    "skipped": "skipped (text)",
-    "unused": "unused (not in --pred-cols)",
-}
 MAX_COLUMNS_SHOWN = 40
 
 
@@ -269,8 +264,8 @@ def _pairs(rows: list[tuple[str, str]], narrow: bool) -> Table | Group:
 def _column_table(found: Inspection, narrow: bool) -> Table | Group:
     """A row per column; for very many, the first and the last few around a row that
     counts the rest (the JSON lists every one)."""
-    shown: list[tuple[str, str, str] | None] = [
-        (c.name, c.type, ROLE_TEXT.get(c.role or "", c.role or "")) for c in found.columns
+    shown: list[tuple[str, str, str, str] | None] = [
+        (c.name, c.type, c.role or "", c.reason or "") for c in found.columns
     ]
     more = len(shown) - MAX_COLUMNS_SHOWN
     if more > 0:
@@ -280,18 +275,20 @@ def _column_table(found: Inspection, narrow: bool) -> Table | Group:
     if narrow:
         return Group(
             *(
-                Text.assemble(Text(row[0], style="bold"), f"  {row[1]}", f"  {row[2]}")
+                Text.assemble(
+                    Text(row[0], style="bold"), f"  {row[1]}", f"  {row[2]}", f"  {row[3]}"
+                )
                 if row is not None
                 else Text(note, style="dim")
                 for row in shown
             )
         )
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for header in ("column", "type", "role"):
+    for header in ("column", "type", "role", "why"):
         table.add_column(header, overflow="fold")
     for row in shown:
         if row is None:
-            table.add_row(Text(note, style="dim"), "", "")
+            table.add_row(Text(note, style="dim"), "", "", "")
         else:
             table.add_row(*(Text(cell) for cell in row))
     return table
