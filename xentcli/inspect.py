@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from .align import INDEX_COLUMN, LABEL_DEFAULTS, Layout, plan, read_types, scores_block
 from .errors import InputError, XentError
-from .infer import class_names, decide_input, decide_task
+from .infer import DECISION_ROWS, class_names, decide_input, decide_task
 from .options import Options
 from .source import STDIN, Source, open_source
 from .validate import check_finite
@@ -274,7 +274,7 @@ class _Inspector:
                 self.reasons["input"] = "no valid rows in the first batch to decide from"
                 return
             self.input, self.reasons["input"] = decide_input(
-                scores, self.task, opts, source.name, int(rows[0])
+                scores, self.task, opts, source.name, rows, layout.pred_cols
             )
         except XentError as error:
             self._fail(error)
@@ -285,7 +285,7 @@ class _Inspector:
         """The first batch of predictions as ``score`` reads them, with row numbers."""
         from .pipeline import batch_rows_for
 
-        batch_rows = batch_rows_for(len(layout.pred_cols), self.options)
+        batch_rows = max(batch_rows_for(len(layout.pred_cols), self.options), DECISION_ROWS)
         types = read_types(self.source, layout, as_labels=False)
         offset = 0
         for part in self.source.batches(layout.pred_cols, types, batch_rows):

@@ -21,6 +21,7 @@ from .align import Aligner, Batch, Layout, plan
 from .arrays import from_numpy, mask, strings
 from .conventions import Rules, check_options, rules_for
 from .errors import InputError, UsageError, ValidationError, XentError
+from .firstrows import first_rows_together
 from .gates import apply_gates
 from .infer import (
     LabelEncoder,
@@ -110,7 +111,7 @@ def first_decisions(
     run = None
     try:
         run = _Run(preds, None, layout, options)
-        for batch in Aligner(preds, None, layout, run._batch_rows()):
+        for batch in first_rows_together(Aligner(preds, None, layout, run._batch_rows())):
             run.prepare(_Work.of(batch))
             if run.input_kind is not None:
                 break
@@ -212,7 +213,7 @@ class _Run:
 
     def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
         aligner = Aligner(self.preds, self.labels, self.layout, self._batch_rows())
-        for batch in aligner:
+        for batch in first_rows_together(aligner):
             self._score(_Work.of(batch), sink)
             if progress is not None:
                 done = batch.offset + len(batch)
@@ -324,7 +325,7 @@ class _Run:
     def _decide_input(self, work: _Work) -> None:
         opts = self.options
         self.input_kind, self.reasons["input"] = decide_input(
-            work.scores, self.task, opts, self.preds.name, int(work.rows[0])
+            work.scores, self.task, opts, self.preds.name, work.rows, self.layout.pred_cols
         )
         check_options(
             opts, self.task, self.input_kind, self.target, self.layout.label_cols is not None
@@ -548,7 +549,7 @@ class _Run:
         if acc.renormalized:
             notes.append(
                 f"renormalised {acc.renormalized} row{'s' if acc.renormalized > 1 else ''}"
-                f" whose {'probabilities' if self.input_kind == 'probs' else 'exp'} "
+                f" whose {'exp' if self.input_kind == 'logprobs' else 'probabilities'} "
                 f"did not sum to 1"
             )
         if self.unnormalized:
