@@ -206,7 +206,8 @@ def multiclass_files(
     preds_extra: dict[str, Any] | None = None,
     labels_extra: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
-    """preds.csv (logit_cat .. logit_cow, or p_cat .. for probabilities, + extra) and labels.csv (label + extra)."""
+    """preds.csv (logit_cat .. logit_cow, or p_cat .. for probabilities; + extra) and
+    labels.csv (label + extra)."""
     save(frame(scores, named_for(scores), **(preds_extra or {})), "preds.csv")
     lab = pd.DataFrame({"label": list(NAMES if labels is None else labels)})
     for name, column in (labels_extra or {}).items():
