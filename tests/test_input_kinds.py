@@ -361,3 +361,22 @@ def test_two_ones_in_the_first_rows_are_multilabel(fmt: str) -> None:
     assert data["task"] == "multilabel"
     expected = np.mean([log_loss(targets[:, k], scores[:, k]) for k in range(3)])
     assert math.isclose(data["loss"], expected, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+def test_inspect_decides_on_the_same_first_rows(labelled: bool) -> None:
+    """``xent inspect`` decides on the first 10,000 rows too, with or without labels,
+    although the file's row groups are 500 rows."""
+    n = 20_000
+    values = P[:n].copy()
+    values[list(range(0, 1000, 50))] = -1.0
+    columns = {"a": values[:, 0], "b": values[:, 1], "c": values[:, 2]}
+    if labelled:
+        columns["label"] = Y[:n]
+    pq.write_table(pa.table(columns), "small.parquet", row_group_size=500)
+    args = ["inspect", "small.parquet", "--json", "--drop-invalid"]
+    result = CliRunner().invoke(cli, args, prog_name="xent")
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["input"] == "probs"
+    assert "20 of the first" in found["reasons"]["input"]

@@ -282,15 +282,20 @@ class _Inspector:
     def _first_batch(
         self, layout: Layout
     ) -> Generator[tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]], None, None]:
-        """The first batch of predictions as ``score`` reads them, with row numbers."""
+        """The first batch of predictions as ``score`` reads them, with row numbers: at
+        least ``DECISION_ROWS`` rows, or all of them (SPEC's "first rows")."""
         from .pipeline import batch_rows_for
 
-        batch_rows = max(batch_rows_for(len(layout.pred_cols), self.options), DECISION_ROWS)
+        batch_rows = batch_rows_for(len(layout.pred_cols), self.options)
         types = read_types(self.source, layout, as_labels=False)
-        offset = 0
+        blocks, offset = [], 0
         for part in self.source.batches(layout.pred_cols, types, batch_rows):
-            yield scores_block(part, layout.pred_cols), offset + np.arange(part.num_rows)
+            blocks.append(scores_block(part, layout.pred_cols))
             offset += part.num_rows
+            if offset >= DECISION_ROWS:
+                break
+        if blocks:
+            yield np.concatenate(blocks), np.arange(offset)
 
     # -- size and rows -----------------------------------------------------------------
 
