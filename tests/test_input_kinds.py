@@ -324,10 +324,13 @@ def test_a_log_probability_row_beyond_sum_tol_is_an_invalid_row(fmt: str, row: i
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("row", [NEAR, FAR])
-def test_an_all_zero_one_hot_row_is_a_missing_label(fmt: str, row: int) -> None:
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8])  # uint8: get_dummies before pandas 2
+def test_an_all_zero_one_hot_row_is_a_missing_label(fmt: str, row: int, dtype: type) -> None:
+    """Class 9: ``pd.get_dummies`` of a missing label is a row of zeros, which made the
+    whole task multilabel."""
     names = pd.Series(np.array(CLASSES, dtype=object)[Y])
     names[row] = None
-    labels = write(pd.get_dummies(names, dtype=int), "labels", fmt)
+    labels = write(pd.get_dummies(names, dtype=dtype), "labels", fmt)
     predictions = write(preds(P, ["p_" + c for c in CLASSES]), "preds", fmt)
     line = refused(predictions, labels, naming=f"row {row}")
     assert "all zeros" in line and "missing label" in line
@@ -380,3 +383,16 @@ def test_inspect_decides_on_the_same_first_rows(labelled: bool) -> None:
     found = json.loads(result.stdout)
     assert found["input"] == "probs"
     assert "20 of the first" in found["reasons"]["input"]
+
+
+def test_an_all_zero_one_hot_row_from_python() -> None:
+    """The same rule for ``cross_entropy`` given a one-hot matrix."""
+    n = 500
+    targets = np.eye(3)[Y[:n]]
+    targets[NEAR] = 0.0
+    with pytest.raises(XentError, match=f"row {NEAR}: the label row is all zeros"):
+        xentcli.cross_entropy(P[:n], targets)
+    summary = xentcli.cross_entropy(P[:n], targets, drop_invalid=True)
+    keep = without([NEAR], n)
+    assert (summary.task, summary.dropped) == ("multiclass", 1)
+    assert math.isclose(summary.loss, log_loss(Y[:n][keep], P[:n][keep]), rel_tol=REL)
