@@ -196,7 +196,7 @@ def _as_named(
     n = block.shape[0]
     if bad_rows.size <= (1 - MOST) * n:
         if bad_rows.size:
-            reason += f"; {bad_rows.size} of the first {n} rows hold values {what}: invalid rows"
+            reason += f"; {_invalid(bad_rows.size, n)} with values {what}"
         return kind, reason
     first = int(bad_rows[0])
     column = int(np.flatnonzero(wrong[first])[0])
@@ -247,7 +247,7 @@ def _from_values(
         else:
             reason = "values in [0, 1], rows sum to 1"
         if n_probs < n:
-            reason += f"; {n - n_probs} of the first {n} rows are not: invalid rows"
+            reason += f"; {_invalid(n - n_probs, n)} that are not"
         return "probs", reason
     if in_unit.all():  # multiclass rows in [0, 1] that do not sum to 1
         off = int(np.flatnonzero(~probability)[0])
@@ -278,7 +278,7 @@ def _from_values(
         if n_logprobs >= MOST * n:
             reason = "values <= 0, rows log-sum-exp to 0"
             if n_logprobs < n:
-                reason += f"; {n - n_logprobs} of the first {n} rows do not: invalid rows"
+                reason += f"; {_invalid(n - n_logprobs, n)} that do not"
             return "logprobs", reason
         if n_logprobs > HALF * n:
             first = int(np.flatnonzero(~logprob)[0])
@@ -328,6 +328,11 @@ def _refuse_percentages(
             row=int(rows[first]),
             hint="pass --input logits, or --input percent for probabilities x 100",
         )
+
+
+def _invalid(count: int, n: int) -> str:
+    """``1 invalid row of the first 10000`` for a reason."""
+    return f"{count} invalid row{'s' if count > 1 else ''} of the first {n}"
 
 
 def _row_shown(values: npt.NDArray[np.float64]) -> str:
