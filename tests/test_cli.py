@@ -44,6 +44,8 @@ TOL = 1e-12
 
 CLASSES = ["cat", "dog", "bird"]
 COLUMNS = [f"p_{c}" for c in CLASSES]
+LOGIT_COLUMNS = [f"logit_{c}" for c in CLASSES]  # a p_ column holds probabilities (SPEC)
+LOGPROB_COLUMNS = [f"logprob_{c}" for c in CLASSES]
 N = 40
 
 
@@ -591,7 +593,7 @@ def test_binary_logits(work: Path) -> None:
 
 
 def test_auto_logits(work: Path) -> None:
-    save(preds_frame(LOGITS, label=NAMES), "preds.csv")
+    save(preds_frame(LOGITS, LOGIT_COLUMNS, label=NAMES), "preds.csv")
     data = report("preds.csv")
     assert data["input"] == "logits"
     assert data["reasons"]["input"] == "values outside [0, 1]"
@@ -602,7 +604,7 @@ def test_auto_logits(work: Path) -> None:
 
 
 def test_auto_logprobs(work: Path) -> None:
-    save(preds_frame(np.log(P), label=NAMES), "preds.csv")
+    save(preds_frame(np.log(P), LOGPROB_COLUMNS, label=NAMES), "preds.csv")
     data = report("preds.csv")
     assert data["input"] == "logprobs"
     assert data["reasons"]["input"] == "values <= 0, rows log-sum-exp to 0"
@@ -642,7 +644,7 @@ def test_input_logprobs_given(work: Path) -> None:
 
 def test_large_logits_are_exact(work: Path) -> None:
     z = np.array([[1000.0, 1000.0, -5.0], [0.0, -1e300, 3.0]])
-    save(preds_frame(z, label=["cat", "bird"]), "preds.csv")
+    save(preds_frame(z, LOGIT_COLUMNS, label=["cat", "bird"]), "preds.csv")
     data = report("preds.csv")
     expected = (math.log(2.0) + math.log1p(math.exp(-1005.0)) + math.log1p(math.exp(-3.0))) / 2
     assert_loss(data, expected, n=2)
@@ -766,7 +768,7 @@ def test_reduction_sum(basic: Path) -> None:
 
 
 def test_reduction_sum_logits_against_torch(work: Path) -> None:
-    save(preds_frame(LOGITS, label=NAMES), "preds.csv")
+    save(preds_frame(LOGITS, LOGIT_COLUMNS, label=NAMES), "preds.csv")
     data = report("preds.csv", "--reduction", "sum")
     assert data["loss"] == pytest.approx(torch_ce(LOGITS, Y, "sum"), rel=TOL)
 
@@ -971,7 +973,7 @@ def test_per_sample_in_bits(basic: Path) -> None:
 
 
 def test_per_sample_logits_against_torch(work: Path) -> None:
-    save(preds_frame(LOGITS, label=NAMES), "preds.csv")
+    save(preds_frame(LOGITS, LOGIT_COLUMNS, label=NAMES), "preds.csv")
     result = xent("score", "preds.csv", "--per-sample", "s.csv", "-q")
     assert result.exit_code == 0
     frame = pd.read_csv("s.csv")

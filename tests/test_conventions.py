@@ -41,6 +41,7 @@ F32 = 1e-6  # float32 arithmetic (--compat keras)
 
 CLASSES = ("cat", "dog", "cow")
 PCOLS = [f"p_{c}" for c in CLASSES]
+LCOLS = [f"logit_{c}" for c in CLASSES]  # logits are named so: a p_ column holds probabilities
 K = len(CLASSES)
 N = 30
 
@@ -59,6 +60,12 @@ ML_Y[:2] = [[1, 1, 0], [0, 0, 0]]  # rows with two 1s and none: multilabel, not 
 NAMES = [CLASSES[i] for i in Y]
 CLASS_W = np.array([2.0, 0.5, 1.0])  # cat=2, dog=0.5, cow (not named) = 1
 CLASS_W_SPEC = "cat=2,dog=0.5"
+
+
+def named_for(scores: np.ndarray) -> list[str]:
+    """Prediction columns named for what they hold: ``p_*`` for probabilities, else
+    ``logit_*`` (SPEC: a column's name is evidence of its input kind)."""
+    return PCOLS if bool(np.all((scores >= 0) & (scores <= 1))) else LCOLS
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -199,8 +206,9 @@ def multiclass_files(
     preds_extra: dict[str, Any] | None = None,
     labels_extra: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
-    """preds.csv (p_cat, p_dog, p_cow + extra) and labels.csv (label + extra)."""
-    save(frame(scores, PCOLS, **(preds_extra or {})), "preds.csv")
+    """preds.csv (logit_cat .. logit_cow, or p_cat .. for probabilities; + extra) and
+    labels.csv (label + extra)."""
+    save(frame(scores, named_for(scores), **(preds_extra or {})), "preds.csv")
     lab = pd.DataFrame({"label": list(NAMES if labels is None else labels)})
     for name, column in (labels_extra or {}).items():
         lab[name] = list(column)
@@ -244,7 +252,7 @@ def test_weight_col_matches_sklearn_on_probabilities(work: Path) -> None:
 def test_weight_col_in_labels_joined_on_id(work: Path) -> None:
     ids = [f"r{i:02d}" for i in range(N)]
     order = np.random.default_rng(5).permutation(N)
-    save(frame(LOGITS, PCOLS, id=ids), "preds.csv")
+    save(frame(LOGITS, LCOLS, id=ids), "preds.csv")
     save(
         pd.DataFrame(
             {"id": [ids[i] for i in order], "label": [NAMES[i] for i in order], "w": W[order]}
@@ -264,7 +272,7 @@ def test_weight_col_in_labels_joined_on_id(work: Path) -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    [CLASS_W_SPEC, "p_cat=2,p_dog=0.5", " cat = 2 , dog=0.5 ", "file"],
+    [CLASS_W_SPEC, "logit_cat=2,logit_dog=0.5", " cat = 2 , dog=0.5 ", "file"],
     ids=["class-names", "column-names", "spaces", "file"],
 )
 def test_class_weights(work: Path, spec: str) -> None:
@@ -390,7 +398,7 @@ def test_label_smoothing_zero_signature(work: Path) -> None:
 
 
 def binary_files(scores: np.ndarray = BIN_Z, labels: np.ndarray = BIN_Y) -> tuple[str, str]:
-    save(pd.DataFrame({"p_yes": scores}), "preds.csv")
+    save(pd.DataFrame({named_for(scores)[0].replace("cat", "yes"): scores}), "preds.csv")
     save(pd.DataFrame({"label": labels}), "labels.csv")
     return "preds.csv", "labels.csv"
 
@@ -441,7 +449,7 @@ def test_binary_smoothing_on_probabilities(work: Path) -> None:
 
 
 def test_binary_pos_weight_and_sample_weights(work: Path) -> None:
-    save(pd.DataFrame({"p_yes": BIN_Z, "w": W}), "preds.csv")
+    save(pd.DataFrame({"logit_yes": BIN_Z, "w": W}), "preds.csv")
     save(pd.DataFrame({"label": BIN_Y}), "labels.csv")
     data = report("preds.csv", "labels.csv", "--pos-weight", "2.5", "--weight-col", "w")
     losses = bce(BIN_Z, BIN_Y, pos_weight=[2.5])
@@ -455,7 +463,7 @@ def test_binary_pos_weight_and_sample_weights(work: Path) -> None:
 @pytest.mark.parametrize("names", ["same", "plain", "y_"])
 def test_soft_labels(work: Path, names: str) -> None:
     columns = {"same": PCOLS, "plain": list(CLASSES), "y_": [f"y_{c}" for c in CLASSES]}[names]
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(SOFT, columns), "labels.csv")
     data = report("preds.csv", "labels.csv", "--per-sample", "ps.csv")
     losses = ce(LOGITS, SOFT)
@@ -467,11 +475,11 @@ def test_soft_labels(work: Path, names: str) -> None:
 
 def test_soft_labels_in_shuffled_file_joined_on_id(work: Path) -> None:
     ids = [f"k{i:03d}" for i in range(N)]
-    save(frame(LOGITS, PCOLS, id=ids), "preds.csv")
+    save(frame(LOGITS, LCOLS, id=ids), "preds.csv")
     save(frame(SOFT, list(CLASSES)), "labels.csv")
     order = np.random.default_rng(9).permutation(N)
     save(frame(SOFT[order], list(CLASSES), id=[ids[i] for i in order]), "shuffled.csv")
-    save(frame(LOGITS, PCOLS), "plain.csv")
+    save(frame(LOGITS, LCOLS), "plain.csv")
     joined = report("preds.csv", "shuffled.csv", "--id-col", "id", "--per-sample", "ps.csv")
     positional = report("plain.csv", "labels.csv")
     losses = ce(LOGITS, SOFT)
@@ -483,7 +491,7 @@ def test_soft_labels_in_shuffled_file_joined_on_id(work: Path) -> None:
 
 
 def test_soft_labels_with_class_weights(work: Path) -> None:
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(SOFT, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--class-weights", CLASS_W_SPEC)
     numerator = ce(LOGITS, SOFT, weight=CLASS_W)  # -sum_c w_c t_c log p_c per row
@@ -492,7 +500,7 @@ def test_soft_labels_with_class_weights(work: Path) -> None:
 
 
 def test_soft_labels_with_class_weights_under_torch(work: Path) -> None:
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(SOFT, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--class-weights", CLASS_W_SPEC, "--compat", "torch")
     assert data["compat"] == "torch" and "compat:torch" in data["signature"]
@@ -504,7 +512,7 @@ def test_soft_labels_with_class_weights_under_torch(work: Path) -> None:
 
 
 def test_soft_labels_with_smoothing(work: Path) -> None:
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(SOFT, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--label-smoothing", "0.15")
     losses = ce(LOGITS, SOFT, label_smoothing=0.15)
@@ -520,7 +528,7 @@ def test_soft_labels_on_probabilities_with_sample_weights(work: Path) -> None:
 
 
 def test_one_hot_label_columns_are_hard_labels(work: Path) -> None:
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(np.eye(K)[Y], list(CLASSES)), "onehot.csv")
     save(pd.DataFrame({"label": NAMES}), "labels.csv")
     data = report("preds.csv", "onehot.csv", "--class-weights", CLASS_W_SPEC)
@@ -537,7 +545,7 @@ def test_one_hot_label_columns_are_hard_labels(work: Path) -> None:
 
 
 def test_multilabel_columns(work: Path) -> None:
-    save(frame(ML_Z, PCOLS), "preds.csv")
+    save(frame(ML_Z, LCOLS), "preds.csv")
     save(frame(ML_Y, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--per-sample", "ps.csv")
     per_label = bce(ML_Z, ML_Y)
@@ -553,7 +561,7 @@ def test_multilabel_columns(work: Path) -> None:
 
 
 def test_multilabel_pos_weight_and_class_weights(work: Path) -> None:
-    save(frame(ML_Z, PCOLS), "preds.csv")
+    save(frame(ML_Z, LCOLS), "preds.csv")
     save(frame(ML_Y, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--pos-weight", "2", "--class-weights", CLASS_W_SPEC)
     mean = bce(ML_Z, ML_Y, weight=CLASS_W, pos_weight=[2.0], reduction="mean")
@@ -564,7 +572,7 @@ def test_multilabel_pos_weight_and_class_weights(work: Path) -> None:
 def test_task_multilabel_on_one_hot_columns(work: Path) -> None:
     """Every row one-hot would be multiclass by ``auto``; ``--task multilabel`` overrides."""
     targets = np.eye(K)[Y]
-    save(frame(ML_Z, PCOLS), "preds.csv")
+    save(frame(ML_Z, LCOLS), "preds.csv")
     save(frame(targets, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--task", "multilabel")
     per_label = bce(ML_Z, targets)
@@ -573,7 +581,7 @@ def test_task_multilabel_on_one_hot_columns(work: Path) -> None:
 
 
 def test_multilabel_with_sample_weights(work: Path) -> None:
-    save(frame(ML_Z, PCOLS, w=W), "preds.csv")
+    save(frame(ML_Z, LCOLS, w=W), "preds.csv")
     save(frame(ML_Y, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--weight-col", "w")
     rows = bce(ML_Z, ML_Y).mean(axis=1)
@@ -581,7 +589,7 @@ def test_multilabel_with_sample_weights(work: Path) -> None:
 
 
 def test_multilabel_label_smoothing(work: Path) -> None:
-    save(frame(ML_Z, PCOLS), "preds.csv")
+    save(frame(ML_Z, LCOLS), "preds.csv")
     save(frame(ML_Y, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--label-smoothing", "0.1")
     per_label = bce(ML_Z, 0.9 * ML_Y + 0.05)
@@ -657,7 +665,7 @@ def test_ignore_label_under_torch(work: Path) -> None:
 
 
 def test_ignore_label_with_one_hot_columns_is_not_silently_void(work: Path) -> None:
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(np.eye(K)[Y], list(CLASSES)), "onehot.csv")
     result = xent("preds.csv", "onehot.csv", "--ignore-label", "cat", "--json", catch=True)
     if result.exit_code == 2:  # refused, as for soft labels: fine
@@ -681,7 +689,7 @@ IGNORE_CASES = {  # (file format, labels written as floats, --ignore-label)
 def test_ignore_label_negative_integer_written_as_float(work: Path, case: str) -> None:
     fmt, as_floats, option = IGNORE_CASES[case]
     labels = np.where(IGNORED, -100, Y)
-    save(frame(LOGITS, PCOLS), f"preds.{fmt}")
+    save(frame(LOGITS, LCOLS), f"preds.{fmt}")
     save(pd.DataFrame({"label": labels.astype(np.float64) if as_floats else labels}), f"l.{fmt}")
     data = report(f"preds.{fmt}", f"l.{fmt}", "--ignore-label", option)
     mean = ce(LOGITS, labels, ignore_index=-100, reduction="mean")
@@ -693,7 +701,7 @@ def test_ignore_label_negative_integer_written_as_float(work: Path, case: str) -
 def test_ignore_label_parquet_float_labels(work: Path) -> None:
     """Float -100.0 cells of Parquet are matched by --ignore-label -100."""
     labels = np.where(IGNORED, -100, Y)
-    save(frame(LOGITS, PCOLS), "preds.parquet")
+    save(frame(LOGITS, LCOLS), "preds.parquet")
     save(pd.DataFrame({"label": labels.astype(np.float64)}), "labels.parquet")
     data = report("preds.parquet", "labels.parquet", "--ignore-label", "-100")
     assert data["ignored"] == int(IGNORED.sum())
@@ -703,7 +711,7 @@ def test_ignore_label_parquet_float_labels(work: Path) -> None:
 def test_ignore_label_matches_float_written_positive_labels(work: Path) -> None:
     """The same with a non-negative ignore value, which works: 100.0 is 100."""
     labels = np.where(IGNORED, 100, Y).astype(np.float64)
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(pd.DataFrame({"label": labels}), "labels.csv")
     data = report("preds.csv", "labels.csv", "--ignore-label", "100")
     mean = ce(LOGITS, labels.astype(np.int64), ignore_index=100, reduction="mean")
@@ -761,7 +769,7 @@ def test_drop_invalid_missing_labels(work: Path) -> None:
 
 def test_drop_invalid_missing_labels_parquet(work: Path) -> None:
     labels = [None if bad else name for bad, name in zip(BAD, NAMES, strict=True)]
-    save(frame(LOGITS, PCOLS), "preds.parquet")
+    save(frame(LOGITS, LCOLS), "preds.parquet")
     save(pd.DataFrame({"label": labels}), "labels.parquet")
     assert_kept(report("preds.parquet", "labels.parquet", "--drop-invalid"), ~BAD)
 
@@ -770,7 +778,7 @@ def test_drop_invalid_soft_rows_not_summing_to_one(work: Path) -> None:
     soft = SOFT.copy()
     soft[3] *= 0.8
     soft[17] *= 0.5
-    save(frame(LOGITS, PCOLS, w=W), "preds.csv")
+    save(frame(LOGITS, LCOLS, w=W), "preds.csv")
     save(frame(soft, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--drop-invalid", "--weight-col", "w")
     kept = ~BAD
@@ -789,7 +797,7 @@ def test_drop_invalid_soft_rows_out_of_range_and_not_summing_to_one(work: Path) 
     soft = SOFT.copy()
     soft[3] = [1.5, 0.0, 0.0]  # a value outside [0, 1]
     soft[17] *= 0.5  # sums to 0.5
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(soft, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--drop-invalid")
     kept = ~BAD
@@ -827,7 +835,7 @@ def test_soft_rows_within_sum_tol_mean_over_rows(work: Path, compat: str) -> Non
     soft[:, 2] = np.round(soft[:, 2] - (soft.sum(axis=1) - 1) / 2, 4)
     off = np.abs(soft.sum(axis=1) - 1)
     assert off.max() <= 1e-3 and off.max() > 1e-4  # within the default --sum-tol
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(soft, list(CLASSES)), "labels.csv")
     data = report("preds.csv", "labels.csv", "--compat", compat, "--per-sample", "ps.csv")
     rel = F32 if compat == "keras" else REL
@@ -880,7 +888,7 @@ def test_compat_torch_binary_pos_weight(work: Path) -> None:
 
 
 def test_compat_torch_multilabel(work: Path) -> None:
-    save(frame(ML_Z, PCOLS), "preds.csv")
+    save(frame(ML_Z, LCOLS), "preds.csv")
     save(frame(ML_Y, list(CLASSES)), "labels.csv")
     data = report(
         "preds.csv",
@@ -1009,7 +1017,7 @@ def test_all_class_weights_zero(work: Path) -> None:
 
 
 def test_all_class_weights_zero_multilabel(work: Path) -> None:
-    save(frame(ML_Z, PCOLS), "preds.csv")
+    save(frame(ML_Z, LCOLS), "preds.csv")
     save(frame(ML_Y, list(CLASSES)), "labels.csv")
     fails("preds.csv", "labels.csv", "--class-weights", "cat=0,dog=0,cow=0", expect=("0",))
 
@@ -1053,7 +1061,7 @@ def test_class_weight_given_twice(work: Path) -> None:
 
 def test_class_weight_given_twice_by_alias(work: Path) -> None:
     preds, lab = multiclass_files()
-    fails(preds, lab, "--class-weights", "cat=2,p_cat=3", expect=("'cat'",))
+    fails(preds, lab, "--class-weights", "cat=2,logit_cat=3", expect=("'cat'",))
 
 
 def test_negative_pos_weight(work: Path) -> None:
@@ -1080,7 +1088,7 @@ def test_label_smoothing_out_of_range(work: Path, value: str) -> None:
 def test_soft_rows_not_summing_to_one_name_the_row(work: Path) -> None:
     soft = SOFT.copy()
     soft[6] *= 0.8
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(soft, list(CLASSES)), "labels.csv")
     fails("preds.csv", "labels.csv", expect=("labels.csv", "row 6", "sums to", "not 1"))
 
@@ -1088,7 +1096,7 @@ def test_soft_rows_not_summing_to_one_name_the_row(work: Path) -> None:
 def test_label_values_outside_unit_interval(work: Path) -> None:
     soft = SOFT.copy()
     soft[4] = [1.5, -0.5, 0.0]
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(soft, list(CLASSES)), "labels.csv")
     fails("preds.csv", "labels.csv", expect=("labels.csv", "row 4", "'cat'", "[0, 1]"))
 
@@ -1099,7 +1107,7 @@ def test_pos_weight_with_multiclass(work: Path) -> None:
 
 
 def test_ignore_label_with_soft_labels(work: Path) -> None:
-    save(frame(LOGITS, PCOLS), "preds.csv")
+    save(frame(LOGITS, LCOLS), "preds.csv")
     save(frame(SOFT, list(CLASSES)), "labels.csv")
     fails("preds.csv", "labels.csv", "--ignore-label", "-100", expect=("--ignore-label", "soft"))
 
@@ -1110,7 +1118,7 @@ def test_task_multilabel_with_one_label_column(work: Path) -> None:
 
 
 def test_task_binary_with_label_columns(work: Path) -> None:
-    save(frame(ML_Z, PCOLS), "preds.csv")
+    save(frame(ML_Z, LCOLS), "preds.csv")
     save(frame(ML_Y, list(CLASSES)), "labels.csv")
     fails("preds.csv", "labels.csv", "--task", "binary", expect=("--task binary",))
 
@@ -1174,7 +1182,7 @@ def test_sklearn_lacks_soft_labels(work: Path) -> None:
 
 
 def test_sklearn_lacks_multilabel(work: Path) -> None:
-    save(frame(ML_Z, PCOLS), "preds.csv")
+    save(frame(ML_Z, LCOLS), "preds.csv")
     save(frame(ML_Y, list(CLASSES)), "labels.csv")
     fails(
         "preds.csv", "labels.csv", "--compat", "sklearn", expect=("multilabel", "--compat sklearn")

@@ -31,8 +31,8 @@ from xentcli.errors import XentError
 from xentcli.options import Options
 from xentcli.source import open_source
 
-N = 300  # rows; batches of 64 put rows 250+ in the fourth batch
-FAR = 250
+N = 10_300  # rows: the first 10,000 decide (SPEC "the first rows"), in batches of 64
+FAR = 10_250  # a row the decisions never saw
 FORMATS = ("csv", "parquet", "jsonl")
 TOL = 1e-12
 

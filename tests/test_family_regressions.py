@@ -45,7 +45,7 @@ def test_task_is_decided_on_rows_that_stay(work: Path) -> None:
     bad = y.copy()
     bad[0, 0] = 2.0  # an invalid cell in the first row
     names = ["a", "b", "c"]
-    pq.write_table(_label_table(z, [f"p_{n}" for n in names]), "p.parquet")
+    pq.write_table(_label_table(z, [f"logit_{n}" for n in names]), "p.parquet")
     pq.write_table(_label_table(bad, names), "y.parquet")
     code, out, err = xent("score", "p.parquet", "y.parquet", "--drop-invalid", "--json")
     assert code == 0, err
@@ -63,7 +63,7 @@ def test_soft_targets_after_one_hot_rows(work: Path) -> None:
     z = rng.normal(size=(n, 3))
     t = np.eye(3)[rng.integers(0, 3, n)]
     t[-10:] = rng.dirichlet(np.ones(3), 10)
-    pq.write_table(_label_table(z, ["p_a", "p_b", "p_c"]), "p.parquet")
+    pq.write_table(_label_table(z, ["logit_a", "logit_b", "logit_c"]), "p.parquet")
     pq.write_table(_label_table(t, ["a", "b", "c"]), "t.parquet")
     code, _out, err = xent("score", "p.parquet", "t.parquet")
     assert code == 2
@@ -126,7 +126,7 @@ def test_zero_sample_weights_are_refused_under_keras() -> None:
 
 
 def test_a_typo_in_a_class_weights_file_is_not_a_header(work: Path) -> None:
-    Path("p.csv").write_text("p_cat,p_dog,label\n1,2,cat\n2,1,dog\n")
+    Path("p.csv").write_text("logit_cat,logit_dog,label\n1,2,cat\n2,1,dog\n")
     Path("w.csv").write_text("cat,2x\ndog,3\n")
     code, _out, err = xent("score", "p.csv", "--class-weights", "w.csv")
     assert code == 2

@@ -169,15 +169,16 @@ def test_progress_bar_waits_then_draws_then_vanishes():
 
 
 def test_progress_is_reported_for_files(tmp_path):
-    table = _table(10_000, 3)
+    # The first batch is the first 10,000 rows whatever batch_rows (SPEC "the first rows")
+    table = _table(20_000, 3)
     path = tmp_path / "preds.parquet"
     pq.write_table(table, path, row_group_size=2500)
     seen: list[tuple[int, float | None]] = []
     from xentcli.pipeline import score
 
     score(str(path), progress=lambda rows, fraction: seen.append((rows, fraction)), batch_rows=2500)
-    assert [rows for rows, _ in seen] == [2500, 5000, 7500, 10000]
-    assert [fraction for _, fraction in seen] == [0.25, 0.5, 0.75, 1.0]
+    assert [rows for rows, _ in seen] == [10000, 12500, 15000, 17500, 20000]
+    assert [fraction for _, fraction in seen] == [0.5, 0.625, 0.75, 0.875, 1.0]
 
 
 def test_label_text_00_is_the_class_named_00_not_the_number_0(tmp_path):

@@ -38,6 +38,7 @@ from xentcli.source import open_source
 N = 50
 CLASSES = ["cat", "dog", "bird", "fish"]
 COLUMNS = [f"p_{c}" for c in CLASSES]
+LOGIT_COLUMNS = [f"logit_{c}" for c in CLASSES]  # a p_ column holds probabilities (SPEC)
 
 # -- the data --------------------------------------------------------------------------
 
@@ -50,13 +51,13 @@ def _datasets() -> dict[str, pa.Table]:
     logits = rng.normal(0.0, 3.0, size=(N, 4))
     binary = rng.uniform(0.01, 0.99, size=N)
 
-    def table(block: np.ndarray, label: Any) -> pa.Table:
-        columns = {name: block[:, j] for j, name in enumerate(COLUMNS)}
+    def table(block: np.ndarray, label: Any, names: list[str] = COLUMNS) -> pa.Table:
+        columns = {name: block[:, j] for j, name in enumerate(names)}
         return pa.table({**columns, "label": label})
 
     return {
         "probs": table(probs, labels),
-        "logits": table(logits, labels),
+        "logits": table(logits, labels, LOGIT_COLUMNS),
         "names": table(probs, [CLASSES[i] for i in labels]),
         "binary": pa.table(
             {"p_dog": binary, "label": (binary + rng.uniform(-0.5, 0.5, N) > 0.5).astype(np.int64)}
@@ -65,6 +66,11 @@ def _datasets() -> dict[str, pa.Table]:
 
 
 DATA = _datasets()
+
+
+def columns_of(dataset: str) -> list[str]:
+    """The prediction columns of a data set, named for what they hold."""
+    return LOGIT_COLUMNS if dataset == "logits" else COLUMNS
 
 
 def text_table(table: pa.Table, delimiter: str) -> bytes:
@@ -351,7 +357,7 @@ def test_source_reads_the_values_exactly(extension: str, folder: Path) -> None:
     table = DATA["logits"]
     path = write(table, folder / f"preds.{extension}")
     got = read_all(path.name)
-    for name in COLUMNS:
+    for name in LOGIT_COLUMNS:
         assert got.column(name).to_pylist() == table.column(name).to_pylist()
     assert [int(v) for v in got.column("label").to_pylist()] == table.column("label").to_pylist()
 
@@ -426,18 +432,28 @@ def test_existing_path_wins_over_the_glob(folder: Path) -> None:
 LIST_NAMES = [f"probs[{j}]" for j in range(4)]
 
 
+def list_name(dataset: str) -> str:
+    """The list column's name: ``logits`` for logits, ``probs`` for probabilities."""
+    return "logits" if dataset == "logits" else "probs"
+
+
+def list_names(dataset: str) -> list[str]:
+    return [f"{list_name(dataset)}[{j}]" for j in range(4)]
+
+
 def list_table(dataset: str, kind: pa.DataType) -> pa.Table:
     table = DATA[dataset]
-    block = np.column_stack([table.column(c).to_numpy() for c in COLUMNS])
+    block = np.column_stack([table.column(c).to_numpy() for c in columns_of(dataset)])
     values = pa.array(block.ravel())
     vectors = pa.FixedSizeListArray.from_arrays(values, 4).cast(kind)
-    return pa.table({"probs": vectors, "label": table.column("label")})
+    return pa.table({list_name(dataset): vectors, "label": table.column("label")})
 
 
 def element_table(dataset: str) -> pa.Table:
     """The same data with a column per element, named as the list's elements appear."""
     table = DATA[dataset]
-    columns = {new: table.column(old) for new, old in zip(LIST_NAMES, COLUMNS, strict=True)}
+    pairs = zip(list_names(dataset), columns_of(dataset), strict=True)
+    columns = {new: table.column(old) for new, old in pairs}
     return pa.table({**columns, "label": table.column("label")})
 
 
@@ -457,7 +473,7 @@ def test_list_column_is_one_column_per_class(
     write(element_table(dataset), folder / "elements.csv")
     expected = figures(report("elements.csv"))
     path = write(list_table(dataset, LIST_KINDS[kind]), folder / f"preds.{extension}")
-    assert open_source(path.name, "preds").columns == [*LIST_NAMES, "label"]
+    assert open_source(path.name, "preds").columns == [*list_names(dataset), "label"]
     assert figures(report(path.name)) == expected
 
 
@@ -465,7 +481,7 @@ def test_list_column_from_json_lines_and_stdin(folder: Path) -> None:
     write(element_table("logits"), folder / "elements.csv")
     expected = figures(report("elements.csv"))
     path = write(list_table("logits", LIST_KINDS["list"]), folder / "preds.jsonl")
-    assert b'"probs": [' in path.read_bytes()
+    assert b'"logits": [' in path.read_bytes()
     assert figures(report(path.name)) == expected
     assert figures(report("-", input=path.read_bytes())) == expected
     parquet = write(list_table("logits", LIST_KINDS["list"]), folder / "preds.parquet")

@@ -263,7 +263,8 @@ def test_binary_names_without_positive_is_the_problem(work: Path) -> None:
 def test_input_kinds(
     work: Path, values: np.ndarray, kind: str, extra: tuple[str, ...], ext: str
 ) -> None:
-    data = frame(values, label=[CLASSES[i] for i in Y])
+    prefix = {"logits": "logit_", "logprobs": "logprob_"}.get(kind if not extra else "", "p_")
+    data = frame(values, prefix, label=[CLASSES[i] for i in Y])  # named for what they hold
     path = f"preds.{ext}"
     data.to_csv(path, index=False) if ext == "csv" else data.to_parquet(path, index=False)
     found = inspected(path, *extra)
@@ -283,7 +284,7 @@ def test_class_indices(work: Path) -> None:
 
 
 def test_ambiguous_probabilities_are_the_problem(work: Path) -> None:
-    frame(PROBS * 0.5, label=Y).to_csv("half.csv", index=False)
+    frame(PROBS * 0.5, prefix="", label=Y).to_csv("half.csv", index=False)  # p_ says probs
     found = inspected("half.csv")
     assert found["input"] is None
     assert found["problem"] == refused("half.csv")
@@ -295,7 +296,7 @@ def test_ambiguous_probabilities_are_the_problem(work: Path) -> None:
 def test_non_finite_predictions_are_the_problem(work: Path) -> None:
     values = LOGITS.copy()
     values[4, 1] = np.nan
-    frame(values, label=Y).to_csv("nan.csv", index=False)
+    frame(values, prefix="logit_", label=Y).to_csv("nan.csv", index=False)
     found = inspected("nan.csv")
     assert found["problem"] == refused("nan.csv")
     assert "row 4" in found["problem"]
@@ -329,19 +330,20 @@ def test_roles(work: Path) -> None:
 
 
 def test_pred_cols_leaves_others_unused(work: Path) -> None:
-    frame(LOGITS, label=Y).to_csv("preds.csv", index=False)
-    found = inspected("preds.csv", "--pred-cols", "p_cat,p_dog")
-    assert found["problem"] == refused("preds.csv", "--pred-cols", "p_cat,p_dog")  # label 2
-    frame(LOGITS, label=Y % 2).to_csv("preds.csv", index=False)
-    found = inspected("preds.csv", "--pred-cols", "p_cat,p_dog")
+    frame(LOGITS, prefix="logit_", label=Y).to_csv("preds.csv", index=False)
+    pred_cols = ("--pred-cols", "logit_cat,logit_dog")
+    found = inspected("preds.csv", *pred_cols)
+    assert found["problem"] == refused("preds.csv", *pred_cols)  # label 2
+    frame(LOGITS, prefix="logit_", label=Y % 2).to_csv("preds.csv", index=False)
+    found = inspected("preds.csv", *pred_cols)
     roles = [role for _, _, role in columns(found)]
     assert roles == ["prediction", "prediction", "unused", "label"]
     assert found["classes"] == ["cat", "dog"]
-    assert_agrees(found, scored("preds.csv", "--pred-cols", "p_cat,p_dog"))
+    assert_agrees(found, scored("preds.csv", *pred_cols))
 
 
 def test_label_col_missing_is_the_problem(work: Path) -> None:
-    frame(LOGITS, label=Y).to_csv("preds.csv", index=False)
+    frame(LOGITS, prefix="logit_", label=Y).to_csv("preds.csv", index=False)
     found = inspected("preds.csv", "--label-col", "truth")
     assert found["problem"] == refused("preds.csv", "--label-col", "truth")
     assert found["label_column"] is None

@@ -54,8 +54,10 @@ def six(value: float) -> str:
     return f"{value:.6g}"
 
 
-def frame(names: list[str], probs: np.ndarray = PROBS, labels: np.ndarray = LABELS) -> pd.DataFrame:
-    data = pd.DataFrame(probs, columns=[f"p_{n}" for n in names])
+def frame(
+    names: list[str], probs: np.ndarray = PROBS, labels: np.ndarray = LABELS, prefix: str = "p_"
+) -> pd.DataFrame:
+    data = pd.DataFrame(probs, columns=[f"{prefix}{n}" for n in names])
     data["label"] = [names[i] for i in labels]
     return data
 
@@ -115,7 +117,7 @@ def test_table_shows_every_figure_at_width_80() -> None:
 
 def test_logits_and_binary_reasons_are_shown() -> None:
     logits = np.log(PROBS) * 3.0 + 1.0
-    summary = xentcli.score(frame(CLASSES, probs=logits))
+    summary = xentcli.score(frame(CLASSES, probs=logits, prefix="logit_"))
     text = render(summary)
     input_line = next(line for line in text.splitlines() if line.startswith("input"))
     assert input_line.split(None, 1)[1].strip() == "logits (values outside [0, 1])"

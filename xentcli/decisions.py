@@ -183,7 +183,7 @@ def decide_problem(
         more = " .." if len(layout.label_columns) > 4 else ""
         reasons["labels"] = f"a column per class: {shown}{more}"
     input_kind, reasons["input"] = decide_input(
-        first.scores, task, options, preds_file, int(first.rows[0])
+        first.scores, task, options, preds_file, first.rows, layout.pred_cols
     )
     check_options(options, task, input_kind, target, layout.label_cols is not None)
     return Decisions(

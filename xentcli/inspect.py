@@ -28,7 +28,7 @@ from . import roles
 from .align import INDEX_COLUMN, LABEL_DEFAULTS, Layout, plan, read_types, scores_block
 from .decisions import Decisions
 from .errors import InputError, XentError
-from .infer import class_names, decide_input, decide_task
+from .infer import DECISION_ROWS, class_names, decide_input, decide_task
 from .options import Options
 from .source import STDIN, Source, open_source
 from .validate import check_finite
@@ -298,7 +298,7 @@ class _Inspector:
                 self.reasons["input"] = "no valid rows in the first batch to decide from"
                 return
             self.input, self.reasons["input"] = decide_input(
-                scores, self.task, opts, source.name, int(rows[0])
+                scores, self.task, opts, source.name, rows, layout.pred_cols
             )
         except XentError as error:
             self._fail(error)
@@ -306,15 +306,20 @@ class _Inspector:
     def _first_batch(
         self, layout: Layout
     ) -> Generator[tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]], None, None]:
-        """The first batch of predictions as ``score`` reads them, with row numbers."""
+        """The first batch of predictions as ``score`` reads them, with row numbers: at
+        least ``DECISION_ROWS`` rows, or all of them (SPEC's "first rows")."""
         from .pipeline import batch_rows_for
 
         batch_rows = batch_rows_for(len(layout.pred_cols), self.options)
         types = read_types(self.source, layout, as_labels=False)
-        offset = 0
+        blocks, offset = [], 0
         for part in self.source.batches(layout.pred_cols, types, batch_rows):
-            yield scores_block(part, layout.pred_cols), offset + np.arange(part.num_rows)
+            blocks.append(scores_block(part, layout.pred_cols))
             offset += part.num_rows
+            if offset >= DECISION_ROWS:
+                break
+        if blocks:
+            yield np.concatenate(blocks), np.arange(offset)
 
     # -- size and rows -----------------------------------------------------------------
 

@@ -26,7 +26,10 @@ def batch_losses(
     eps: float,
 ) -> family.Weighted:
     """One batch's per-sample losses and weighted-mean terms under ``rules``: class
-    indices ``y`` for hard labels, ``targets`` for soft and multilabel ones."""
+    indices ``y`` for hard labels, ``targets`` for soft and multilabel ones. Percentages
+    arrive as probabilities (``check_scores`` divided them by 100)."""
+    if input_kind == "percent":
+        input_kind = "probs"
     arith = rules.arithmetic
     positive = pos_weight if pos_weight is not None else 1.0
     if task == "multilabel":

@@ -13,14 +13,14 @@ from typing import Any, Literal
 
 from .errors import UsageError
 
-InputKind = Literal["auto", "probs", "logits", "logprobs"]
+InputKind = Literal["auto", "probs", "logits", "logprobs", "percent"]
 Task = Literal["auto", "binary", "multiclass", "multilabel"]
 Compat = Literal["xent", "torch", "keras", "sklearn"]
 Reduction = Literal["mean", "sum"]
 LogBase = Literal["e", "2", "10"]
 LabelType = Literal["auto", "names", "indices"]
 
-INPUT_KINDS = ("auto", "probs", "logits", "logprobs")
+INPUT_KINDS = ("auto", "probs", "logits", "logprobs", "percent")  # percent: probs x 100
 TASKS = ("auto", "binary", "multiclass", "multilabel")
 COMPATS = ("xent", "torch", "keras", "sklearn")
 FORMATS = ("csv", "tsv", "parquet", "arrow", "jsonl", "npy", "npz")

@@ -29,6 +29,7 @@ from .decisions import (
     with_labels_seen,
 )
 from .errors import InputError, UsageError, ValidationError, XentError
+from .firstrows import first_rows_together
 from .gates import apply_gates
 from .infer import label_text
 from .kernels import batch_losses
@@ -117,7 +118,7 @@ def first_decisions(
     rows, if any."""
     run = _Run(preds, None, layout, options)
     try:
-        for batch in Aligner(preds, None, layout, run.batch_rows()):
+        for batch in first_rows_together(Aligner(preds, None, layout, run.batch_rows())):
             run.prepare(_Work.of(batch))
             if run.decisions is not None:
                 break
@@ -195,7 +196,7 @@ class _Run:
 
     def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
         aligner = Aligner(self.preds, self.labels, self.layout, self.batch_rows())
-        for batch in aligner:
+        for batch in first_rows_together(aligner):
             prepared = self.prepare(_Work.of(batch))
             if prepared is not None:
                 self._add(*prepared, sink)
@@ -537,7 +538,7 @@ class _Run:
             assert self.decisions is not None
             notes.append(
                 f"renormalised {acc.renormalized} row{'s' if acc.renormalized > 1 else ''}"
-                f" whose {'probabilities' if self.decisions.input == 'probs' else 'exp'} "
+                f" whose {'exp' if self.decisions.input == 'logprobs' else 'probabilities'} "
                 f"did not sum to 1"
             )
         if self.unnormalized:

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .core import row_logsumexp
-from .errors import ValidationError
+from .errors import InferenceError, ValidationError
 
 FloatArray = npt.NDArray[np.float64]
 EXAMPLES = 3
@@ -94,17 +94,25 @@ def check_scores(
     sums: str = "check",
     drop: bool = False,
 ) -> Checked:
-    """Hold a batch to the input kind: probabilities in [0, 1] summing to 1, log-probs <= 0
-    log-summing to 0. Rows off by more than float noise but within ``sum_tol`` (or any
-    amount with ``renormalize``) are renormalised and counted. ``sums`` other than
+    """Hold a batch to the input kind: probabilities in [0, 1] summing to 1 (percentages
+    in [0, 100] are divided by 100 and held to that; the scores returned are the
+    probabilities), log-probs <= 0 log-summing to 0. Rows off by more than float noise
+    but within ``sum_tol`` (or any amount with ``renormalize``) are renormalised and
+    counted. ``sums`` other than
     ``check`` leaves row sums to the peer's rules (``warn``: count them)."""
     if input_kind == "logits":
         return Checked(block)
     noise = float(np.sqrt(np.finfo(dtype).eps))
-    if input_kind == "probs":
-        bad = _in_range(block, columns, file, rows, 0.0, 1.0, "probability", drop)
-        if bad is not None:
-            return Checked(block, bad=bad)
+    if input_kind in ("probs", "percent"):
+        if input_kind == "percent":
+            bad = _in_range(block, columns, file, rows, 0.0, 100.0, "percentage", drop)
+            if bad is not None:
+                return Checked(block, bad=bad)
+            block = block / 100.0  # percentages are probabilities x 100; a new block
+        else:
+            bad = _in_range(block, columns, file, rows, 0.0, 1.0, "probability", drop)
+            if bad is not None:
+                return Checked(block, bad=bad)
         if block.shape[1] == 1:
             return Checked(block)
         if sums != "check":
@@ -171,9 +179,13 @@ def check_targets(
     one_hot: bool,
     drop: bool = False,
 ) -> BoolArray | None:
-    """Label columns: finite, in [0, 1]; one-hot rows have a single 1, soft rows sum to 1
-    within ``sum_tol``. Returns the rows to drop with ``drop``, else raises."""
+    """Label columns: finite, in [0, 1]; one-hot rows have a single 1 (a row of zeros is
+    a missing label), soft rows sum to 1 within ``sum_tol``. Returns the rows to drop
+    with ``drop``, else raises. A row that is not one-hot after one-hot first rows (two
+    1s, or fractions) contradicts the task decided, and is an error even with ``drop``."""
     bad_cells = ~np.isfinite(targets) | (targets < 0) | (targets > 1)
+    if one_hot and task != "multilabel":
+        _still_one_hot(targets, bad_cells, file, rows)
     if drop:  # every kind of fault at once: the rows out of range and those off the sum
         out_of_range = np.asarray(bad_cells.any(axis=1))
         rest = _target_sums(targets, task, sum_tol, one_hot)
@@ -195,13 +207,9 @@ def check_targets(
     if bad is None:
         return None
     total = targets.sum(axis=1)
-    if one_hot:
-        what = "is not one-hot (one 1, the rest 0) as the first rows were"
-        row = targets[int(np.flatnonzero(bad)[0])]
-        if np.all((row == 0) | (row == 1)):
-            hint = "pass --task multilabel for several labels per row"
-        else:
-            hint = "pass --task multiclass to read the label columns as soft targets"
+    if one_hot:  # only rows of zeros are left: _still_one_hot took the others
+        what = "is all zeros: a missing label (one-hot labels have one 1 per row)"
+        hint = "pass --drop-invalid to leave such rows out"
     else:
         what = "sums to {total}, not 1, beyond --sum-tol {sum_tol:g}"
         hint = "soft labels are a target distribution per row"
@@ -212,6 +220,35 @@ def check_targets(
         file=file,
         rows=rows[where[:EXAMPLES]].tolist(),
         count=int(where.size),
+        hint=hint,
+    )
+
+
+def _still_one_hot(targets: FloatArray, bad_cells: BoolArray, file: str, rows: IntArray) -> None:
+    """One-hot first rows decided a multiclass task: a later row with two or more 1s
+    (multilabel) or with fractions (soft targets) contradicts it, and ``--task`` must say
+    which it is; rows of zeros are missing labels, and cells out of range invalid cells,
+    which the caller names (or drops)."""
+    valid = ~bad_cells.any(axis=1)
+    zero_one = np.all((targets == 0) | (targets == 1), axis=1)
+    several = valid & zero_one & (targets.sum(axis=1) >= 2)
+    fractions = valid & ~zero_one
+    wrong = several | fractions
+    if not wrong.any():
+        return
+    first = int(np.flatnonzero(wrong)[0])
+    if several[first]:
+        what = f"has {int(targets[first].sum())} 1s"
+        hint = "pass --task multilabel if a row may have several labels"
+    else:
+        value = float(targets[first][(targets[first] != 0) & (targets[first] != 1)][0])
+        what = f"holds {value!r}, not 0 or 1"
+        hint = "pass --task multiclass to read the label columns as soft targets"
+    raise InferenceError(
+        f"the label row {what}, but the first rows were one-hot (one class per row)",
+        file=file,
+        rows=rows[np.flatnonzero(wrong)[:EXAMPLES]].tolist(),
+        count=int(np.count_nonzero(wrong)),
         hint=hint,
     )
 
