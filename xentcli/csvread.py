@@ -86,7 +86,7 @@ class CsvReader:
         self.delimiter = delimiter
         self.parse = pacsv.ParseOptions(delimiter=self.delimiter)
         fields = self._fields(first)
-        self.header_lines = 1  # lines before the first data row
+        self.header_lines = first.count(b"\n")  # lines before the first data row
         if not commented and self._is_data(fields, sample[len(first) :], no_header):
             first = self.delimiter.join(str(j) for j in range(len(fields))).encode() + b"\n"
             rest = body
