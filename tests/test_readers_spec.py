@@ -588,3 +588,31 @@ def test_fifo_is_recognised_by_content(work: Path, writer: str) -> None:
     finally:
         thread.join()
     assert loss(result) == pytest.approx(TRUTH, abs=1e-12)
+
+
+@pytest.mark.parametrize("writer", ["pandas", "polars"])
+def test_pandas_and_polars_partitioned_writes(work: Path, writer: str) -> None:
+    probs, labels = _problem(10, n=900)
+    columns = {f"p_{c}": probs[:, j] for j, c in enumerate(CLASSES)}
+    names = np.array(CLASSES)[labels]
+    if writer == "pandas":
+        pd.DataFrame({**columns, "label": names}).to_parquet("parts", partition_cols=["label"])
+    else:
+        pl.DataFrame({**columns, "label": names.tolist()}).write_parquet(
+            "parts", partition_by=["label"]
+        )
+    assert sorted(os.listdir("parts")) == [f"label={c}" for c in CLASSES]
+    expected = log_loss(labels, probs, labels=[0, 1, 2])
+    assert loss(run("parts", "--json")) == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_file_column_that_contradicts_its_directory_is_refused(work: Path) -> None:
+    os.makedirs("parts/label=cat")
+    os.makedirs("parts/label=dog")
+    pq.write_table(pa.table({"p_1": [0.2, 0.3], "label": ["cat", "cat"]}), "parts/label=cat/0.pq")
+    pq.write_table(pa.table({"p_1": [0.6, 0.7], "label": ["dog", "cat"]}), "parts/label=dog/0.pq")
+    refused(
+        run("parts", "--positive", "dog"),
+        "label=dog/0.pq row 1, column 'label'",
+        "holds 'cat', but the file's directory says label=dog",
+    )
