@@ -72,7 +72,7 @@ def test_a_run_failing_after_parquet_rows_were_written_says_one_line(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
-        "Error: late.csv row 70000, column 'y': binary label 'cat' is not 0/1 or true/false "
-        "(pass --positive NAME for labels that are class names)"
+        "Error: late.csv row 70000 (line 70002), column 'y': binary label 'cat' is not 0/1 or "
+        "true/false (pass --positive NAME for labels that are class names)"
     ]
     assert sorted(os.listdir(tmp_path)) == ["late.csv"]

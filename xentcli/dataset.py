@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .arrays import from_numpy, strings
@@ -125,6 +126,20 @@ def _partition_type(values: list[str | None]) -> pa.DataType:
     return pa.string()
 
 
+def _agrees(column: pa.Array, value: str | None, key: str, path: str, rows_before: int) -> None:
+    """An error when a file's own column ``key`` differs from its directory's value."""
+    text = column.cast(pa.string()) if not pa.types.is_string(column.type) else column
+    differs = pc.invert(pc.fill_null(pc.equal(text, value), False)) if value else text.is_valid()
+    if pc.any(differs).as_py():
+        row = pc.index(differs, True).as_py()
+        raise InputError(
+            f"holds {text[row].as_py()!r}, but the file's directory says {key}={value}",
+            file=path,
+            column=key,
+            row=rows_before + row,
+        )
+
+
 def _repeated(value: str | None, kind: pa.DataType, n: int) -> pa.Array:
     """A column of ``n`` copies of one partition value."""
     if value is None:
@@ -174,13 +189,9 @@ def _open_parts(name: str, paths: list[str], root: str) -> Source:
     assert schema is not None
     partitions = _partitions(root, paths)
     kinds = {key: _partition_type(values) for key, values in partitions.items()}
-    for key in partitions:
-        if key in schema.names:
-            raise InputError(
-                f"column {key!r} is both in the files and in their directory names "
-                f"({key}=...); a dataset has each column once",
-                file=name,
-            )
+    # polars writes the key into the files too: the files' column is read, and each
+    # file's values must be its directory's
+    in_files = {k: partitions.pop(k) for k in list(partitions) if k in schema.names}
     schema = pa.schema([*schema, *(pa.field(k, kinds[k]) for k in partitions)])
 
     def handle(i: int) -> pq.ParquetFile:
@@ -192,12 +203,17 @@ def _open_parts(name: str, paths: list[str], root: str) -> Source:
         columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
         stored = [c for c in columns if c not in partitions]
+        done = dict.fromkeys(paths, 0)  # rows read from each file
         read = stored or [schema.names[0]]  # a partition column alone: rows from a column
         size = read_batch_rows(batch_rows, read)
         for i, path in enumerate(paths):
             try:
                 for batch in handle(i).iter_batches(batch_size=size, columns=read):
                     arrays = dict(zip(stored, batch.columns[: len(stored)], strict=True))
+                    for key, values in in_files.items():
+                        if key in arrays:
+                            _agrees(arrays[key], values[i], key, path, done[path])
+                    done[path] += batch.num_rows
                     for key in columns:
                         if key in partitions:
                             arrays[key] = _repeated(partitions[key][i], kinds[key], batch.num_rows)

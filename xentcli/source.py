@@ -91,7 +91,8 @@ def _open_path(path: str, fmt: str | None, no_header: bool) -> Source:
         head = read_bytes(handle, SNIFF_BYTES, path)
     compressed = COMPRESSIONS.get(os.path.splitext(path)[1].lower()) or compression(head)
     if compressed is not None:
-        text_kind = fmt or TEXT_EXTENSIONS.get(extension(path))
+        named = TEXT_EXTENSIONS.get(extension(path))
+        text_kind = fmt or (named if named == "jsonl" else None)  # csv and tsv: sniffed
         return _open_compressed(path, compressed, text_kind, no_header)
     kind = fmt or format_from_name(path, head)
     if kind == "zip":
@@ -105,7 +106,7 @@ def _open_path(path: str, fmt: str | None, no_header: bool) -> Source:
     handle = _opened(path)
     if kind == "jsonl":
         return open_json(handle, path, size=size, position=handle.tell)
-    return _open_csv(handle, path, _DELIMITERS.get(kind or ""), size, no_header=no_header)
+    return _open_csv(handle, path, _DELIMITERS.get(fmt or ""), size, no_header=no_header)
 
 
 def _opened(path: str) -> BinaryIO:

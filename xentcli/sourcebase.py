@@ -5,7 +5,8 @@ and, where it can, a way to look at the first rows (``FirstRows``);
 ``make_source`` wraps them in a ``Source`` that presents numeric list columns
 element by element (see ``listcols``). Every ``Source`` presents its columns in the
 few types the rest of xent knows (``presented_type``): any numeric Arrow type as a
-number (decimals as float64, float16 as float32) and any string-like type (large,
+number (decimals as float64; integers of any width and sign, float16, float32 and
+float64 as they are, which ``arrays.numbers`` reads) and any string-like type (large,
 view, dictionary-encoded) as ``string``. ``cast_batch`` gives columns the types asked
 for and ``arrow_message`` turns a pyarrow failure into the text of one line.
 """
@@ -151,15 +152,14 @@ def make_source(
 
 
 def presented_type(kind: pa.DataType) -> pa.DataType:
-    """The type xent sees a column as: decimals as float64, float16 as float32,
-    string-like types (large, view, dictionary-encoded) as string, a dictionary of
-    other values as its values; any other type as it is."""
+    """The type xent sees a column as: decimals as float64 (other numbers as they are:
+    ``--compat sklearn`` keeps float16 in float16), string-like types (large, view,
+    dictionary-encoded) as string, a dictionary of other values as its values; any
+    other type as it is."""
     if pa.types.is_dictionary(kind):
         return presented_type(kind.value_type)
     if pa.types.is_decimal(kind):
         return pa.float64()
-    if pa.types.is_float16(kind):
-        return pa.float32()
     if pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
         return pa.string()
     return kind
