@@ -24,7 +24,8 @@ OUT = Path(__file__).resolve().parent.parent / "sample_data"
 
 
 def digits() -> None:
-    """10 classes: logits as Parquet, probabilities as CSV, labels as CSV, joined by ``id``."""
+    """10 classes: logits as Parquet, probabilities as CSV, labels as CSV, joined by ``id``;
+    the probabilities and labels also as ``np.savetxt`` writes them (no header)."""
     x, y = load_digits(return_X_y=True)
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=0.25, random_state=SEED, stratify=y
@@ -41,6 +42,9 @@ def digits() -> None:
     frame.insert(0, "id", ids)
     frame.to_csv(OUT / "digits_probs.csv", index=False, float_format="%.10g")
     pd.DataFrame({"id": ids, "label": y_test}).to_csv(OUT / "digits_labels.csv", index=False)
+    # NumPy's own text form, as a notebook saves arrays: no header, space-separated
+    np.savetxt(OUT / "digits_probs.txt", probs)
+    np.savetxt(OUT / "digits_labels.txt", y_test, fmt="%d")
 
 
 def breast_cancer() -> None:

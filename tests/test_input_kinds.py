@@ -230,7 +230,7 @@ def test_a_sentinel_row_is_an_invalid_row_wherever_it_is(fmt: str, row: int) -> 
     assert (data["input"], data["dropped"]) == ("probs", 1)
     assert_loss(data, log_loss(Y[keep], P[keep]))
     if row == NEAR:  # the reasons say what the first rows held
-        assert data["reasons"]["input"].endswith("; 1 invalid row of the first 65536 that are not")
+        assert data["reasons"]["input"].endswith("; 1 invalid row of the first 10000 that are not")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -371,7 +371,7 @@ def test_two_ones_in_the_first_rows_are_multilabel(fmt: str) -> None:
 @pytest.mark.parametrize("labelled", [True, False])
 def test_inspect_decides_on_the_same_first_rows(labelled: bool) -> None:
     """``xent inspect`` decides on the first 10,000 rows too, with or without labels,
-    although the file's row groups are 500 rows (the reader joins them: 20,000)."""
+    although the file's row groups are 500 rows: exactly the first 10,000 decide."""
     n = 20_000
     values = P[:n].copy()
     values[list(range(0, 1000, 50))] = -1.0
@@ -384,7 +384,7 @@ def test_inspect_decides_on_the_same_first_rows(labelled: bool) -> None:
     assert result.exit_code == 0, result.stderr
     found = json.loads(result.stdout)
     assert found["input"] == "probs"
-    assert "; 20 invalid rows of the first 20000" in found["reasons"]["input"]
+    assert "; 20 invalid rows of the first 10000" in found["reasons"]["input"]
 
 
 def test_an_all_zero_one_hot_row_from_python() -> None:

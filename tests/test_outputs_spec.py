@@ -169,7 +169,7 @@ def test_inspect_piped_is_not_wrapped_or_padded(tmp_path) -> None:
     lines = result.stdout.splitlines()
     assert [line for line in lines if line != line.rstrip()] == []
     row = next(line for line in lines if line.startswith(long))
-    assert row.split() == [long, "double", "prediction"]
+    assert row.split() == [long, "double", "prediction", "numeric"]
 
 
 def _on_terminal(args: list[str], cwd: Path, **extra: str) -> tuple[int, str, bytes]:
@@ -537,17 +537,16 @@ def test_csv_per_class_sums_are_the_groupby_of_the_per_sample_rows(tmp_path, tas
     [
         pytest.param([], id="unweighted"),
         pytest.param(["--weight-col", "w"], id="sample-weights"),
-        pytest.param(["--weight-col", "w", "--class-weights", "p_cat=2,p_bird=0.25"], id="both"),
+        pytest.param(["--weight-col", "w", "--class-weights", "cat=2,bird=0.25"], id="both"),
     ],
 )
 def test_csv_multilabel_sums_are_each_labels_own_binary_losses(tmp_path, options) -> None:
     rng = np.random.default_rng(33)
     logits = rng.normal(0.0, 2.0, size=(N, 3))
     targets = (rng.uniform(size=(N, 3)) < [0.1, 0.4, 0.7]).astype(np.int64)
-    columns = [f"p_{c}" for c in CLASSES]
-    preds = pd.DataFrame(logits, columns=columns)
+    preds = pd.DataFrame(logits, columns=[f"logit_{c}" for c in CLASSES])  # named as logits
     weights = rng.uniform(0.0, 4.0, N)
-    labels = pd.DataFrame(targets, columns=columns)
+    labels = pd.DataFrame(targets, columns=list(CLASSES))
     if "--weight-col" in options:
         labels.insert(0, "w", weights)
     preds.to_parquet(tmp_path / "preds.parquet", index=False)

@@ -81,6 +81,7 @@ class Layout:
     shared_key: str | None = None
     id_range: tuple[int, int] | None = None
     labels_id_range: tuple[int, int] | None = None
+    generated_names: bool = False  # PREDS' column names are positions xent gave
 
     @property
     def joined(self) -> bool:
@@ -114,6 +115,7 @@ class Layout:
             ),
             "dtype": self.dtype.name,
             "roles": self.roles.to_dict(),
+            "generated_names": self.generated_names,
             "skipped": list(self.skipped),
         }
 
@@ -212,6 +214,7 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         label_check=label_check,
         join=join,
         shared_key=shared,
+        generated_names=preds.generated_names,
         id_range=pairing.preds_range,
         labels_id_range=pairing.labels_range,
     )

@@ -81,6 +81,7 @@ class CsvReader:
             first = first[2:]
         sample = first + rest[: _safe_cut(rest[:SNIFF_BYTES])]
         self.spaces = False  # runs of spaces and tabs separate the columns
+        self.generated_names = False  # --no-header named the columns 0..K-1
         if delimiter is None:
             delimiter, self.spaces = sniff_delimiter(sample)
         self.delimiter = delimiter
@@ -91,6 +92,7 @@ class CsvReader:
             first = self.delimiter.join(str(j) for j in range(len(fields))).encode() + b"\n"
             rest = body
             self.header_lines = 0
+            self.generated_names = True
         self.header = self._normal(_with_line_end(first))
         self.rest = rest
         self._lines = _LineMap()

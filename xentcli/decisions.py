@@ -437,19 +437,19 @@ def _decide_binary(
     else of the class its name names (``p_0``, ``prob_dog``), else of class 1."""
     column = problem.layout.pred_cols[0]
     if pa.types.is_boolean(raw.type):
-        return _flags("true/false", column, options)
+        return _flags("true/false", column, options, problem)
     if (
         pa.types.is_integer(raw.type)
         or pa.types.is_floating(raw.type)
         or options.label_type == "indices"
         or options.classes is not None
     ):
-        return _flags("0/1", column, options)  # held to {0, 1} by _encode_flags
+        return _flags("0/1", column, options, problem)  # held to {0, 1} by _encode_flags
     text = pc.utf8_lower(pc.utf8_trim_whitespace(label_text(raw)))
     kind = "true/false" if _any_bool_text(text) else "0/1"
     is_flag = pc.is_in(text, value_set=strings(TRUE_TEXT + FALSE_TEXT))
     if options.label_type != "names" and bool(pc.all(is_flag).as_py()):
-        return _flags(kind, column, options)
+        return _flags(kind, column, options, problem)
     multiline = np.flatnonzero(mask(pc.match_substring(label_text(raw), "\n")))
     if multiline.size:
         value = raw[int(multiline[0])].as_py()
@@ -476,7 +476,7 @@ def _decide_binary(
             negative=distinct[0],
         )
     if options.label_type != "names" and bool(pc.any(is_flag).as_py()):
-        return _flags(kind, column, options)  # a stray value: _encode_flags names its row
+        return _flags(kind, column, options, problem)  # a stray value: _encode_flags names its row
     shown = ", ".join(repr(v) for v in distinct[:4])
     raise InferenceError(
         f"binary labels must be 0/1 or true/false; these are names ({shown}) and the "
@@ -487,10 +487,25 @@ def _decide_binary(
     )
 
 
-def _flags(kind: str, column: str, options: Options) -> dict[str, Any]:
+def _flags(kind: str, column: str, options: Options, problem: Decisions) -> dict[str, Any]:
     """0/1 or true/false labels; the class the column is for: ``--positive``, else the
-    class its name names, else 1. ``--classes`` names the classes 0 and 1."""
+    class its name names, else 1. ``--classes`` names the classes 0 and 1. A column
+    named ``0`` by xent (a NumPy array, ``--no-header``) names a position, not a class;
+    one a file names ``0`` could be either (pandas names an unnamed column 0), so it is
+    refused unless ``--positive`` says."""
     names = _flag_names(options.classes)
+    if options.positive is None and column == "0" and options.classes is None:
+        if problem.layout.generated_names:
+            shown = ("0", "1")
+            why = "a column xent named by its position"
+            return _flag_decision(kind, column, 1, why, shown, options.label_type)
+        raise InferenceError(
+            "the one prediction column is named '0': pandas names an unnamed column 0, "
+            "so it may hold P(label = 1), or it may be named for class 0",
+            file=problem.preds_file,
+            column=column,
+            hint="pass --positive 1 or --positive 0 to say which class it is for",
+        )
     if options.positive is not None:
         positive = _flag_class(options.positive, names)
         if positive is None:
@@ -511,6 +526,22 @@ def _flags(kind: str, column: str, options: Options) -> dict[str, Any]:
     reason = f"{kind}; {column!r} holds P(label = {positive}): {why}"
     if options.classes is not None:
         reason += f" (--classes {', '.join(shown)})"
+    label_type = "classes" if options.classes is not None else options.label_type
+    return _flag_decision(kind, column, positive, why, shown, label_type, reason)
+
+
+def _flag_decision(
+    kind: str,
+    column: str,
+    positive: int,
+    why: str,
+    shown: tuple[str, ...],
+    label_type: str,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """The decisions of 0/1 labels whose column holds P(label = ``positive``)."""
+    if reason is None:
+        reason = f"{kind}; {column!r} holds P(label = {positive}): {why}"
     return {
         "label_mode": "binary",
         "label_keys": ("0", "1"),
@@ -519,7 +550,7 @@ def _flags(kind: str, column: str, options: Options) -> dict[str, Any]:
         "positive": shown[positive],
         "negative": shown[1 - positive],
         "reason": reason,
-        "label_type": "classes" if options.classes is not None else options.label_type,
+        "label_type": label_type,
     }
 
 

@@ -1,5 +1,6 @@
-"""SPEC's "first rows", which make every ``auto`` decision: the first batch, of at least
-``DECISION_ROWS`` rows (or the whole input, when shorter), whatever the batch size.
+"""SPEC's "first rows", which make every ``auto`` decision: the first ``DECISION_ROWS``
+rows (or the whole input, when shorter), whatever the batch size: the first batch holds
+at least that many, and the decisions are made on exactly that many of its rows.
 
 The reader's batches may be smaller (``batch_rows``, or a wide input whose batches
 are kept near a fixed size in bytes), so the first ones are joined into one batch

@@ -298,7 +298,12 @@ class _Inspector:
                 self.reasons["input"] = "no valid rows in the first batch to decide from"
                 return
             self.input, self.reasons["input"] = decide_input(
-                scores, self.task, opts, source.name, rows, layout.pred_cols
+                scores[:DECISION_ROWS],
+                self.task,
+                opts,
+                source.name,
+                rows[:DECISION_ROWS],
+                layout.pred_cols,
             )
         except XentError as error:
             self._fail(error)

@@ -64,7 +64,9 @@ def open_numpy(data: str | bytes, name: str, kind: str) -> Source:
         for key, array in arrays.items():
             columns.update(_columns(array, key, name))
     table = pa.table(columns) if columns else pa.table({})
-    return table_source(table, name, "npy" if kind == "npy" else "npz")
+    source = table_source(table, name, "npy" if kind == "npy" else "npz")
+    source.generated_names = len(arrays) == 1  # one array: its columns are 0..K-1
+    return source
 
 
 def _check_magic(data: str | bytes, name: str) -> None:

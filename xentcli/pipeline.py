@@ -31,7 +31,7 @@ from .decisions import (
 from .errors import InputError, UsageError, ValidationError, XentError
 from .firstrows import first_rows_together
 from .gates import apply_gates
-from .infer import label_text
+from .infer import DECISION_ROWS, label_text
 from .kernels import batch_losses
 from .options import Options
 from .signature import signature
@@ -152,6 +152,12 @@ class _Work:
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
+
+    def first(self, n: int) -> _Work:
+        """The first ``n`` of these rows (all of them when fewer)."""
+        if len(self) <= n:
+            return self
+        return self.without(np.arange(len(self)) >= n)
 
     def without(self, bad: npt.NDArray[np.bool_]) -> _Work:
         """These rows less the ``bad`` ones."""
@@ -311,7 +317,8 @@ class _Run:
         peer's rules and an accumulator of the right shape. The task and input kind are
         kept even when the labels then fail, for ``xent inspect``."""
         opts, layout = self.options, self.layout
-        decisions = decide_problem(work, layout, opts, self.preds.name, self.label_file)
+        first = work.first(DECISION_ROWS)  # SPEC's first rows, whatever the batch size
+        decisions = decide_problem(first, layout, opts, self.preds.name, self.label_file)
         self.decisions = decisions
         task = decisions.task
         self.rules = rules_for(opts, task, layout.dtype, decisions.eps, decisions.target)
@@ -355,7 +362,8 @@ class _Run:
         while True:
             try:
                 if decisions.label_mode is None:  # every label so far is missing
-                    decisions = self.decisions = decide_labels(work, decisions, self.options)
+                    first = work.first(DECISION_ROWS)
+                    decisions = self.decisions = decide_labels(first, decisions, self.options)
                 decisions = self.decisions = with_labels_seen(decisions, work.labels)
                 work.y = encode_labels(work.labels, work.label_rows, decisions)
                 return work

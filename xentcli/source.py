@@ -224,4 +224,5 @@ def _open_csv(
         size=size,
         _position=position or (lambda: reader.consumed),
         line_of=reader.line_of,
+        generated_names=reader.generated_names,
     )

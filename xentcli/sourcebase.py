@@ -34,7 +34,9 @@ class Source:
     for a column's type where the format has none of its own (CSV), e.g. ids as text.
     A numeric list column appears in ``schema`` as one column per element, and every
     column in its presented type (``presented_type``). ``line_of(row)``, for text
-    inputs, is the 1-based line a 0-based data row starts on.
+    inputs, is the 1-based line a 0-based data row starts on. ``generated_names`` says
+    the column names are positions xent gave (``0..K-1``: a NumPy array, ``--no-header``),
+    not names the file's writer chose, so they are no evidence of a class.
     """
 
     name: str
@@ -47,6 +49,7 @@ class Source:
     _lists: dict[str, ListColumn] = field(default_factory=dict, repr=False)
     line_of: Callable[[int], int | None] | None = field(default=None, repr=False)
     _raw_types: dict[str, pa.DataType] = field(default_factory=dict, repr=False)
+    generated_names: bool = False
 
     def __post_init__(self) -> None:
         fields = []

@@ -293,7 +293,12 @@ def _in_range(
     drop: bool,
 ) -> BoolArray | None:
     span = f"[{lo:g}, {hi:g}]" if np.isfinite(lo) else f"<= {hi:g}"
-    hint = "pass --input logits if these are not probabilities" if what == "probability" else None
+    hint = (
+        "pass --drop-invalid to leave such rows out, or --input logits if these are not "
+        "probabilities"
+        if what == "probability"
+        else "pass --drop-invalid to leave such rows out"
+    )
     return _bad_cells(
         (block < lo) | (block > hi),
         block,
