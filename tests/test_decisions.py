@@ -455,3 +455,42 @@ def test_classes_with_a_column_per_class_is_refused(work: Path) -> None:
     assert summary.loss == pytest.approx(log_loss(labels, probs, labels=[0, 1, 2]), abs=TOL)
     line = refused("score", "preds.csv", "labels.csv", "--classes", "cat,dog,bird")
     assert "--classes" in line and "a column per class" in line
+
+
+# -- a single column named '0' -----------------------------------------------------------
+
+
+def test_a_column_xent_named_by_position_holds_p_of_1(work: Path) -> None:
+    """A 1-D ``np.save`` array and a one-column ``np.savetxt`` file read with
+    ``--no-header`` are named ``0`` by xent: a position, not the class 0."""
+    p, y = binary()
+    np.save("p.npy", p)
+    np.save("y.npy", y)
+    np.savetxt("p.txt", p)
+    pd.DataFrame({"label": y}).to_csv("y.csv", index=False)
+    truth = reference(y, p)
+    for args in (("p.npy", "y.npy"), ("p.txt", "y.csv", "--no-header")):
+        result = xent("score", *args, "--json")
+        assert result.exit_code == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["loss"] == pytest.approx(truth, rel=1e-12)
+        assert "holds P(label = 1): a column xent named by its position" in (
+            data["reasons"]["labels"]
+        )
+
+
+@pytest.mark.parametrize("fmt", ("csv", "parquet"))
+def test_a_file_column_named_0_is_ambiguous(work: Path, fmt: str) -> None:
+    """``pd.Series(p).to_frame()`` names the column ``0`` although it holds P(label = 1);
+    a file could also name a column for class 0: refused until ``--positive`` says."""
+    p, y = binary()
+    frame = pd.Series(p).to_frame()
+    frame.columns = frame.columns.astype(str)
+    frame["label"] = y
+    path = write(frame, "p", fmt)
+    line = refused("score", path)
+    assert "named '0'" in line and "--positive" in line
+    for positive, holds in (("1", p), ("0", 1 - p)):
+        result = xent("score", path, "--positive", positive, "--json")
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["loss"] == pytest.approx(reference(y, holds), rel=1e-12)
