@@ -311,7 +311,7 @@ class _Rows:
 
 def run_rows(scores, labels, **options):
     """Per-sample losses through the pipeline: (row positions, losses), in row order."""
-    from xentcli.pipeline import score
+    from xentcli.run.pipeline import score
 
     scores = np.asarray(scores)
     columns = (

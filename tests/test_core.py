@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from sklearn.metrics import log_loss
 
 import xentcli
-from xentcli import XentError, core
+from xentcli import XentError
+from xentcli.losses import core
 
 try:
     import mpmath

@@ -24,12 +24,12 @@ from click.testing import CliRunner
 from sklearn.metrics import log_loss
 
 import xentcli
-from xentcli.align import plan
 from xentcli.cli import cli
-from xentcli.decisions import Decisions, decide, encode_labels
 from xentcli.errors import XentError
+from xentcli.io.source import open_source
 from xentcli.options import Options
-from xentcli.source import open_source
+from xentcli.run.align import plan
+from xentcli.run.decisions import Decisions, decide, encode_labels
 
 N = 10_300  # rows: the first 10,000 decide (SPEC "the first rows"), in batches of 64
 FAR = 10_250  # a row the decisions never saw
@@ -474,8 +474,8 @@ def test_a_column_xent_named_by_position_holds_p_of_1(work: Path) -> None:
         assert result.exit_code == 0, result.stderr
         data = json.loads(result.stdout)
         assert data["loss"] == pytest.approx(truth, rel=1e-12)
-        assert "holds P(label = 1): a column xent named by its position" in (
-            data["reasons"]["labels"]
+        assert (
+            "holds P(label = 1): a column xent named by its position" in (data["reasons"]["labels"])
         )
 
 

@@ -19,9 +19,10 @@ import pytest
 from rich.console import Console
 
 import xentcli
-from xentcli import core, csvread
-from xentcli.arrays import from_numpy, mask, numbers, strings
-from xentcli.render import ProgressBar
+from xentcli.io import csvread
+from xentcli.io.arrays import from_numpy, mask, numbers, strings
+from xentcli.losses import core
+from xentcli.report.table import ProgressBar
 
 
 def _table(rows: int, classes: int, seed: int = 0) -> pa.Table:
@@ -174,7 +175,7 @@ def test_progress_is_reported_for_files(tmp_path):
     path = tmp_path / "preds.parquet"
     pq.write_table(table, path, row_group_size=2500)
     seen: list[tuple[int, float | None]] = []
-    from xentcli.pipeline import score
+    from xentcli.run.pipeline import score
 
     score(str(path), progress=lambda rows, fraction: seen.append((rows, fraction)), batch_rows=2500)
     assert [rows for rows, _ in seen] == [10000, 12500, 15000, 17500, 20000]

@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xentcli.cli import cli
-from xentcli.infer import class_names
+from xentcli.run.infer import class_names
 
 RESERVED = {"label", "target", "y", "y_true", "row", "id"}
 NAME_CHARS = string.ascii_letters + string.digits + " _-,;\"'[]/|*\n\t" + "éß漢🙂"

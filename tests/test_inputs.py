@@ -33,7 +33,7 @@ from click.testing import CliRunner, Result
 
 from xentcli.cli import cli
 from xentcli.errors import InputError
-from xentcli.source import open_source
+from xentcli.io.source import open_source
 
 N = 50
 CLASSES = ["cat", "dog", "bird", "fish"]

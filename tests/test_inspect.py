@@ -26,8 +26,8 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 from xentcli.cli import cli
-from xentcli.inspect import Inspection, inspect_file
-from xentcli.render import render_inspection
+from xentcli.report.table import render_inspection
+from xentcli.run.inspect import Inspection, inspect_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_data"

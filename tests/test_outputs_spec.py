@@ -37,8 +37,8 @@ import torch
 from click.testing import CliRunner
 
 import xentcli
-from xentcli import report
 from xentcli.cli import cli
+from xentcli.report import formats as report
 
 ROOT = Path(__file__).resolve().parent.parent
 XENT = [sys.executable, "-m", "xentcli"]

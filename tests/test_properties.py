@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import xentcli
-from xentcli import core
-from xentcli.accumulate import Accumulator
+from xentcli.losses import core
+from xentcli.metrics.accumulate import Accumulator
 from xentcli.summary import Facts, Summary
 
 EPS = float(np.finfo(np.float64).eps)

@@ -33,7 +33,7 @@ from sklearn.metrics import log_loss
 import xentcli
 from xentcli.cli import cli
 from xentcli.errors import InputError
-from xentcli.source import open_source
+from xentcli.io.source import open_source
 
 CLASSES = ["bird", "cat", "dog"]
 N = 300

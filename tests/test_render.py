@@ -25,7 +25,7 @@ import pytest
 from rich.console import Console
 
 import xentcli
-from xentcli.render import render_summary
+from xentcli.report.table import render_summary
 
 CLASSES = ["cat", "dog", "bird"]
 PROBS = np.array(

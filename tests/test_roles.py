@@ -30,12 +30,12 @@ from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, log_loss
 
 import xentcli
-from xentcli.align import plan
 from xentcli.cli import cli
 from xentcli.errors import XentError
+from xentcli.io.source import open_source
 from xentcli.options import Options
-from xentcli.roles import ROLES
-from xentcli.source import open_source
+from xentcli.run.align import plan
+from xentcli.run.roles import ROLES
 
 N, K = 300, 4
 BATCH = 64

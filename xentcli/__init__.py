@@ -2,6 +2,18 @@
 
 The public door: ``score`` for files and tables, ``cross_entropy`` for arrays, the
 ``Options`` they share with the ``xent`` command, and the ``Summary`` they return.
+
+The package is laid out by the stage each module serves, and imports point down the
+flow only (``cli -> run -> io / losses / metrics -> summary``; ``report`` reads a
+``Summary``)::
+
+    __init__, options, errors, summary, version   the public door and shared types
+    cli/      the xent command: options, exit codes
+    io/       readers (every format as Arrow batches) and writers (atomic outputs)
+    losses/   per-sample cross-entropy in NumPy, and the peers' conventions
+    run/      column roles, decisions made once, alignment, checks, the batch loop
+    metrics/  the mergeable totals a run accumulates
+    report/   the rich table and the JSON, CSV, Markdown and HTML reports
 """
 
 from __future__ import annotations
@@ -58,7 +70,7 @@ def score(
     >>> round(s.loss, 6), s.task, s.input, s.classes
     (0.164252, 'multiclass', 'probs', ('cat', 'dog'))
     """
-    from .pipeline import score as run
+    from .run.pipeline import score as run
 
     return run(preds, labels, options=options, **kwargs)
 
@@ -68,7 +80,7 @@ def inspect_file(data: Any, fmt: str | None = None, **kwargs: Any) -> Any:
 
     Returns an ``Inspection`` (``to_dict()`` gives the JSON of ``xent inspect --json``).
     """
-    from .inspect import inspect_file as run
+    from .run.inspect import inspect_file as run
 
     return run(data, fmt, **kwargs)
 
@@ -116,7 +128,7 @@ def cross_entropy(
     import numpy as np
     import pyarrow as pa
 
-    from .pipeline import score as run
+    from .run.pipeline import score as run
 
     table = _scores_table(scores, classes)
     label_values = labels if isinstance(labels, pa.Array) else np.asarray(labels)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # annotations only: importing them costs start-up time
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
 
 SCHEMA = 1
 
@@ -128,3 +133,30 @@ class Summary:
             "warnings": list(self.warnings),
             "inputs": dict(self.inputs),
         }
+
+
+@dataclass(frozen=True)
+class SampleRows:
+    """One batch's per-sample figures, for ``--per-sample``; ``loss`` in the report's base.
+
+    ``label_text``/``pred_text`` replace the class names of ``labels``/``preds`` where a
+    row has several (multilabel: the positive labels joined by ``|``); ``weights`` is
+    each row's weight (sample weight times its class's weight) when weights are given.
+    """
+
+    key_name: str
+    keys: pa.Array
+    labels: npt.NDArray[np.int64]
+    preds: npt.NDArray[np.int64]
+    loss: npt.NDArray[np.float64]
+    p_true: npt.NDArray[np.float64]
+    classes: tuple[str, ...]
+    label_text: pa.Array | None = None
+    pred_text: pa.Array | None = None
+    weights: npt.NDArray[np.float64] | None = None
+
+
+class SampleSink(Protocol):
+    """Anything that takes per-sample rows batch by batch (a file writer, a list)."""
+
+    def write(self, rows: SampleRows) -> None: ...

@@ -1,0 +1,136 @@
+"""All files of one run, written atomically together.
+
+Each regular file is written to a temporary file beside its target and renamed
+over it only when the whole run succeeded; on any failure (an error, Ctrl-C,
+SIGTERM, a full disk) the temporaries are removed and existing files stay as
+they were. Devices and FIFOs (``/dev/stdout``, ``>(...)``) are written straight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Iterable
+from types import TracebackType
+from typing import BinaryIO
+
+from ..errors import OutputError, UsageError
+
+
+class OutputSet:
+    """Claim output paths up front, write them as temporaries, publish them together."""
+
+    def __init__(self, inputs: Iterable[str] = ()) -> None:
+        self._inputs = {_identity(p): p for p in inputs if p != "-"}
+        self._claimed: dict[str, str] = {}
+        self._pending: list[tuple[str, str, BinaryIO]] = []
+        self._direct: list[BinaryIO] = []
+
+    def claim(self, path: str, option: str) -> None:
+        """Refuse an output that is an input, or that another output already names."""
+        if path == "-":
+            return
+        key = _identity(path)
+        if key in self._inputs:
+            raise UsageError(f"{option} {path} is also an input; it would be overwritten")
+        if key in self._claimed:
+            raise UsageError(f"{option} and {self._claimed[key]} both write {path}")
+        self._claimed[key] = option
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
+        if os.path.isdir(path):
+            raise OutputError(f"cannot write {path}: it is a directory")
+
+    def open(self, path: str) -> BinaryIO:
+        """A binary handle whose content becomes ``path`` when the run succeeds."""
+        if is_stream_target(path):
+            handle = open(path, "wb")  # noqa: SIM115 - closed in commit/abort
+            self._direct.append(handle)
+            return handle
+        folder, name = os.path.split(os.path.abspath(path))
+        try:
+            fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".xent-tmp", dir=folder)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+        handle = os.fdopen(fd, "wb")
+        self._pending.append((temp, path, handle))
+        return handle
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write a whole file's content (a report) under the same all-or-nothing rule."""
+        handle = self.open(path)
+        try:
+            handle.write(data)
+            handle.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write: {exc.strerror or exc}", file=path) from None
+
+    def commit(self) -> None:
+        """Flush every temporary to disk, then rename each over its target."""
+        try:
+            for temp, _path, handle in self._pending:
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
+                os.chmod(temp, _mode_for(_path))
+        except OSError as exc:
+            self.abort()
+            raise OutputError(f"cannot write the outputs: {exc.strerror or exc}") from None
+        for temp, path, _handle in self._pending:
+            os.replace(temp, path)
+        self._pending.clear()
+        for handle in self._direct:
+            handle.close()
+        self._direct.clear()
+
+    def abort(self) -> None:
+        """Remove every temporary; targets keep whatever they held before."""
+        for temp, _path, handle in self._pending:
+            with contextlib.suppress(OSError):
+                handle.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        self._pending.clear()
+        for handle in self._direct:
+            with contextlib.suppress(OSError):
+                handle.close()
+        self._direct.clear()
+
+    def __enter__(self) -> OutputSet:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def _identity(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def is_stream_target(path: str) -> bool:
+    """Devices and FIFOs are written straight through; they cannot be renamed over."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _mode_for(path: str) -> int:
+    """An existing file keeps its mode; a new one gets the usual 0666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -1,0 +1,60 @@
+"""One Parquet file (a path, or the bytes of a stream) as a ``Source``.
+
+Read in one pass with a small buffer rather than pyarrow's pre-buffering, in
+batches large enough that the cost paid per column per batch stays small;
+``dataset`` reads directories and globs of Parquet files with the same settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import InputError
+from .sourcebase import Source, arrow_message, cast_batch, make_source
+
+PARQUET_BUFFER_BYTES = 64 << 10  # one-pass reads: 3x to 5x faster than pre_buffer, less memory
+PARQUET_MIN_BATCH_ROWS = 16384  # pyarrow pays per column per batch: 1000 columns read
+# 5x slower in batches of 1048 rows than of 65536
+MANY_COLUMNS = 64  # the floor is for many physical columns; a list column is one
+
+
+def read_batch_rows(batch_rows: int, columns: Sequence[str]) -> int:
+    """Rows per Parquet read: ``batch_rows``, raised to ``PARQUET_MIN_BATCH_ROWS`` when
+    many physical columns are read (batches() slices them back). A list column of
+    10,000 values is one column, and a floor would hold 16,384 x 10,000 values at once."""
+    if len(columns) <= MANY_COLUMNS:
+        return batch_rows
+    return max(batch_rows, PARQUET_MIN_BATCH_ROWS)
+
+
+def open_parquet(where: str | pa.BufferReader, name: str) -> Source:
+    try:
+        handle = pq.ParquetFile(where, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
+        schema = handle.schema_arrow
+        num_rows = handle.metadata.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read as Parquet: {arrow_message(exc)}", file=name) from None
+
+    def opener(
+        columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            size = read_batch_rows(batch_rows, columns)
+            for batch in handle.iter_batches(batch_size=size, columns=list(columns)):
+                yield cast_batch(batch, types, name)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read as Parquet: {arrow_message(exc)}", file=name) from None
+
+    def first_rows(columns: Sequence[str]) -> pa.RecordBatch | None:
+        try:
+            for batch in handle.iter_batches(batch_size=1, columns=list(columns)):
+                if batch.num_rows:
+                    return batch
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read as Parquet: {arrow_message(exc)}", file=name) from None
+        return None
+
+    return make_source(name, "parquet", schema, num_rows, opener, first_rows)

@@ -1,0 +1,57 @@
+"""In-memory tables as a ``Source``: a pyarrow Table or RecordBatch, a pandas DataFrame
+or Series, a dict of columns; also any input that is read whole into a table first
+(Feather v1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import InputError
+from .sourcebase import Source, cast_batch, make_source
+
+
+def open_memory(data: Any, name: str) -> Source:
+    return table_source(_as_table(data, name), name, "memory")
+
+
+def table_source(table: pa.Table, name: str, format: str) -> Source:
+    """A ``Source`` over a table held in memory."""
+
+    def opener(
+        columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        for batch in table.select(list(columns)).to_batches(max_chunksize=batch_rows):
+            yield cast_batch(batch, types, name)
+
+    def first_rows(columns: Sequence[str]) -> pa.RecordBatch | None:
+        for batch in table.select(list(columns)).to_batches():
+            if batch.num_rows:
+                return batch
+        return None
+
+    return make_source(name, format, table.schema, table.num_rows, opener, first_rows)
+
+
+def _as_table(data: Any, name: str) -> pa.Table:
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if type(data).__module__.startswith("pandas"):
+        import pandas as pd  # only when the caller already has pandas objects
+
+        frame = data.to_frame() if isinstance(data, pd.Series) else data
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    if isinstance(data, dict):
+        try:
+            return pa.table(data)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise InputError(f"cannot make a table of this dict: {exc}", file=name) from None
+    raise InputError(
+        f"expected a path, '-', a pandas DataFrame, a pyarrow Table or a dict of columns, "
+        f"got {type(data).__name__}",
+        file=name,
+    )

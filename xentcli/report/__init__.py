@@ -1,0 +1,4 @@
+"""What people read: the rich table (``table``) and the JSON, CSV, Markdown and HTML
+reports (``formats``), each made from a ``Summary`` (or an ``Inspection``) and nothing
+upstream. May import the root modules, rich, and ``io.outputs`` for stream targets.
+"""

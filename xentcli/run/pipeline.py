@@ -1,0 +1,571 @@
+"""The chain of DESIGN.md: source -> align -> infer -> validate -> core -> accumulate.
+
+``score`` runs it over files or tables batch by batch and returns the ``Summary``;
+a ``SampleSink`` given to it receives each batch's per-sample rows as they are made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InputError, UsageError, ValidationError, XentError
+from ..io.arrays import from_numpy, mask, strings
+from ..io.source import Source, open_source
+from ..losses import family
+from ..losses.conventions import Rules, rules_for
+from ..losses.kernels import batch_losses
+from ..losses.weights import class_weight_vector, parse_class_weights
+from ..metrics.accumulate import Accumulator
+from ..options import Options
+from ..summary import Facts, SampleRows, SampleSink, Summary
+from ..version import __version__
+from .align import Aligner, Batch, Layout, plan
+from .decisions import (
+    Decisions,
+    class_aliases,
+    decide_labels,
+    decide_problem,
+    encode_labels,
+    with_labels_seen,
+)
+from .firstrows import first_rows_together
+from .gates import apply_gates
+from .infer import DECISION_ROWS, label_text
+from .signature import signature
+from .validate import Checked, check_finite, check_scores, check_targets, check_weights
+
+BATCH_BYTES = 32 << 20  # a batch's block of scores: 65536 rows of 64 classes, 4096 of 1000
+
+
+Progress = Callable[[int, "float | None"], None]
+
+
+def score(
+    preds: Any,
+    labels: Any = None,
+    *,
+    options: Options | None = None,
+    sink: SampleSink | None = None,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> Summary:
+    """Score predictions against labels; see ``xentcli.score`` for the public door.
+
+    ``progress(rows_done, fraction_done)`` is called after every batch (the fraction
+    is None when the input's size is unknown, as for standard input).
+    """
+    opts = Options.from_kwargs(options, **kwargs)
+    class_weights = (
+        parse_class_weights(opts.class_weights) if opts.class_weights is not None else None
+    )
+    preds_source = open_source(preds, "preds", opts.preds_format, opts.no_header)
+    labels_source = (
+        open_source(labels, "labels", opts.labels_format, opts.no_header)
+        if labels is not None
+        else None
+    )
+    try:
+        layout = plan(preds_source, labels_source, opts)
+        run = _Run(preds_source, labels_source, layout, opts, class_weights)
+        return run.execute(sink, progress)
+    except XentError as error:  # name the line of a text file's row
+        for source in (preds_source, labels_source):
+            if source is not None:
+                source.locate(error)
+        raise
+
+
+def first_decisions(
+    preds: Source, layout: Layout, options: Options
+) -> tuple[Decisions | None, XentError | None]:
+    """``score``'s decisions for a file holding its own labels, made on the first rows
+    that remain, exactly as ``score`` makes them (``xent inspect`` shows them). Returns
+    the decisions (as far as they got) and the error ``score`` would stop with on those
+    rows, if any."""
+    run = _Run(preds, None, layout, options)
+    try:
+        for batch in first_rows_together(Aligner(preds, None, layout, run.batch_rows())):
+            run.prepare(_Work.of(batch))
+            if run.decisions is not None:
+                break
+        else:
+            raise InputError(run.nothing_left(), file=preds.name)
+    except XentError as error:
+        return run.decisions, error
+    return run.decisions, None
+
+
+@dataclass
+class _Work:
+    """The rows of a batch still in play, with their PREDS and LABELS row numbers."""
+
+    scores: npt.NDArray[np.float64]
+    labels: pa.Array | None
+    targets: npt.NDArray[np.float64] | None
+    weights: npt.NDArray[np.float64] | None
+    ids: pa.Array | None
+    rows: npt.NDArray[np.int64]
+    label_rows: npt.NDArray[np.int64]
+    y: npt.NDArray[np.int64] | None = None  # class indices, once encoded
+
+    @classmethod
+    def of(cls, batch: Batch) -> _Work:
+        rows = batch.offset + np.arange(len(batch), dtype=np.int64)
+        label_rows = batch.label_rows if batch.label_rows is not None else rows
+        return cls(
+            batch.scores, batch.labels, batch.targets, batch.weights, batch.ids, rows, label_rows
+        )
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    def first(self, n: int) -> _Work:
+        """The first ``n`` of these rows (all of them when fewer)."""
+        if len(self) <= n:
+            return self
+        return self.without(np.arange(len(self)) >= n)
+
+    def without(self, bad: npt.NDArray[np.bool_]) -> _Work:
+        """These rows less the ``bad`` ones."""
+        keep = ~bad
+        kept = from_numpy(keep)
+        return _Work(
+            np.asfortranarray(self.scores[keep]),
+            self.labels.filter(kept) if self.labels is not None else None,
+            self.targets[keep] if self.targets is not None else None,
+            self.weights[keep] if self.weights is not None else None,
+            self.ids.filter(kept) if self.ids is not None else None,
+            self.rows[keep],
+            self.label_rows[keep],
+            self.y[keep] if self.y is not None else None,
+        )
+
+
+class _Run:
+    """One scoring run: the decisions (made once, on the first rows), then per batch:
+    filter, check and encode against them, compute, accumulate."""
+
+    def __init__(
+        self,
+        preds: Source,
+        labels: Source | None,
+        layout: Layout,
+        options: Options,
+        class_weights: dict[str, float] | None = None,
+    ):
+        self.preds, self.labels, self.layout, self.options = preds, labels, layout, options
+        self.class_weights = class_weights
+        self.label_file = (labels or preds).name
+        self.decisions: Decisions | None = None
+        self.rules: Rules | None = None
+        self.accumulator: Accumulator | None = None
+        self.weight_vector: npt.NDArray[np.float64] | None = None
+        self.scale = np.log(options.log_base_value)
+        self.dropped = 0
+        self.ignored = 0
+        self.sample_weight_total = 0.0
+        self.unnormalized = 0
+
+    def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
+        aligner = Aligner(self.preds, self.labels, self.layout, self.batch_rows())
+        for batch in first_rows_together(aligner):
+            prepared = self.prepare(_Work.of(batch))
+            if prepared is not None:
+                self._add(*prepared, sink)
+            if progress is not None:
+                done = batch.offset + len(batch)
+                progress(done, self.preds.fraction_done(done))
+        acc = self.accumulator
+        if acc is None or acc.n == 0:
+            raise InputError(self.nothing_left(), file=self.preds.name)
+        if self.layout.weight_col is not None and not self.sample_weight_total > 0:
+            raise ValidationError(
+                "the weights of the rows scored sum to 0; a weighted mean needs a positive total",
+                file=self.preds.name if self.layout.weight_in_preds else self.label_file,
+                column=self.layout.weight_col,
+            )
+        if not acc.total_weight > 0:
+            raise ValidationError(
+                "the weights of the rows scored sum to 0 (sample weights times class "
+                "weights); a weighted mean needs a positive total"
+            )
+        summary = acc.finish(self._facts(aligner.unmatched_labels), __version__)
+        return apply_gates(summary, self.options.max_loss, self.options.min_accuracy)
+
+    def nothing_left(self) -> str:
+        if self.dropped or self.ignored:
+            return (
+                f"no rows left to score ({self.dropped} dropped as invalid, {self.ignored} ignored)"
+            )
+        return "no rows to score (the file has a header but no data rows)"
+
+    def batch_rows(self) -> int:
+        return batch_rows_for(len(self.layout.pred_cols), self.options)
+
+    # -- one batch -----------------------------------------------------------------------
+
+    def prepare(self, work: _Work) -> tuple[_Work, Checked] | None:
+        """One batch's rows ready for the kernels: ignored and invalid rows out, the
+        decisions made (on the first rows that remain), scores and labels checked and
+        encoded against them. None when no row is left. ``xent inspect`` runs this on a
+        first batch, so that it decides exactly as ``score`` does."""
+        work = self._filter(work)
+        if not len(work):
+            return None
+        if self.decisions is None:
+            self._decide(work)
+        decisions = self.decisions
+        assert decisions is not None and self.rules is not None
+        work = self._labels(work)
+        decisions = self.decisions
+        while True:
+            checked = check_scores(
+                work.scores,
+                decisions.input,
+                self.layout.pred_cols,
+                self.preds.name,
+                work.rows,
+                sum_tol=self.options.sum_tol,
+                renormalize=self.options.renormalize,
+                dtype=self.layout.dtype,
+                sums=self.rules.sums if decisions.task != "multilabel" else "unchecked",
+                drop=self.options.drop_invalid,
+            )
+            if checked.bad is None:
+                break
+            work = self._drop(work, checked.bad)
+        if not len(work):
+            return None
+        if work.weights is not None:
+            layout = self.layout
+            assert layout.weight_col is not None
+            weight_file = self.preds.name if layout.weight_in_preds else self.label_file
+            check_weights(
+                work.weights,
+                weight_file,
+                layout.weight_col,
+                work.label_rows if not layout.weight_in_preds else work.rows,
+            )
+            self.sample_weight_total += float(work.weights.sum())
+        self.unnormalized += checked.unnormalized
+        return work, checked
+
+    def _filter(self, work: _Work) -> _Work:
+        """The rows left after ``--ignore-label`` and non-finite predictions; before the
+        decisions, also the rows whose label cells are not numbers in [0, 1] (they decide
+        nothing: they are dropped, or the error)."""
+        opts, layout, drop = self.options, self.layout, self.options.drop_invalid
+        if opts.ignore_label is not None and work.labels is not None:
+            ignored = ignored_rows(work.labels, opts.ignore_label)
+            if ignored.any():
+                self.ignored += int(ignored.sum())
+                work = work.without(ignored)
+        bad = check_finite(work.scores, layout.pred_cols, self.preds.name, work.rows, drop)
+        if bad is not None:
+            work = self._drop(work, bad)
+        if work.targets is not None and self.decisions is None:
+            bad = check_targets(
+                work.targets,
+                "multilabel",  # cells only: sums wait for the decision
+                layout.label_columns,
+                self.label_file,
+                work.label_rows,
+                sum_tol=opts.sum_tol,
+                one_hot=False,
+                drop=drop,
+            )
+            if bad is not None:
+                work = self._drop(work, bad)
+        return work
+
+    def _decide(self, work: _Work) -> None:
+        """The decisions, on the first rows that remain, and what follows from them: the
+        peer's rules and an accumulator of the right shape. The task and input kind are
+        kept even when the labels then fail, for ``xent inspect``."""
+        opts, layout = self.options, self.layout
+        first = work.first(DECISION_ROWS)  # SPEC's first rows, whatever the batch size
+        decisions = decide_problem(first, layout, opts, self.preds.name, self.label_file)
+        self.decisions = decisions
+        task = decisions.task
+        self.rules = rules_for(opts, task, layout.dtype, decisions.eps, decisions.target)
+        weighted = (
+            layout.weight_col is not None
+            or self.class_weights is not None
+            or (task == "multilabel" and self.rules.arithmetic.label_sum)
+        )
+        n_classes = 2 if task == "binary" else len(layout.pred_cols)
+        self.accumulator = Accumulator(
+            n_classes, weighted=weighted, multilabel=task == "multilabel"
+        )
+
+    def _drop(self, work: _Work, bad: npt.NDArray[np.bool_]) -> _Work:
+        self.dropped += int(np.count_nonzero(bad))
+        return work.without(bad)
+
+    def _labels(self, work: _Work) -> _Work:
+        """The rows with their class indices (none for soft and multilabel targets),
+        less rows whose labels are invalid under ``--drop-invalid``."""
+        decisions = self.decisions
+        assert decisions is not None
+        if work.targets is not None:
+            task, target = decisions.task, decisions.target
+            bad = check_targets(
+                work.targets,
+                task,
+                self.layout.label_columns,
+                self.label_file,
+                work.label_rows,
+                sum_tol=self.options.sum_tol,
+                one_hot=target == "hard" and task == "multiclass",
+                drop=self.options.drop_invalid,
+            )
+            if bad is not None:
+                work = self._drop(work, bad)
+            if target == "hard" and task == "multiclass" and work.targets is not None:
+                work.y = np.argmax(work.targets, axis=1)
+            return work
+        assert work.labels is not None
+        while True:
+            try:
+                if decisions.label_mode is None:  # every label so far is missing
+                    first = work.first(DECISION_ROWS)
+                    decisions = self.decisions = decide_labels(first, decisions, self.options)
+                decisions = self.decisions = with_labels_seen(decisions, work.labels)
+                work.y = encode_labels(work.labels, work.label_rows, decisions)
+                return work
+            except ValidationError as error:
+                if not self.options.drop_invalid or error.positions is None:
+                    raise
+                bad = np.zeros(len(work), dtype=bool)
+                bad[np.asarray(error.positions)] = True
+                work = self._drop(work, bad)
+                if not len(work):
+                    work.y = np.zeros(0, dtype=np.int64)
+                    return work
+
+    # -- compute and accumulate ------------------------------------------------------------
+
+    def _add(self, work: _Work, checked: Checked, sink: SampleSink | None) -> None:
+        assert self.accumulator is not None and self.decisions is not None
+        y = work.y
+        result = self._compute(checked.scores, y, work.targets)
+        numerator, denominator = result.numerator, result.denominator
+        row_weights = None
+        if work.weights is not None:
+            numerator = numerator * work.weights
+            assert self.rules is not None
+            if self.rules.sample_denominator == "weights":
+                denominator = denominator * work.weights
+            row_weights = work.weights
+        if self.weight_vector is not None and y is not None:
+            class_w = self.weight_vector[y]
+            row_weights = class_w if row_weights is None else row_weights * class_w
+        renormalized = checked.renormalized + result.renormalized
+        if self.decisions.task == "multilabel":
+            assert work.targets is not None and result.per_label is not None
+            assert result.hits is not None
+            self.accumulator.add_multilabel(
+                result.losses,
+                work.targets,
+                result.per_label,
+                result.hits,
+                numerator=numerator,
+                denominator=denominator if self.accumulator.weighted else None,
+                sample_weights=work.weights,
+                label_weights=self.weight_vector,
+            )
+            self.accumulator.renormalized += renormalized
+            classes = np.zeros(len(work), dtype=np.int64)
+        else:
+            if y is not None:
+                classes = y
+            else:
+                assert work.targets is not None
+                classes = np.argmax(work.targets, axis=1)
+            self.accumulator.add(
+                result.losses,
+                classes,
+                renormalized,
+                numerator=numerator if self.accumulator.weighted else None,
+                denominator=denominator if self.accumulator.weighted else None,
+                sample_weights=work.weights,
+                class_weights=self.weight_vector if y is not None else None,
+            )
+        if sink is not None:
+            sink.write(self._sample_rows(work, classes, result, row_weights))
+
+    def _compute(
+        self,
+        scores: npt.NDArray[np.float64],
+        y: npt.NDArray[np.int64] | None,
+        targets: npt.NDArray[np.float64] | None,
+    ) -> family.Weighted:
+        decisions = self.decisions
+        assert self.rules is not None and decisions is not None
+        opts = self.options
+        return batch_losses(
+            decisions.task,
+            decisions.target,
+            decisions.input,
+            self.rules,
+            scores,
+            y,
+            targets,
+            smoothing=opts.label_smoothing,
+            pos_weight=opts.pos_weight,
+            class_weights=self._class_weights(),
+            eps=decisions.eps,
+        )
+
+    def _class_weights(self) -> npt.NDArray[np.float64] | None:
+        """``--class-weights`` in the order of the classes, made once the classes are known."""
+        if self.class_weights is None:
+            return None
+        if self.weight_vector is None:
+            assert self.decisions is not None
+            self.weight_vector = class_weight_vector(
+                self.class_weights, self.decisions.classes, class_aliases(self.decisions)
+            )
+            if not self.weight_vector.any():
+                raise UsageError(
+                    "--class-weights are all 0; a weighted mean needs a positive total"
+                )
+        return self.weight_vector
+
+    def _resolved_class_weights(self) -> dict[str, float] | None:
+        """The class weights by class name, as the signature pins them (``p_cat=2`` and
+        ``cat=2`` are the same convention)."""
+        if self.weight_vector is None:
+            return None
+        assert self.decisions is not None
+        return dict(zip(self.decisions.classes, self.weight_vector.tolist(), strict=True))
+
+    def _sample_rows(
+        self,
+        work: _Work,
+        classes: npt.NDArray[np.int64],
+        result: family.Weighted,
+        weights: npt.NDArray[np.float64] | None,
+    ) -> SampleRows:
+        decisions = self.decisions
+        assert decisions is not None
+        keys = work.ids if work.ids is not None else from_numpy(work.rows)
+        label_names = pred_names = None
+        if decisions.task == "multilabel":
+            assert work.targets is not None and result.hits is not None
+            truth = work.targets > 0.5
+            label_names = _joined(truth, decisions.classes)
+            pred_names = _joined(truth == result.hits, decisions.classes)
+        losses = result.losses
+        return SampleRows(
+            key_name=self.layout.id_col or "row",
+            keys=keys,
+            labels=classes,
+            preds=losses.pred if decisions.task != "multilabel" else classes,
+            loss=losses.loss / self.scale,
+            p_true=losses.p_true,
+            classes=decisions.classes,
+            label_text=label_names,
+            pred_text=pred_names,
+            weights=weights,
+        )
+
+    # -- the summary -------------------------------------------------------------------
+
+    def _facts(self, unmatched: int | None) -> Facts:
+        opts, decisions = self.options, self.decisions
+        assert decisions is not None and self.rules is not None
+        return Facts(
+            task=decisions.task,
+            input=decisions.input,
+            classes=decisions.classes,
+            log_base=opts.log_base,
+            reduction=opts.reduction,
+            eps=self.rules.eps,
+            signature=signature(
+                decisions.task,
+                decisions.input,
+                opts,
+                decisions.target,
+                self._resolved_class_weights(),
+            ),
+            target=decisions.target,
+            compat=opts.compat,
+            reasons=decisions.reasons_dict,
+            inputs={"preds": self.preds.name, "labels": self.labels.name if self.labels else None},
+            unmatched_labels=unmatched,
+            dropped=self.dropped,
+            ignored=self.ignored,
+            rules=self.rules.describe(),
+            warnings=(*decisions.warnings, *self._warnings(unmatched)),
+        )
+
+    def _warnings(self, unmatched: int | None) -> list[str]:
+        acc, notes = self.accumulator, []
+        assert acc is not None and self.rules is not None
+        if acc.clipped:
+            notes.append(
+                f"clipped {acc.clipped} probabilit{'y' if acc.clipped == 1 else 'ies'} "
+                f"to [eps, 1 - eps] with eps = {self.rules.eps:.6g}"
+            )
+        if acc.renormalized:
+            assert self.decisions is not None
+            notes.append(
+                f"renormalised {acc.renormalized} row{'s' if acc.renormalized > 1 else ''}"
+                f" whose {'exp' if self.decisions.input == 'logprobs' else 'probabilities'} "
+                f"did not sum to 1"
+            )
+        if self.unnormalized:
+            notes.append(
+                f"{self.unnormalized} row{'s' if self.unnormalized > 1 else ''} of "
+                "probabilities do not sum to 1 and were not renormalised (as scikit-learn)"
+            )
+        if self.dropped:
+            notes.append(
+                f"dropped {self.dropped} invalid row{'s' if self.dropped > 1 else ''} "
+                "(--drop-invalid)"
+            )
+        if unmatched:
+            assert self.labels is not None
+            notes.append(
+                f"{unmatched} row{'s' if unmatched > 1 else ''} of {self.labels.name} "
+                f"matched no id of {self.preds.name}"
+            )
+        return notes
+
+
+def batch_rows_for(width: int, options: Options) -> int:
+    """Rows per batch: ``batch_rows``, fewer when the classes are many, so that a
+    batch's float64 block stays near ``BATCH_BYTES`` whatever the width."""
+    return max(1, min(options.batch_rows, BATCH_BYTES // (8 * width)))
+
+
+def ignored_rows(labels: pa.Array, ignore_label: object) -> npt.NDArray[np.bool_]:
+    """The rows whose label is ``--ignore-label``, compared as labels are (as text)."""
+    return mask(pc.equal(label_text(labels), _ignore_text(ignore_label)))
+
+
+def _ignore_text(value: object) -> pa.Scalar | None:
+    """``--ignore-label`` as the text labels are compared in (``-100.0`` is ``-100``)."""
+    if value is None:
+        return None
+    return label_text(strings([str(value)]))[0]
+
+
+def _joined(flags: npt.NDArray[np.bool_], names: tuple[str, ...]) -> pa.Array:
+    """Per row, the names whose flag is set, joined by ``|``: made once per distinct row
+    of flags (few, in practice) and taken for every row."""
+    if not flags.shape[0]:
+        return strings([])
+    packed = np.ascontiguousarray(np.packbits(flags, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    texts = ["|".join(n for n, f in zip(names, flags[i], strict=True) if f) for i in first]
+    return strings(texts).take(from_numpy(inverse.astype(np.int64).ravel()))
