@@ -697,3 +697,38 @@ def test_generated_decoys_give_the_true_loss_or_stop(
     assert summary.n_samples == n
     expected = log_loss(y, held, labels=list(range(k))) if n else None
     assert summary.loss == pytest.approx(expected, rel=0, abs=1e-12)
+
+
+# -- whole-number floats in text ---------------------------------------------------------
+
+
+def test_float_logits_written_as_whole_numbers_in_text_are_not_dropped(tmp_path: Path) -> None:
+    """pyarrow's CSV writer drops the ``.0`` of a whole float, so a logit column whose
+    first values are whole numbers reads as integers: in text that is no evidence of a
+    counter, and xent refuses rather than score the other columns alone (found by the
+    fuzz test). In Parquet the type is stored, and the same table gives the true loss."""
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 3, size=(200, 3))
+    logits[:, 0] = np.round(logits[:, 0])  # whole numbers, still float64
+    y = rng.integers(0, 3, 200)
+    table = pa.table({"cat": logits[:, 0], "dog": logits[:, 1], "bird": logits[:, 2], "y": y})
+    pacsv.write_csv(table, tmp_path / "p.csv")
+    pq.write_table(table, tmp_path / "p.parquet")
+    assert (tmp_path / "p.csv").read_text().splitlines()[1].split(",")[0].lstrip("-").isdigit()
+    result = CliRunner().invoke(cli, ["score", str(tmp_path / "p.csv")], prog_name="xent")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "--pred-cols" in lines[0]
+    assert "'cat'" in lines[0]
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    truth = log_loss(y, probs, labels=[0, 1, 2])
+    for path, extra in (
+        (tmp_path / "p.parquet", []),
+        (tmp_path / "p.csv", ["--pred-cols", "cat,dog,bird"]),
+    ):
+        result = CliRunner().invoke(cli, ["score", str(path), "--json", *extra], prog_name="xent")
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["loss"] == pytest.approx(truth, rel=TOL)

@@ -381,7 +381,8 @@ def _pred_roles(preds: Source, options: Options, fixed: dict[str, ColumnRole]) -
             for n in schema.names
         ]
     rest = [n for n in schema.names if n not in fixed]
-    decided = {r.column: r for r in default_predictions(schema, rest, preds.name)}
+    typed = preds.format not in ("csv", "tsv", "jsonl")  # text: types are guessed
+    decided = {r.column: r for r in default_predictions(schema, rest, preds.name, typed)}
     roles = [fixed[n] if n in fixed else decided[n] for n in schema.names]
     if not any(r.role == PREDICTION for r in roles):
         raise InputError(

@@ -237,11 +237,16 @@ def pred_prefix(name: str) -> str | None:
 
 
 def default_predictions(
-    schema: pa.Schema, candidates: Sequence[str], file: str
+    schema: pa.Schema, candidates: Sequence[str], file: str, typed: bool = True
 ) -> list[ColumnRole]:
     """SPEC's default prediction columns among ``candidates`` (the columns no other role
     took): numeric, not named as a key or counter, not integer among floats, and when
-    some share a prediction prefix with others that do not, only those."""
+    some share a prediction prefix with others that do not, only those.
+
+    ``typed`` says the file stores its types (Parquet, Arrow, NumPy, a table). In text
+    the types are guesses from the first rows: a float column whose first values are
+    whole numbers (pyarrow's CSV writer drops the ``.0``) reads as integers, so there an
+    integer column among float ones that no name or prefix rules out is ambiguous."""
     roles: dict[str, ColumnRole] = {}
     numeric: list[str] = []
     for name in candidates:
@@ -274,6 +279,15 @@ def default_predictions(
         if name in prefixed:  # named like the predictions: integer 0/1 cells are scores too
             roles[name] = ColumnRole(name, PREDICTION, "numeric")
         elif any_float and pa.types.is_integer(schema.field(name).type):
+            if not typed and not groups:
+                raise InputError(
+                    "holds whole numbers only in the first rows while the other numeric "
+                    "columns hold fractions: a count or an id, or predictions written "
+                    "without a decimal point?",
+                    file=file,
+                    column=name,
+                    hint="pass --pred-cols to name the prediction columns",
+                )
             roles[name] = ColumnRole(name, INTEGER, "integer, among float predictions")
         elif groups:
             (prefix,) = groups
