@@ -30,7 +30,7 @@ from .roles import (
     INDEX,
     INDEX_NAME,
     LABEL,
-    LABEL_DEFAULTS,  # noqa: F401 - inspect reads it from here
+    LABEL_DEFAULTS,
     LABEL_READ,
     PREDICTION,
     TEXT,
@@ -515,6 +515,14 @@ def _label_column(
                 f"no label column {options.label_col!r}{_listing(source)}", file=source.name
             )
         return options.label_col
+    defaults = [n for n in names if n.lower() in LABEL_DEFAULTS and n not in exclude]
+    if len(defaults) > 1:  # label and target (or y): two readings, two numbers
+        raise InputError(
+            f"several default label columns ({', '.join(repr(n) for n in defaults)}); "
+            "which holds the labels?",
+            file=source.name,
+            hint=f"pass --label-col (e.g. --label-col {defaults[0]!r})",
+        )
     default = label_default(names)
     if default is not None:
         return default
