@@ -16,7 +16,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sklearn.metrics import log_loss
 
+import xentcli
 from xentcli.cli import cli
+from xentcli.errors import XentError
 
 N = 300
 CLASSES = np.array(["cat", "dog", "fox"])
@@ -90,3 +92,76 @@ def test_one_default_label_column_still_scores(tmp_path: Path, fmt: str) -> None
     frame = pd.DataFrame(P, columns=PRED_COLS).assign(target=CLASSES[Y])
     preds = write(frame, tmp_path / f"p.{fmt}")
     assert scored(preds)["loss"] == pytest.approx(TRUTH, abs=1e-9)
+
+
+# -- F1: columns both files carry are checked when rows pair by position ----------------
+
+FILES = np.array([f"img{i}.jpg" for i in range(N)])
+SHARED = {
+    "filename": FILES,
+    "ImageId": FILES,
+    "patient": np.array([f"patient-{i:04d}" for i in range(N)]),
+    "frame": np.arange(N) * 7,
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("column", list(SHARED))
+def test_a_shuffled_shared_column_is_refused_naming_id_col(
+    tmp_path: Path, fmt: str, column: str
+) -> None:
+    keys = SHARED[column]
+    preds = write(
+        pd.DataFrame(P, columns=PRED_COLS).assign(**{column: keys}), tmp_path / f"p.{fmt}"
+    )
+    labels_frame = pd.DataFrame({column: keys, "label": CLASSES[Y]})
+    in_order = write(labels_frame, tmp_path / f"l.{fmt}")
+    data = scored(preds, in_order)
+    assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)
+    assert data["reasons"]["join"] == (
+        f"rows paired by position, checked to agree on the column {column!r} that both files carry"
+    )
+    shuffled = write(labels_frame.iloc[PERM], tmp_path / f"s.{fmt}")
+    line = refused(preds, shuffled)
+    first = int(np.flatnonzero(np.arange(N) != PERM)[0])
+    assert f"row {first}" in line and f"--id-col {column!r}" in line
+    joined = scored(preds, shuffled, "--id-col", column)
+    assert joined["loss"] == pytest.approx(TRUTH, abs=1e-9)
+
+
+def test_a_named_csv_index_in_both_files_is_checked(tmp_path: Path) -> None:
+    """``index.name = "sample"`` and ``to_csv()``: CSV cannot say it is an index, but it
+    is an integer column both files carry, so a shuffled LABELS is refused."""
+    sample = pd.Index(np.arange(N) + 1000, name="sample")
+    pd.DataFrame(P, columns=PRED_COLS, index=sample).to_csv(tmp_path / "p.csv")
+    labels = pd.DataFrame({"label": CLASSES[Y]}, index=sample)
+    labels.iloc[PERM].to_csv(tmp_path / "l.csv")
+    line = refused(str(tmp_path / "p.csv"), str(tmp_path / "l.csv"))
+    assert "--id-col 'sample'" in line and "row 0" in line
+    data = scored(str(tmp_path / "p.csv"), str(tmp_path / "l.csv"), "--id-col", "sample")
+    assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)
+
+
+def test_a_difference_in_a_later_batch_is_found(tmp_path: Path) -> None:
+    preds = write(pd.DataFrame(P, columns=PRED_COLS).assign(filename=FILES), tmp_path / "p.parquet")
+    order = np.arange(N)
+    order[[250, 251]] = [251, 250]
+    labels = pd.DataFrame({"filename": FILES, "label": CLASSES[Y]}).iloc[order]
+    path = write(labels, tmp_path / "l.csv")
+    with pytest.raises(XentError) as caught:
+        xentcli.score(preds, path, batch_rows=64)  # the fourth batch differs
+    assert caught.value.row == 250 and "--id-col 'filename'" in str(caught.value)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_float_and_label_columns_are_not_checked(tmp_path: Path, fmt: str) -> None:
+    """A float column both carry (a measurement) may differ; the labels are checked by
+    the label check, not as a key."""
+    preds = write(
+        pd.DataFrame(P, columns=PRED_COLS).assign(label=CLASSES[Y], age=RNG.random(N)),
+        tmp_path / f"p.{fmt}",
+    )
+    labels = write(pd.DataFrame({"label": CLASSES[Y], "age": RNG.random(N)}), tmp_path / f"l.{fmt}")
+    data = scored(preds, labels, "--pred-cols", ",".join(PRED_COLS))
+    assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)
+    assert "checked to agree on the column" not in data["reasons"]["join"]

@@ -623,7 +623,7 @@ def test_every_column_has_one_role_and_the_layout_is_plain_data() -> None:
     assert layout.pred_cols == tuple(COLS)
     data = json.loads(json.dumps(layout.to_dict()))
     assert data["roles"]["preds"][0] == {"column": "", "role": "index", "reason": "pandas index"}
-    assert data["label_check"] == "label" and data["shared_key"] == "sample_id"
+    assert data["label_check"] == "label" and data["shared_keys"] == ["sample_id"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         layout.roles = roles  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):

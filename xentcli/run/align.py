@@ -41,6 +41,7 @@ from .roles import (
     Roles,
     default_predictions,
     is_numeric,
+    is_text,
     key_reason,
     label_default,
     pandas_index_columns,
@@ -60,9 +61,10 @@ class Layout:
     class, in the order of ``pred_cols`` (soft targets, one-hot or multilabel).
     ``roles`` gives every column of both files its part and the reason; rows are
     joined on ``id_col`` of PREDS and ``labels_id_col`` of LABELS when both are set
-    (``join`` says why), else paired by position, where ``shared_key`` names a key
-    column both files carry, checked to agree row by row. ``label_check`` is PREDS'
-    own label column when LABELS is given: checked to agree with LABELS row by row.
+    (``join`` says why), else paired by position, where ``shared_keys`` names the
+    columns both files carry (a key, a filename, a patient), checked to agree row by
+    row. ``label_check`` is PREDS' own label column when LABELS is given: checked to
+    agree with LABELS row by row.
     """
 
     pred_cols: tuple[str, ...]
@@ -78,7 +80,7 @@ class Layout:
     labels_id_col: str | None = None
     label_check: str | None = None
     join: str | None = None
-    shared_key: str | None = None
+    shared_keys: tuple[str, ...] = ()
     id_range: tuple[int, int] | None = None
     labels_id_range: tuple[int, int] | None = None
     generated_names: bool = False  # PREDS' column names are positions xent gave
@@ -107,7 +109,7 @@ class Layout:
             "weight_col": self.weight_col,
             "weight_in_preds": self.weight_in_preds,
             "label_check": self.label_check,
-            "shared_key": self.shared_key,
+            "shared_keys": list(self.shared_keys),
             "join": self.join,
             "id_range": list(self.id_range) if self.id_range is not None else None,
             "labels_id_range": (
@@ -193,12 +195,18 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         by_option=options.pred_cols is not None,
         order=pred_cols,
     )
-    shared = None
+    shared: tuple[str, ...] = ()
     if join is not None and join.startswith("rows paired by position"):
         assert labels is not None
-        shared = _shared_key(preds, labels, preds_index, labels_index)
-        if shared is not None:
-            join += f", checked to agree on the column {shared!r} that both files carry"
+        own_labels = [c for c, r in fixed.items() if r.role == LABEL]
+        not_keys = {*pred_cols, label_col, *(label_cols or ()), *own_labels, weight_col}
+        shared = _shared_keys(preds, labels, preds_index, labels_index, not_keys)
+        if shared:
+            named = ", ".join(repr(n) for n in shared)
+            join += (
+                f", checked to agree on the column{'s' if len(shared) > 1 else ''} {named} "
+                f"that both files carry"
+            )
     return Layout(
         pred_cols=pred_cols,
         label_col=label_col,
@@ -213,7 +221,7 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         labels_id_col=labels_id,
         label_check=label_check,
         join=join,
-        shared_key=shared,
+        shared_keys=shared,
         generated_names=preds.generated_names,
         id_range=pairing.preds_range,
         labels_id_range=pairing.labels_range,
@@ -417,20 +425,31 @@ def _labels_roles(
     return tuple(roles)
 
 
-def _shared_key(
-    preds: Source, labels: Source, preds_index: dict[str, str], labels_index: dict[str, str]
-) -> str | None:
-    """A key column (by its name, or an index) that both files carry under one name:
-    rows paired by position must agree on it."""
+def _shared_keys(
+    preds: Source,
+    labels: Source,
+    preds_index: dict[str, str],
+    labels_index: dict[str, str],
+    not_keys: set[str | None],
+) -> tuple[str, ...]:
+    """The columns both files carry under one name that rows paired by position must
+    agree on: a key by its name, an index both wrote, or any other column that is text
+    or integer in both (a filename, ``ImageId``, a patient, a named CSV index) and is
+    not a prediction, label or weight column. Float columns are left alone: they are
+    scores or measurements, and need not be keys."""
+    shared = []
     for name in preds.columns:
-        if name not in labels.columns:
+        if name not in labels.columns or name in not_keys:
             continue
         reason = key_reason(name)
-        if (reason is not None and "key" in reason) or (
-            name in preds_index and name in labels_index
+        kinds = (preds.schema.field(name).type, labels.schema.field(name).type)
+        if (
+            (reason is not None and "key" in reason)
+            or (name in preds_index and name in labels_index)
+            or all(pa.types.is_integer(k) or is_text(k) for k in kinds)
         ):
-            return name
-    return None
+            shared.append(name)
+    return tuple(shared)
 
 
 def _weight_column(
@@ -595,7 +614,7 @@ def read_types(source: Source, layout: Layout, *, as_labels: bool) -> dict[str, 
     class name, not the number 0) and scores as float64."""
     types: dict[str, pa.DataType] = {}
     key = layout.labels_id_col if as_labels and not layout.labels_in_preds else layout.id_col
-    for column in (key, layout.shared_key):
+    for column in (key, *layout.shared_keys):
         if column is not None:
             types[column] = pa.string()
     if source.format in ("csv", "tsv"):
@@ -648,7 +667,7 @@ class Aligner:
             layout.label_col if layout.labels_in_preds else None,
             layout.weight_col if layout.weight_in_preds else None,
             layout.label_check,
-            layout.shared_key,
+            *layout.shared_keys,
         )
         for extra in extras:
             if extra is not None and extra not in columns:
@@ -676,8 +695,8 @@ class Aligner:
         if self.labels is not None:
             if layout.label_check is not None:
                 self._agree(offset, preds, labels, layout.label_check, layout.label_col, label_rows)
-            if layout.shared_key is not None:
-                self._agree(offset, preds, labels, layout.shared_key, layout.shared_key, None)
+            for key in layout.shared_keys:
+                self._agree(offset, preds, labels, key, key, None)
         weights = None
         if layout.weight_col is not None:
             source = preds if layout.weight_in_preds else labels
@@ -724,7 +743,7 @@ class Aligner:
         assert self.labels is not None
         label_row = int(label_rows[i]) if label_rows is not None else offset + i
         where = f"{self.labels.name} row {label_row}"
-        if preds_column == labels_column and preds_column == self.layout.shared_key:
+        if preds_column == labels_column and preds_column in self.layout.shared_keys:
             raise AlignError(
                 f"rows are paired by position, but the key {preds_column!r} differs: "
                 f"{mine[i].as_py()!r} here, {theirs[i].as_py()!r} in {where}",
@@ -754,8 +773,7 @@ class Aligner:
             columns.insert(0, layout.labels_id_col)
         if layout.weight_col is not None and not layout.weight_in_preds:
             columns.append(layout.weight_col)
-        if layout.shared_key is not None and layout.shared_key not in columns:
-            columns.append(layout.shared_key)
+        columns.extend(k for k in layout.shared_keys if k not in columns)
         types = read_types(labels, layout, as_labels=True)
         return labels.batches(columns, types, self.batch_rows)
 

@@ -253,7 +253,7 @@ def default_predictions(
         kind = schema.field(name).type
         if not is_numeric(kind):
             roles[name] = ColumnRole(
-                name, TEXT, "text" if _is_text(kind) else f"not numeric: {kind}"
+                name, TEXT, "text" if is_text(kind) else f"not numeric: {kind}"
             )
             continue
         reason = key_reason(name)
@@ -305,7 +305,8 @@ def is_numeric(kind: pa.DataType) -> bool:
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
 
 
-def _is_text(kind: pa.DataType) -> bool:
+def is_text(kind: pa.DataType) -> bool:
+    """A string or dictionary type of any width or layout."""
     return bool(
         pa.types.is_string(kind)
         or pa.types.is_large_string(kind)
