@@ -165,3 +165,58 @@ def test_float_and_label_columns_are_not_checked(tmp_path: Path, fmt: str) -> No
     data = scored(preds, labels, "--pred-cols", ",".join(PRED_COLS))
     assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)
     assert "checked to agree on the column" not in data["reasons"]["join"]
+
+
+# -- F4: columns derived from the predictions are not predictions ------------------------
+
+DERIVED = {
+    "pred": P.argmax(1).astype(float),
+    "y_pred": P.argmax(1).astype(float),
+    "Predicted_Class": P.argmax(1).astype(float),
+    "argmax": P.argmax(1).astype(float),
+    "loss": -np.log(P[np.arange(N), Y]),
+    "NLL": -np.log(P[np.arange(N), Y]),
+    "entropy": -(P * np.log(P)).sum(1),
+    "confidence": P.max(1),
+    "margin": np.sort(P, 1)[:, -1] - np.sort(P, 1)[:, -2],
+    "is_correct": (P.argmax(1) == Y).astype(float),
+}
+PREDICTED_CLASS = {"pred", "y_pred", "predicted_class", "argmax"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("column", list(DERIVED))
+def test_a_derived_column_beside_class_columns_is_left_out(
+    tmp_path: Path, fmt: str, column: str
+) -> None:
+    frame = pd.DataFrame(P, columns=CLASSES).assign(**{column: DERIVED[column]}, label=CLASSES[Y])
+    data = scored(write(frame, tmp_path / f"p.{fmt}"))
+    assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)
+    assert data["n_classes"] == 3
+    reason = (
+        "a predicted class by its name, beside the prediction columns"
+        if column.lower() in PREDICTED_CLASS
+        else "a figure derived from the predictions, by its name"
+    )
+    assert f"{column!r} ({reason})" in data["reasons"]["columns"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_lone_pred_column_is_still_the_binary_prediction(tmp_path: Path, fmt: str) -> None:
+    p1 = RNG.random(N) * 0.98 + 0.01
+    yb = RNG.integers(0, 2, N)
+    frame = pd.DataFrame({"pred": p1, "loss": -np.log(np.where(yb == 1, p1, 1 - p1)), "y": yb})
+    data = scored(write(frame, tmp_path / f"p.{fmt}"))
+    assert data["loss"] == pytest.approx(log_loss(yb, p1), abs=1e-9)
+    assert (
+        "'loss' (a figure derived from the predictions, by its name)"
+        in (data["reasons"]["columns"])
+    )
+
+
+def test_pred_cols_still_overrides_the_names(tmp_path: Path) -> None:
+    """A class that happens to be called ``margin``: --pred-cols names it."""
+    frame = pd.DataFrame(P, columns=["cat", "dog", "margin"]).assign(label=Y)
+    path = write(frame, tmp_path / "p.csv")
+    data = scored(path, "--pred-cols", "cat,dog,margin")
+    assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)

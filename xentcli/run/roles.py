@@ -31,8 +31,9 @@ KEY = "key"  # a name that says key or counter
 INTEGER = "integer"  # integer type among float predictions
 UNPREFIXED = "unprefixed"  # outside the prediction columns' shared prefix
 TEXT = "text"  # not numeric
+DERIVED = "derived"  # a figure computed from the predictions (a loss, a predicted class)
 UNUSED = "unused"
-ROLES = (PREDICTION, LABEL, ID, WEIGHT, INDEX, KEY, INTEGER, UNPREFIXED, TEXT, UNUSED)
+ROLES = (PREDICTION, LABEL, ID, WEIGHT, INDEX, KEY, INTEGER, UNPREFIXED, TEXT, DERIVED, UNUSED)
 
 # Names written for pandas' unnamed index: by to_csv (an empty header cell, read back as
 # "Unnamed: 0"), by pyarrow (__index_level_N__), by fastparquet and reset_index ("index").
@@ -45,6 +46,28 @@ KEY_NAMES = frozenset(
     ("id", "idx", "index", "key", "uuid", "row", "fold", "split", "epoch", "step", "seed")
 )
 COUNTER_NAMES = frozenset(("fold", "split", "epoch", "step", "seed"))
+# Names that say a figure derived from the predictions (case-insensitively): a per-row
+# loss or confidence is never a class's scores, whatever else the file holds.
+DERIVED_NAMES = frozenset(
+    ("loss", "nll", "entropy", "confidence", "margin", "correct", "is_correct")
+)
+DERIVED_REASON = "a figure derived from the predictions, by its name"
+# Names that say a predicted class (case-insensitively): not a class's scores when other
+# prediction columns remain; alone, ``pred`` is the binary prediction.
+PREDICTED_CLASS_NAMES = frozenset(
+    (
+        "pred",
+        "preds",
+        "prediction",
+        "predicted",
+        "y_pred",
+        "pred_label",
+        "predicted_label",
+        "predicted_class",
+        "argmax",
+    )
+)
+PREDICTED_CLASS_REASON = "a predicted class by its name, beside the prediction columns"
 # Prefixes that name prediction columns (compared case-insensitively).
 PRED_PREFIXES = (
     "proba_",
@@ -246,9 +269,13 @@ def default_predictions(
     ``typed`` says the file stores its types (Parquet, Arrow, NumPy, a table). In text
     the types are guesses from the first rows: a float column whose first values are
     whole numbers (pyarrow's CSV writer drops the ``.0``) reads as integers, so there an
-    integer column among float ones that no name or prefix rules out is ambiguous."""
+    integer column among float ones that no name or prefix rules out is ambiguous.
+    A name that says a derived figure (``loss``, ``entropy``) is never a prediction; one
+    that says a predicted class (``pred``, ``y_pred``) is not, unless it is the only
+    prediction column left."""
     roles: dict[str, ColumnRole] = {}
     numeric: list[str] = []
+    predicted: list[str] = []
     for name in candidates:
         kind = schema.field(name).type
         if not is_numeric(kind):
@@ -260,7 +287,25 @@ def default_predictions(
         if reason is not None:
             roles[name] = ColumnRole(name, KEY, reason)
             continue
-        numeric.append(name)
+        if name.lower() in DERIVED_NAMES:
+            roles[name] = ColumnRole(name, DERIVED, DERIVED_REASON)
+            continue
+        (predicted if name.lower() in PREDICTED_CLASS_NAMES else numeric).append(name)
+    decided = _numeric_roles(schema, numeric, file, typed)
+    if predicted and any(r.role == PREDICTION for r in decided.values()):
+        decided.update({n: ColumnRole(n, DERIVED, PREDICTED_CLASS_REASON) for n in predicted})
+    elif predicted:  # a lone ``pred``: the binary prediction
+        decided = _numeric_roles(schema, [*numeric, *predicted], file, typed)
+    roles.update(decided)
+    return [roles[name] for name in candidates]
+
+
+def _numeric_roles(
+    schema: pa.Schema, numeric: Sequence[str], file: str, typed: bool
+) -> dict[str, ColumnRole]:
+    """The roles of ``numeric`` columns (not keys by name): predictions, integers among
+    floats, or outside the prediction columns' shared prefix."""
+    roles: dict[str, ColumnRole] = {}
     groups: dict[str, list[str]] = {}
     for name in numeric:
         prefix = pred_prefix(name)
@@ -296,7 +341,7 @@ def default_predictions(
             )
         else:
             roles[name] = ColumnRole(name, PREDICTION, "numeric")
-    return [roles[name] for name in candidates]
+    return roles
 
 
 def is_numeric(kind: pa.DataType) -> bool:
