@@ -220,3 +220,49 @@ def test_pred_cols_still_overrides_the_names(tmp_path: Path) -> None:
     path = write(frame, tmp_path / "p.csv")
     data = scored(path, "--pred-cols", "cat,dog,margin")
     assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)
+
+
+# -- F7: a hive-partitioned dataset is not paired by position ----------------------------
+
+FOLD = RNG.integers(0, 5, N)
+
+
+def partitioned(frame: pd.DataFrame, path: Path) -> str:
+    """``frame`` written by pandas with ``partition_cols=["fold"]``: one directory per
+    fold, so the rows come back grouped by fold."""
+    frame.to_parquet(path, partition_cols=["fold"], index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_partitioned_preds_with_separate_labels_are_refused(tmp_path: Path, fmt: str) -> None:
+    preds = partitioned(pd.DataFrame(P, columns=PRED_COLS).assign(fold=FOLD), tmp_path / "preds")
+    labels = write(pd.DataFrame({"label": CLASSES[Y]}), tmp_path / f"l.{fmt}")
+    line = refused(preds, labels)
+    assert "hive-partitioned" in line and "'fold'" in line and "--id-col" in line
+
+
+def test_partitioned_labels_with_separate_preds_are_refused(tmp_path: Path) -> None:
+    preds = write(pd.DataFrame(P, columns=PRED_COLS), tmp_path / "p.csv")
+    labels = partitioned(pd.DataFrame({"label": CLASSES[Y], "fold": FOLD}), tmp_path / "labels")
+    line = refused(preds, labels)
+    assert "hive-partitioned" in line and "labels" in line and "--id-col" in line
+
+
+def test_partitioned_preds_holding_their_labels_score(tmp_path: Path) -> None:
+    frame = pd.DataFrame(P, columns=PRED_COLS).assign(fold=FOLD, label=CLASSES[Y])
+    data = scored(partitioned(frame, tmp_path / "preds"))
+    assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_partitioned_preds_joined_on_a_key_score(tmp_path: Path, fmt: str) -> None:
+    sid = np.arange(N) + 10
+    frame = pd.DataFrame(P, columns=PRED_COLS).assign(fold=FOLD, sid=sid)
+    preds = partitioned(frame, tmp_path / "preds")
+    labels = write(
+        pd.DataFrame({"sid": sid, "label": CLASSES[Y]}).iloc[PERM], tmp_path / f"l.{fmt}"
+    )
+    assert "--id-col 'sid'" in refused(preds, labels)
+    data = scored(preds, labels, "--id-col", "sid")
+    assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)

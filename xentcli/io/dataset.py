@@ -188,6 +188,7 @@ def _open_parts(name: str, paths: list[str], root: str) -> Source:
         metas.append(meta)
     assert schema is not None
     partitions = _partitions(root, paths)
+    partition_columns = tuple(partitions)
     kinds = {key: _partition_type(values) for key, values in partitions.items()}
     # polars writes the key into the files too: the files' column is read, and each
     # file's values must be its directory's
@@ -243,7 +244,9 @@ def _open_parts(name: str, paths: list[str], root: str) -> Source:
         return None
 
     num_rows = sum(m.num_rows for m in metas)
-    return make_source(name, "parquet", schema, num_rows, opener, first_rows)
+    source = make_source(name, "parquet", schema, num_rows, opener, first_rows)
+    source.partition_columns = partition_columns
+    return source
 
 
 def _same_columns(schema: pa.Schema, first: pa.Schema, path: str, first_path: str) -> None:

@@ -37,6 +37,9 @@ class Source:
     inputs, is the 1-based line a 0-based data row starts on. ``generated_names`` says
     the column names are positions xent gave (``0..K-1``: a NumPy array, ``--no-header``),
     not names the file's writer chose, so they are no evidence of a class.
+    ``partition_columns`` are the columns a hive-partitioned dataset takes from its
+    directory names (``fold=0/``): its rows come directory by directory, not in the
+    order they were written.
     """
 
     name: str
@@ -50,6 +53,7 @@ class Source:
     line_of: Callable[[int], int | None] | None = field(default=None, repr=False)
     _raw_types: dict[str, pa.DataType] = field(default_factory=dict, repr=False)
     generated_names: bool = False
+    partition_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         fields = []

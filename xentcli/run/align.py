@@ -198,6 +198,7 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
     shared: tuple[str, ...] = ()
     if join is not None and join.startswith("rows paired by position"):
         assert labels is not None
+        _not_partitioned(preds, labels)
         own_labels = [c for c, r in fixed.items() if r.role == LABEL]
         not_keys = {*pred_cols, label_col, *(label_cols or ()), *own_labels, weight_col}
         shared = _shared_keys(preds, labels, preds_index, labels_index, not_keys)
@@ -446,10 +447,39 @@ def _shared_keys(
         if (
             (reason is not None and "key" in reason)
             or (name in preds_index and name in labels_index)
-            or all(pa.types.is_integer(k) or is_text(k) for k in kinds)
+            or all(_key_type(k) for k in kinds)
         ):
             shared.append(name)
     return tuple(shared)
+
+
+def _not_partitioned(preds: Source, labels: Source) -> None:
+    """A hive-partitioned dataset is read directory by directory (all of ``fold=0``,
+    then ``fold=1``), not in the order its rows were written: paired by position with
+    another file, its rows would meet the wrong labels."""
+    for source, other in ((preds, labels), (labels, preds)):
+        if source.partition_columns:
+            keys = ", ".join(repr(k) for k in source.partition_columns)
+            both = [
+                n
+                for n in preds.columns
+                if n in labels.columns
+                and n not in source.partition_columns
+                and all(_key_type(s.schema.field(n).type) for s in (preds, labels))
+            ]
+            name = repr(both[0]) if both else "NAME"
+            raise AlignError(
+                f"is a hive-partitioned dataset (directories by {keys}), read directory "
+                "by directory and not in the order its rows were written, so its rows "
+                f"cannot be paired by position with {other.name}",
+                file=source.name,
+                hint=f"pass --id-col {name} to join on a key both files carry",
+            )
+
+
+def _key_type(kind: pa.DataType) -> bool:
+    """Text or integer: a type a key can have (a float is a score or a measurement)."""
+    return bool(pa.types.is_integer(kind) or is_text(kind))
 
 
 def _weight_column(
