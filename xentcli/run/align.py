@@ -570,7 +570,7 @@ def _label_column(
             f"several default label columns ({', '.join(repr(n) for n in defaults)}); "
             "which holds the labels?",
             file=source.name,
-            hint=f"pass --label-col (e.g. --label-col {defaults[0]!r})",
+            hint="pass " + " or ".join(f"--label-col {n!r}" for n in defaults),
         )
     default = label_default(names)
     if default is not None:
