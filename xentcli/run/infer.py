@@ -20,7 +20,24 @@ from ..io.arrays import from_numpy, numbers, strings
 from ..losses.core import row_logsumexp
 from ..options import Options
 
-PREFIXES = ("logprob_", "logit_", "logits_", "proba_", "probs_", "prob_", "pred_", "score_", "p_")
+# Prefixes stripped from prediction columns to give the class names (SPEC "Inputs"); a
+# longer prefix comes before a shorter one it starts with (``logprobs_`` before ``logp_``).
+PREFIXES = (
+    "logprobs_",
+    "logprob_",
+    "log_p_",
+    "logp_",
+    "logits_",
+    "logit_",
+    "probas_",
+    "proba_",
+    "probs_",
+    "prob_",
+    "pred_",
+    "score_",
+    "class_",
+    "p_",
+)
 TRUE_TEXT = ("1", "1.0", "true")
 FALSE_TEXT = ("0", "0.0", "false")
 ZERO_ONE = strings(["0", "1"])
@@ -46,8 +63,8 @@ def class_names(columns: Sequence[str]) -> tuple[str, ...]:
 
     >>> class_names(["p_cat", "p_dog"]), class_names(["cat", "p_dog"])
     (('cat', 'dog'), ('cat', 'p_dog'))
-    >>> class_names(["v[0]", "v[1]"])
-    ('0', '1')
+    >>> class_names(["v[0]", "v[1]"]), class_names(["logp_cat", "logp_dog"])
+    (('0', '1'), ('cat', 'dog'))
     """
     vector = [VECTOR_ITEM.match(c) for c in columns]
     if columns and all(vector) and len({m.group(1) for m in vector if m}) == 1:

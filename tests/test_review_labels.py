@@ -1,0 +1,157 @@
+"""Findings F2, F3, F6, U4, U5, U6 of the new-user review: how labels and names are read.
+
+SPEC "Inputs": where data could mean two things that give different numbers, exit 2 with
+one ``Error:`` line naming the option that settles it; else the number scikit-learn's
+``log_loss`` gives (``labels=`` in the class order). Files are written by pandas (CSV
+and Parquet) and NumPy's ``savetxt``, as users write them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+from sklearn.metrics import log_loss
+
+from xentcli.cli import cli
+from xentcli.run.infer import class_names
+
+TOL = 1e-9
+N = 300
+RNG = np.random.default_rng(0)
+P = RNG.dirichlet(np.ones(3), N)
+Y = RNG.integers(0, 3, N)
+Y = np.concatenate([[0, 1, 2], Y[3:]])  # every class present
+Y12 = RNG.integers(0, 2, N)  # 0-based indices of the first two classes only
+NAMES = np.array(["cat", "dog", "fox"])
+
+
+def xent(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["score", *args, "--json"], prog_name="xent")
+
+
+def loss_of(*args: str) -> float:
+    result = xent(*args)
+    assert result.exit_code == 0, result.stderr
+    return float(json.loads(result.stdout)["loss"])
+
+
+def refused(*args: str) -> str:
+    """The one ``Error:`` line of a run that must exit 2."""
+    result = xent(*args)
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def save(frame: pd.DataFrame, name: str) -> str:
+    """Write as pandas does, by extension; no index."""
+    if name.endswith(".parquet"):
+        frame.to_parquet(name, index=False)
+    else:
+        frame.to_csv(name, index=False)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+FORMATS = ["csv", "parquet"]
+
+# -- F3, U5, U6: class_, logp_, log_p_, logprobs_ prefixes; numbered class names ------
+
+NUMBERED = {
+    "class_": ["class_1", "class_2", "class_3"],
+    "Class_": ["Class_1", "Class_2", "Class_3"],
+    "Class ": ["Class 1", "Class 2", "Class 3"],
+    "p": ["p1", "p2", "p3"],
+    "class": ["class1", "class2", "class3"],
+    "c": ["c1", "c2", "c3"],
+    "prob_class_": ["prob_class_1", "prob_class_2", "prob_class_3"],
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("stem", list(NUMBERED))
+def test_numbered_names_with_one_based_labels_are_refused(fmt: str, stem: str) -> None:
+    """F3: labels {1, 2} meeting class_1..class_3 could be 0-based indices or the names'
+    numbers: two readings, two numbers (1.44 and 1.53): refused naming both options."""
+    data: Any = pd.DataFrame(P, columns=NUMBERED[stem]).assign(label=Y12 + 1)
+    path = save(data, f"preds.{fmt}")
+    as_indices = log_loss(Y12 + 1, P, labels=[0, 1, 2])
+    as_names = log_loss(Y12, P, labels=[0, 1, 2])
+    assert abs(as_indices - as_names) > 0.05
+    line = refused(path)
+    assert "--label-type" in line and "--classes" in line
+    second = class_names(NUMBERED[stem])[1]  # class_2 is the class '2'
+    assert f"is class {second!r} as a name but class {second[:-1] + '3'!r} as an index" in line
+    assert loss_of(path, "--label-type", "names") == pytest.approx(as_names, abs=TOL)
+    assert loss_of(path, "--label-type", "indices") == pytest.approx(as_indices, abs=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("stem", ["Class_", "p", "prob_class_"])
+def test_numbered_names_with_labels_one_to_k(fmt: str, stem: str) -> None:
+    """U6: labels 1..3 meeting Class_1..Class_3: refused naming --label-type and --classes;
+    --label-type names gives scikit-learn's number, and --label-type indices names
+    --classes for the label 3 that indexes no class."""
+    path = save(pd.DataFrame(P, columns=NUMBERED[stem]).assign(label=Y + 1), f"preds.{fmt}")
+    line = refused(path)
+    assert "--label-type" in line and "--classes" in line
+    assert loss_of(path, "--label-type", "names") == pytest.approx(
+        log_loss(Y, P, labels=[0, 1, 2]), abs=TOL
+    )
+    line = refused(path, "--label-type", "indices")
+    assert "label 3 is neither a class name nor a class index 0..2" in line.replace("'", "")
+    assert "--classes" in line and "--label-type names" in line
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_numbered_names_from_zero_are_indices(fmt: str) -> None:
+    """c0..c2 with labels 0..2: the names' numbers are the indices, one reading; a later
+    label 3 is no class, and the message names --classes."""
+    path = save(pd.DataFrame(P, columns=["c0", "c1", "c2"]).assign(label=Y), f"preds.{fmt}")
+    assert loss_of(path) == pytest.approx(log_loss(Y, P, labels=[0, 1, 2]), abs=TOL)
+    labels = np.where(np.arange(N) == 7, 3, Y)
+    bad = save(pd.DataFrame(P, columns=["c0", "c1", "c2"]).assign(label=labels), f"bad.{fmt}")
+    line = refused(bad).replace("'", "")
+    assert "row 7" in line and "label 3 is neither" in line and "--classes" in line
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_classes_orders_numbered_names(fmt: str) -> None:
+    """--classes settles it: label i is the class it names (by name or by number)."""
+    columns = NUMBERED["class_"]
+    path = save(pd.DataFrame(P, columns=columns).assign(label=Y), f"preds.{fmt}")
+    order = [2, 0, 1]  # label 0 is class_3, label 1 class_1, label 2 class_2
+    expected = log_loss(Y, P[:, order], labels=[0, 1, 2])
+    assert loss_of(path, "--classes", "class_3,class_1,class_2") == pytest.approx(expected, abs=TOL)
+    assert loss_of(path, "--classes", "3,1,2") == pytest.approx(expected, abs=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("prefix", ["logp_", "log_p_", "logprobs_", "logprob_"])
+def test_logprob_prefixes_are_stripped(fmt: str, prefix: str) -> None:
+    """U5: logp_cat .. with name labels: the prefix is stripped, the values are
+    log-probabilities by their name."""
+    columns = [f"{prefix}{c}" for c in NAMES]
+    path = save(pd.DataFrame(np.log(P), columns=columns).assign(label=NAMES[Y]), f"p.{fmt}")
+    assert loss_of(path) == pytest.approx(log_loss(Y, P, labels=[0, 1, 2]), abs=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_class_prefix_is_stripped_for_name_labels(fmt: str) -> None:
+    """class_cat .. with labels cat, dog, fox: the class_ prefix is stripped (SPEC)."""
+    columns = [f"class_{c}" for c in NAMES]
+    path = save(pd.DataFrame(P, columns=columns).assign(label=NAMES[Y]), f"p.{fmt}")
+    assert loss_of(path) == pytest.approx(log_loss(Y, P, labels=[0, 1, 2]), abs=TOL)
