@@ -155,3 +155,99 @@ def test_class_prefix_is_stripped_for_name_labels(fmt: str) -> None:
     columns = [f"class_{c}" for c in NAMES]
     path = save(pd.DataFrame(P, columns=columns).assign(label=NAMES[Y]), f"p.{fmt}")
     assert loss_of(path) == pytest.approx(log_loss(Y, P, labels=[0, 1, 2]), abs=TOL)
+
+
+# -- F2: one binary column named for a class that 0/1 labels do not name ---------------
+
+
+def breast_cancer() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's breast cancer labels (0 = malignant) and a model's P(malignant)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_breast_cancer(return_X_y=True)
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    proba = LogisticRegression(max_iter=1000).fit(x, y).predict_proba(x)
+    return y, proba
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("boolean", [False, True])
+def test_column_named_for_a_class_with_0_1_labels_is_refused(fmt: str, boolean: bool) -> None:
+    """F2: p_malignant with labels 0 (malignant) / 1: P(label = 1) gives 8, the truth
+    0.09: refused naming --positive and --classes, which then give scikit-learn's number."""
+    y, proba = breast_cancer()
+    labels = y.astype(bool) if boolean else y
+    path = save(pd.DataFrame({"p_malignant": proba[:, 0], "label": labels}), f"bc.{fmt}")
+    truth = log_loss(y, proba)
+    line = refused(path)
+    assert "'p_malignant'" in line and "'malignant'" in line
+    assert "--positive" in line and "--classes" in line
+    assert loss_of(path, "--positive", "0") == pytest.approx(truth, abs=TOL)
+    assert loss_of(path, "--classes", "malignant,benign") == pytest.approx(truth, abs=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("column", ["p_dog", "prob_dog", "proba_dog", "pred_dog", "logit_dog"])
+def test_prefixed_class_name_with_0_1_labels_is_refused(fmt: str, column: str) -> None:
+    y = (P[:, 1] > RNG.random(N)).astype(int)
+    values = np.log(P[:, 1] / (1 - P[:, 1])) if column.startswith("logit") else P[:, 1]
+    path = save(pd.DataFrame({column: values, "label": y}), f"dog.{fmt}")
+    line = refused(path)
+    assert "--positive" in line and "--classes" in line and "'dog'" in line
+    assert loss_of(path, "--positive", "1") == pytest.approx(log_loss(y, P[:, 1]), abs=TOL)
+
+
+GENERIC = [
+    "score",
+    "prob",
+    "proba",
+    "probability",
+    "pred",
+    "prediction",
+    "output",
+    "y_pred",
+    "y_score",
+    "pred_proba",
+    "p_pred",
+    "malignant",  # unprefixed: names no class by SPEC's rule
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("column", GENERIC)
+def test_generic_name_holds_p_of_label_1(fmt: str, column: str) -> None:
+    y, proba = breast_cancer()
+    path = save(pd.DataFrame({column: proba[:, 1], "label": y}), f"g.{fmt}")
+    assert loss_of(path) == pytest.approx(log_loss(y, proba), abs=TOL)
+
+
+FLAGS = {
+    "p_1": 1,
+    "p_true": 1,
+    "p_pos": 1,
+    "p_positive": 1,
+    "p_yes": 1,
+    "p_class_1": 1,
+    "p_0": 0,
+    "p_false": 0,
+    "p_neg": 0,
+    "p_negative": 0,
+    "p_no": 0,
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("column", list(FLAGS))
+def test_flag_names_name_their_class(fmt: str, column: str) -> None:
+    y, proba = breast_cancer()
+    path = save(pd.DataFrame({column: proba[:, FLAGS[column]], "label": y}), f"f.{fmt}")
+    assert loss_of(path) == pytest.approx(log_loss(y, proba), abs=TOL)
+
+
+def test_name_labels_still_name_the_column_class() -> None:
+    """p_dog with labels cat/dog: the names say which class it is, one reading."""
+    y = (P[:, 1] > RNG.random(N)).astype(int)
+    frame = pd.DataFrame({"p_dog": P[:, 1], "label": np.array(["cat", "dog"])[y]})
+    path = save(frame, "names.csv")
+    assert loss_of(path) == pytest.approx(log_loss(y, P[:, 1]), abs=TOL)

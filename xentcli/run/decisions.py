@@ -452,8 +452,18 @@ def _mixed(
     )
 
 
-FLAG_NAMES = (("0", "false", "neg", "negative"), ("1", "true", "pos", "positive"))
+FLAG_NAMES = (("0", "false", "neg", "negative", "no"), ("1", "true", "pos", "positive", "yes"))
 """The names of the classes 0 and 1 of 0/1 and true/false labels."""
+GENERIC_NAMES = frozenset(
+    (
+        *("score", "scores", "prob", "probs", "proba", "probas", "probability"),
+        *("probabilities", "pred", "preds", "prediction", "predictions", "predicted"),
+        *("output", "outputs", "logit", "logits", "logprob", "logprobs", "y_pred"),
+        *("y_score", "y_prob", "y_proba", "y_hat", "yhat", "hat", "confidence"),
+    )
+)
+"""Names of a single binary column, after its prefix (``pred_proba``), that name no class:
+the column holds P(label = 1)."""
 
 
 def _decide_binary(
@@ -516,7 +526,9 @@ def _decide_binary(
 
 def _flags(kind: str, column: str, options: Options, problem: Decisions) -> dict[str, Any]:
     """0/1 or true/false labels; the class the column is for: ``--positive``, else the
-    class its name names, else 1. ``--classes`` names the classes 0 and 1. A column
+    class its name names (``p_1``, ``p_neg``, or a class ``--classes`` names), else 1
+    for a name that names no class (``score``, ``pred_proba``, ``malignant``). A column
+    named for another class (``p_malignant``) is refused: which label is it? A column
     named ``0`` by xent (a NumPy array, ``--no-header``) names a position, not a class;
     one a file names ``0`` could be either (pandas names an unnamed column 0), so it is
     refused unless ``--positive`` says."""
@@ -546,7 +558,11 @@ def _flags(kind: str, column: str, options: Options, problem: Decisions) -> dict
         positive = _flag_class(named, names) if named != column else None
         if positive is None:
             positive = _flag_class(column, names)
+        if positive is None and named != column:  # p_class_1: the class '1'
+            positive = _flag_class(class_names([named])[0], names)
         why = f"its name names class {positive}" if positive is not None else ""
+        if positive is None and named != column and _lower(named) not in GENERIC_NAMES:
+            raise _named_for_a_class(column, named, kind, problem)
         if positive is None:
             positive, why = 1, "its name names no class"
     shown = tuple(options.classes) if options.classes is not None else ("0", "1")
@@ -555,6 +571,19 @@ def _flags(kind: str, column: str, options: Options, problem: Decisions) -> dict
         reason += f" (--classes {', '.join(shown)})"
     label_type = "classes" if options.classes is not None else options.label_type
     return _flag_decision(kind, column, positive, why, shown, label_type, reason)
+
+
+def _named_for_a_class(column: str, named: str, kind: str, problem: Decisions) -> InferenceError:
+    """``p_malignant`` with 0/1 labels: P(label = 1) or P(label = 0) give two numbers."""
+    return InferenceError(
+        f"the one prediction column is named for the class {named!r}, but the labels are "
+        f"{kind} and name no class: it may hold P(label = 1) or P(label = 0)",
+        file=problem.preds_file,
+        column=column,
+        hint=f"pass --positive 1 or --positive 0 for the label whose probability it holds, "
+        f"or --classes to name the classes of labels 0 and 1, e.g. --classes {named},OTHER "
+        f"if label 0 is {named!r}",
+    )
 
 
 def _flag_decision(
