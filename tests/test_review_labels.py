@@ -251,3 +251,44 @@ def test_name_labels_still_name_the_column_class() -> None:
     frame = pd.DataFrame({"p_dog": P[:, 1], "label": np.array(["cat", "dog"])[y]})
     path = save(frame, "names.csv")
     assert loss_of(path) == pytest.approx(log_loss(y, P[:, 1]), abs=TOL)
+
+
+# -- F6: one column all <= 0 whose name says nothing: logits or log-probabilities ------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("column", ["pred", "score", "y_score", "output"])
+def test_one_nonpositive_column_is_refused(fmt: str, column: str) -> None:
+    """F6: read as logits it gives another number than as log-probabilities: refused
+    naming --input, which then gives scikit-learn's number."""
+    rng = np.random.default_rng(3)
+    p1 = rng.uniform(0.01, 0.99, N)
+    y = (rng.random(N) < p1).astype(int)
+    path = save(pd.DataFrame({column: np.log(p1), "label": y}), f"lp.{fmt}")
+    line = refused(path)
+    assert "--input" in line and "<= 0" in line and f"'{column}'" in line
+    assert loss_of(path, "--input", "logprobs") == pytest.approx(log_loss(y, p1), abs=TOL)
+    as_logits = log_loss(y, 1 / (1 + np.exp(-np.log(p1))))
+    assert loss_of(path, "--input", "logits") == pytest.approx(as_logits, abs=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [("logit", "logits"), ("logp", "logprobs"), ("log_p", "logprobs"), ("logprob", "logprobs")],
+)
+def test_a_named_nonpositive_column_is_read_by_its_name(fmt: str, column: str, kind: str) -> None:
+    rng = np.random.default_rng(4)
+    p1 = rng.uniform(0.01, 0.99, N)
+    y = (rng.random(N) < p1).astype(int)
+    path = save(pd.DataFrame({column: np.log(p1), "label": y}), f"named.{fmt}")
+    expected = log_loss(y, p1 if kind == "logprobs" else 1 / (1 + 1 / p1))
+    assert loss_of(path) == pytest.approx(expected, abs=TOL)
+
+
+def test_logits_of_both_signs_are_logits() -> None:
+    rng = np.random.default_rng(5)
+    z = rng.normal(0, 2, N)
+    y = (rng.random(N) < 1 / (1 + np.exp(-z))).astype(int)
+    path = save(pd.DataFrame({"pred": z, "label": y}), "z.csv")
+    assert loss_of(path) == pytest.approx(log_loss(y, 1 / (1 + np.exp(-z))), abs=TOL)

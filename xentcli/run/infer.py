@@ -180,7 +180,7 @@ def decide_input(
         rows = rows + np.arange(block.shape[0], dtype=np.int64)
     named = named_kind(columns)
     if named is None:
-        return _from_values(block, task, options, file, rows)
+        return _from_values(block, task, options, file, rows, columns)
     kind, reason = _as_named(named, block, options, file, rows, columns)
     try:
         by_values: tuple[str, str] | None = _from_values(block, task, options, file, rows)
@@ -240,6 +240,7 @@ def _from_values(
     options: Options,
     file: str,
     rows: npt.NDArray[np.int64],
+    columns: Sequence[str] = (),
 ) -> tuple[str, str]:
     """The input kind from the values alone (SPEC "Inputs", ``auto``)."""
     n = block.shape[0]
@@ -287,6 +288,8 @@ def _from_values(
             "drops them), or --input logits",
         )
     _refuse_percentages(block, task, options, file, rows)
+    if task == "binary":
+        _refuse_nonpositive(block, file, rows, columns[0] if len(columns) == 1 else None)
     if task == "multiclass":
         nonpositive = np.all(block <= 0, axis=1)
         logprob = nonpositive & (np.abs(row_logsumexp(block)) <= options.sum_tol)
@@ -344,6 +347,32 @@ def _refuse_percentages(
             row=int(rows[first]),
             hint="pass --input logits, or --input percent for probabilities x 100",
         )
+
+
+def _refuse_nonpositive(
+    block: npt.NDArray[np.float64],
+    file: str,
+    rows: npt.NDArray[np.int64],
+    column: str | None,
+) -> None:
+    """One column of values <= 0 (in 99% of the first rows) whose name says nothing may be
+    logits or log-probabilities (``predict_log_proba(X)[:, 1]``), two numbers: ``--input``
+    must say. A column named ``logit*`` or ``logp*`` settles it before this."""
+    nonpositive = np.all(block <= 0, axis=1)
+    n = block.shape[0]
+    if np.count_nonzero(nonpositive) < MOST * n:
+        return
+    first = int(np.flatnonzero(nonpositive & np.any(block < 0, axis=1))[0])
+    where = "" if nonpositive.all() else f" in {int(nonpositive.sum())} of the first {n} rows"
+    raise InferenceError(
+        f"the one prediction column's values are all <= 0{where} ({_row_shown(block[first])}): "
+        "logits or log-probabilities?",
+        file=file,
+        row=int(rows[first]),
+        column=column,
+        hint="pass --input logits, or --input logprobs for log-probabilities such as "
+        "predict_log_proba gives",
+    )
 
 
 def _invalid(count: int, n: int) -> str:
