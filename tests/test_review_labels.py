@@ -292,3 +292,31 @@ def test_logits_of_both_signs_are_logits() -> None:
     y = (rng.random(N) < 1 / (1 + np.exp(-z))).astype(int)
     path = save(pd.DataFrame({"pred": z, "label": y}), "z.csv")
     assert loss_of(path) == pytest.approx(log_loss(y, 1 / (1 + np.exp(-z))), abs=TOL)
+
+
+# -- U4: labels as NumPy's savetxt writes floats ----------------------------------------
+
+
+def test_savetxt_float_labels_are_integers() -> None:
+    """np.savetxt of float labels writes 2.000000000000000000e+00: the integer 2."""
+    np.savetxt("p.txt", P)
+    np.savetxt("y.txt", Y.astype(float))
+    assert "e+00" in Path("y.txt").read_text().splitlines()[0]
+    got = loss_of("p.txt", "y.txt", "--no-header")
+    assert got == pytest.approx(log_loss(Y, P, labels=[0, 1, 2]), abs=TOL)
+
+
+def test_savetxt_binary_float_labels() -> None:
+    rng = np.random.default_rng(6)
+    p1 = rng.uniform(0.01, 0.99, N)
+    y = (rng.random(N) < p1).astype(int)
+    np.savetxt("p.txt", p1)
+    np.savetxt("y.txt", y.astype(float))
+    assert loss_of("p.txt", "y.txt", "--no-header") == pytest.approx(log_loss(y, p1), abs=TOL)
+
+
+def test_savetxt_labels_that_are_not_whole_are_refused() -> None:
+    np.savetxt("p.txt", P)
+    np.savetxt("y.txt", np.where(np.arange(N) == 4, 1.5, Y.astype(float)))
+    line = refused("p.txt", "y.txt", "--no-header")
+    assert "row 4" in line and "1.5" in line

@@ -768,7 +768,7 @@ def _encode_flags(
         exact = pc.index_in(raw, value_set=ZERO_ONE)  # "0"/"1" as written: one lookup
         if not exact.null_count:
             return lookup[numbers(exact).astype(np.int64)]
-        text = pc.utf8_lower(pc.utf8_trim_whitespace(raw))
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(label_text(raw)))
         one = mask(pc.is_in(text, value_set=strings(TRUE_TEXT)))
         bad = np.flatnonzero(~(one | mask(pc.is_in(text, value_set=strings(FALSE_TEXT)))))
     if bad.size:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InferenceError, UsageError
-from ..io.arrays import from_numpy, numbers, strings
+from ..io.arrays import from_numpy, mask, numbers, strings
 from ..losses.core import row_logsumexp
 from ..options import Options
 
@@ -396,10 +396,16 @@ def resolve_eps(options: Options, dtype: np.dtype) -> float:
 INTEGER_VALUED = r"^\s*(?:\+|(-))?(\d+)\.0*\s*$"  # "2.0", " +2.00 " are 2; "-100.0" is -100
 
 
+EXPONENT_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*$"  # np.savetxt's 2.000e+00
+
+
 def label_text(raw: pa.Array) -> pa.Array:
-    """Labels as text, so that ``2``, ``"2"``, ``2.0``, ``"2.0"`` and a class named ``2``
-    compare alike."""
+    """Labels as text, so that ``2``, ``"2"``, ``2.0``, ``"2.0"``,
+    ``"2.000000000000000000e+00"`` (NumPy's ``savetxt``) and a class named ``2`` compare
+    alike."""
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
+        if pc.any(pc.match_substring(raw, "e", ignore_case=True)).as_py():
+            raw = _whole_exponents(raw)
         if not pc.any(pc.match_substring(raw, ".")).as_py():
             return raw  # no "2.0" among them: spare the regex
         return pc.replace_substring_regex(raw, INTEGER_VALUED, r"\1\2")
@@ -408,3 +414,20 @@ def label_text(raw: pa.Array) -> pa.Array:
         if np.all(np.isfinite(values) & (values == np.floor(values))):
             return from_numpy(values.astype(np.int64)).cast(pa.string())
     return raw.cast(pa.string())
+
+
+def _whole_exponents(raw: pa.Array) -> pa.Array:
+    """Text labels in exponent form whose value is an integer (``2.000e+00``) as that
+    integer's text (``2``); every other label as it is."""
+    exponent = mask(pc.match_substring_regex(raw, EXPONENT_TEXT))
+    if not exponent.any():
+        return raw
+    at = np.flatnonzero(exponent)
+    values = numbers(pc.cast(pc.utf8_trim_whitespace(raw.take(at)), pa.float64()))
+    whole = np.isfinite(values) & (values == np.floor(values)) & (np.abs(values) < 2.0**53)
+    if not whole.any():
+        return raw
+    replace = np.zeros(len(raw), dtype=bool)
+    replace[at[whole]] = True
+    texts = pa.array([str(int(v)) for v in values[whole]], type=raw.type)
+    return pc.replace_with_mask(raw, from_numpy(replace), texts)
