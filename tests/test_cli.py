@@ -281,7 +281,7 @@ def test_json_is_strict_for_a_class_without_samples(work: Path) -> None:
 
 
 def test_binary_infinite_loss_is_the_string_inf(work: Path) -> None:
-    save(pd.DataFrame({"p_dog": [1.0, 0.25], "label": [0, 1]}), "preds.csv")
+    save(pd.DataFrame({"p_1": [1.0, 0.25], "label": [0, 1]}), "preds.csv")
     data = report("preds.csv", "--eps", "0")
     assert data["loss"] == "inf"
     assert data["sum_loss"] == "inf"
@@ -986,7 +986,7 @@ def test_per_sample_logits_against_torch(work: Path) -> None:
 
 
 def test_per_sample_binary(work: Path) -> None:
-    save(pd.DataFrame({"p_dog": PB, "label": YB}), "preds.csv")
+    save(pd.DataFrame({"p_1": PB, "label": YB}), "preds.csv")
     result = xent("score", "preds.csv", "--per-sample", "-", "-q")
     assert result.exit_code == 0
     frame = pd.read_csv(io.StringIO(result.stdout), dtype={"label": str, "pred": str})
@@ -1068,7 +1068,7 @@ def test_quiet_per_sample_dash_is_only_csv(basic: Path) -> None:
 @pytest.fixture()
 def gate_data(work: Path) -> Path:
     """One binary row whose loss is 0.3500012 nats; 4 rows at 75% and 3 at 2/3 accuracy."""
-    save(pd.DataFrame({"p_dog": [math.exp(-0.3500012)], "label": [1]}), "one.csv")
+    save(pd.DataFrame({"p_1": [math.exp(-0.3500012)], "label": [1]}), "one.csv")
     probs = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]
     save(preds_frame(np.array(probs), columns=["p_cat", "p_dog"], label=[0, 1, 1, 1]), "four.csv")
     probs = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]

@@ -85,9 +85,7 @@ def with_cell(row: int, column: str, value: object, **extra: Sequence[object]) -
     return frame
 
 
-def binary(
-    values: Sequence[object], labels: Sequence[object], column: str = "p_dog"
-) -> pd.DataFrame:
+def binary(values: Sequence[object], labels: Sequence[object], column: str = "p_1") -> pd.DataFrame:
     return pd.DataFrame({column: values, "label": labels})
 
 
@@ -403,7 +401,7 @@ BAD_VALUES = group(
             "probability-above-1-binary",
             {"preds.csv": binary([0.9, 0.2, 1.2, 0.4], [1, 0, 1, 0])},
             ("preds.csv", "--input", "probs"),
-            ("preds.csv row 2 (line 4), column 'p_dog'", "1.2", "outside [0, 1]"),
+            ("preds.csv row 2 (line 4), column 'p_1'", "1.2", "outside [0, 1]"),
         ),
         Case(
             "probability-below-0-multiclass",
@@ -765,7 +763,7 @@ BAD_OPTIONS = group(
             "task-multiclass-one-column",
             {"preds.csv": binary([0.9, 0.2, 0.7, 0.4], [1, 0, 1, 0])},
             ("preds.csv", "--task", "multiclass"),
-            ("--task multiclass", "p_dog"),
+            ("--task multiclass", "p_1"),
         ),
         Case(
             "task-binary-three-columns",

@@ -60,7 +60,7 @@ def _datasets() -> dict[str, pa.Table]:
         "logits": table(logits, labels, LOGIT_COLUMNS),
         "names": table(probs, [CLASSES[i] for i in labels]),
         "binary": pa.table(
-            {"p_dog": binary, "label": (binary + rng.uniform(-0.5, 0.5, N) > 0.5).astype(np.int64)}
+            {"p_1": binary, "label": (binary + rng.uniform(-0.5, 0.5, N) > 0.5).astype(np.int64)}
         ),
     }
 

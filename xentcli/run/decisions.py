@@ -223,11 +223,15 @@ def _present_rows(raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.
 
 
 def _class_keys(layout: Layout) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """Label texts that name a class (its name, and its column's name), normalised as
-    labels are (``2.0`` is ``2``), with the class of each."""
+    """Label texts that name a class (its name, its column's name, and the number of a
+    numbered name: ``1`` for ``class_1``), normalised as labels are (``2.0`` is ``2``),
+    with the class of each."""
     names = class_names(layout.pred_cols)
-    keys = list(dict.fromkeys([*names, *layout.pred_cols]))
+    numbers = class_numbers(names)
+    numbered = [str(n) for n in numbers] if numbers is not None else []
+    keys = list(dict.fromkeys([*names, *layout.pred_cols, *numbered]))
     by_name = {name: i for i, name in enumerate(names)}
+    by_name.update({number: i for i, number in enumerate(numbered) if number not in by_name})
     by_column = {column: i for i, column in enumerate(layout.pred_cols)}
     index = tuple(by_name[k] if k in by_name else by_column[k] for k in keys)
     return tuple(label_text(strings(keys)).to_pylist()), index
@@ -238,8 +242,8 @@ def _decide_multiclass(
 ) -> dict[str, Any]:
     """Names or indices, by SPEC: ``--classes`` and ``--label-type`` settle it; else the
     labels that are class names and those that are integers (mixed is an error naming a
-    row of each), and integer labels meeting integer class names is an error unless the
-    names are ``0..K-1`` in order."""
+    row of each), and integer labels meeting integer class names (``1``, or numbered:
+    ``class_1``, ``p1``) is an error unless the names' numbers are ``0..K-1`` in order."""
     names = problem.classes
     k = len(names)
     keys, index = _class_keys(problem.layout)
@@ -267,13 +271,14 @@ def _decide_multiclass(
     text = label_text(raw)
     is_name = mask(pc.is_in(text, value_set=strings(keys)))
     is_integer = _integers(raw, text)
-    if _integer_names(names) and is_integer.any():
-        if names != _index_names(k) and _vector_items(problem.layout.pred_cols):
+    numbers = class_numbers(names)
+    if numbers is not None and is_integer.any():
+        if numbers != order and _vector_items(problem.layout.pred_cols):
             # a list column's elements, chosen out of order: their names are the
             # indices into the vector, which the labels are
             reason = "class names (the list column's element indices)"
             return {**_mapping("names", keys, index, reason), "label_type": "names"}
-        if names != _index_names(k):
+        if numbers != order:
             raise _integer_conflict(problem, raw, rows, int(np.flatnonzero(is_integer)[0]))
         # names 0..K-1 in order: indices and names are the same mapping
         reason = f"class indices 0..{k - 1} (also the class names)"
@@ -363,9 +368,28 @@ def _in_range(text: pa.Array, integers: npt.NDArray[np.bool_], k: int) -> npt.ND
     return (values >= 0) & (values < k)
 
 
-def _integer_names(names: Sequence[str]) -> bool:
-    """Class names that are integers as written (``1``, ``-2``; ``00`` is a name)."""
-    return all(re.fullmatch(r"-?\d+", n) and str(int(n)) == n for n in names)
+NUMBERED = re.compile(r"^(.*?)(\d+)$")  # a stem and a trailing integer: p1, class_1, Class 1
+
+
+def class_numbers(names: Sequence[str]) -> tuple[int, ...] | None:
+    """The integers that class names stand for: names that are integers as written
+    (``1``, ``-2``; ``00`` is a name), or a stem with a letter that every name shares
+    followed by an integer (``p1``, ``c1``, ``class1``, ``Class 1``, ``Class_1``);
+    else None. Integer labels could be these numbers or indices 0..K-1.
+
+    >>> class_numbers(["1", "2"]), class_numbers(["Class 1", "Class 2"])
+    ((1, 2), (1, 2))
+    >>> class_numbers(["p1", "q2"]), class_numbers(["01", "02"])
+    (None, None)
+    """
+    if all(re.fullmatch(r"-?\d+", n) and str(int(n)) == n for n in names):
+        return tuple(int(n) for n in names)
+    found = [NUMBERED.match(n) for n in names]
+    stems = {m.group(1) for m in found if m is not None}
+    if not all(found) or len(stems) != 1 or not any(c.isalpha() for c in next(iter(stems))):
+        return None
+    numbers = tuple(int(m.group(2)) for m in found if m is not None)
+    return numbers if len(set(numbers)) == len(numbers) else None
 
 
 def _vector_items(columns: Sequence[str]) -> bool:
@@ -391,14 +415,17 @@ def _integer_conflict(
     value = raw[at].as_py()
     k = len(d.classes)
     text = str(label_text(raw.slice(at, 1))[0].as_py())
-    as_name = f"class {text!r}" if text in d.classes else "no class"
+    numbers = class_numbers(d.classes) or ()
+    number = int(text) if re.fullmatch(r"[+-]?\d{1,18}", text) else None
+    as_name = f"class {d.classes[numbers.index(number)]!r}" if number in numbers else "no class"
+    named = "integer" if numbers and str(numbers[0]) == d.classes[0] else "numbered"
     as_index = (
         f"class {d.classes[int(text)]!r}"
         if text.lstrip("+").isdigit() and int(text) < k
         else "no class"
     )
     return InferenceError(
-        f"integer labels and integer class names ({_shown(d.classes)}): label {quoted(value)} "
+        f"integer labels and {named} class names ({_shown(d.classes)}): label {quoted(value)} "
         f"is {as_name} as a name but {as_index} as an index 0..{k - 1}",
         file=d.label_file,
         column=d.label_column,
@@ -425,8 +452,18 @@ def _mixed(
     )
 
 
-FLAG_NAMES = (("0", "false", "neg", "negative"), ("1", "true", "pos", "positive"))
+FLAG_NAMES = (("0", "false", "neg", "negative", "no"), ("1", "true", "pos", "positive", "yes"))
 """The names of the classes 0 and 1 of 0/1 and true/false labels."""
+GENERIC_NAMES = frozenset(
+    (
+        *("score", "scores", "prob", "probs", "proba", "probas", "probability"),
+        *("probabilities", "pred", "preds", "prediction", "predictions", "predicted"),
+        *("output", "outputs", "logit", "logits", "logprob", "logprobs", "y_pred"),
+        *("y_score", "y_prob", "y_proba", "y_hat", "yhat", "hat", "confidence"),
+    )
+)
+"""Names of a single binary column, after its prefix (``pred_proba``), that name no class:
+the column holds P(label = 1)."""
 
 
 def _decide_binary(
@@ -489,7 +526,9 @@ def _decide_binary(
 
 def _flags(kind: str, column: str, options: Options, problem: Decisions) -> dict[str, Any]:
     """0/1 or true/false labels; the class the column is for: ``--positive``, else the
-    class its name names, else 1. ``--classes`` names the classes 0 and 1. A column
+    class its name names (``p_1``, ``p_neg``, or a class ``--classes`` names), else 1
+    for a name that names no class (``score``, ``pred_proba``, ``malignant``). A column
+    named for another class (``p_malignant``) is refused: which label is it? A column
     named ``0`` by xent (a NumPy array, ``--no-header``) names a position, not a class;
     one a file names ``0`` could be either (pandas names an unnamed column 0), so it is
     refused unless ``--positive`` says."""
@@ -519,7 +558,11 @@ def _flags(kind: str, column: str, options: Options, problem: Decisions) -> dict
         positive = _flag_class(named, names) if named != column else None
         if positive is None:
             positive = _flag_class(column, names)
+        if positive is None and named != column:  # p_class_1: the class '1'
+            positive = _flag_class(class_names([named])[0], names)
         why = f"its name names class {positive}" if positive is not None else ""
+        if positive is None and named != column and _lower(named) not in GENERIC_NAMES:
+            raise _named_for_a_class(column, named, kind, problem)
         if positive is None:
             positive, why = 1, "its name names no class"
     shown = tuple(options.classes) if options.classes is not None else ("0", "1")
@@ -528,6 +571,19 @@ def _flags(kind: str, column: str, options: Options, problem: Decisions) -> dict
         reason += f" (--classes {', '.join(shown)})"
     label_type = "classes" if options.classes is not None else options.label_type
     return _flag_decision(kind, column, positive, why, shown, label_type, reason)
+
+
+def _named_for_a_class(column: str, named: str, kind: str, problem: Decisions) -> InferenceError:
+    """``p_malignant`` with 0/1 labels: P(label = 1) or P(label = 0) give two numbers."""
+    return InferenceError(
+        f"the one prediction column is named for the class {named!r}, but the labels are "
+        f"{kind} and name no class: it may hold P(label = 1) or P(label = 0)",
+        file=problem.preds_file,
+        column=column,
+        hint=f"pass --positive 1 or --positive 0 for the label whose probability it holds, "
+        f"or --classes to name the classes of labels 0 and 1, e.g. --classes {named},OTHER "
+        f"if label 0 is {named!r}",
+    )
 
 
 def _flag_decision(
@@ -662,7 +718,7 @@ def _encode_names(
 ) -> npt.NDArray[np.int64]:
     text = label_text(raw)
     position = pc.index_in(text, value_set=strings(d.label_keys))
-    if d.label_type == "auto" and _integer_names(d.classes):
+    if d.label_type == "auto" and class_numbers(d.classes) is not None:
         integers = np.flatnonzero(_integers(raw, text))
         if integers.size:  # integer labels meet integer names past the first rows
             raise _integer_conflict(d, raw, rows, int(integers[0]))
@@ -677,7 +733,7 @@ def _encode_names(
                 raise _mixed(d, None, d.evidence_row, raw[at].as_py(), int(rows[at]))
         value = raw[int(bad[0])].as_py()
         message = f"label {quoted(value)} is not a class (classes: {_shown(d.classes)})"
-        raise _bad(d, message, value, rows, bad)
+        raise _bad(d, message, value, rows, bad, hint=_numbered_hint(d))
     return np.asarray(d.label_classes, dtype=np.int64)[numbers(position)]
 
 
@@ -693,7 +749,7 @@ def _encode_indices(
             f"label {quoted(value)} is neither a class name nor a class index 0..{k - 1} "
             f"(classes: {_shown(d.classes)})"
         )
-        raise _bad(d, message, value, rows, bad)
+        raise _bad(d, message, value, rows, bad, hint=_numbered_hint(d))
     lookup = np.asarray(d.label_classes, dtype=np.int64)
     return lookup[values.astype(np.int64)]
 
@@ -712,7 +768,7 @@ def _encode_flags(
         exact = pc.index_in(raw, value_set=ZERO_ONE)  # "0"/"1" as written: one lookup
         if not exact.null_count:
             return lookup[numbers(exact).astype(np.int64)]
-        text = pc.utf8_lower(pc.utf8_trim_whitespace(raw))
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(label_text(raw)))
         one = mask(pc.is_in(text, value_set=strings(TRUE_TEXT)))
         bad = np.flatnonzero(~(one | mask(pc.is_in(text, value_set=strings(FALSE_TEXT)))))
     if bad.size:
@@ -755,8 +811,22 @@ def _numbers(raw: pa.Array, rows: npt.NDArray[np.int64], d: Decisions) -> npt.ND
                 raise _mixed(d, raw[at].as_py(), int(rows[at]), None, d.evidence_row)
         value = raw[int(bad[0])].as_py()
         message = f"label {quoted(value)} is not a class (classes: {_shown(d.classes)})"
-        raise _bad(d, message, value, rows, bad)
+        raise _bad(d, message, value, rows, bad, hint=_numbered_hint(d))
     return numbers(text.cast(pa.float64()))
+
+
+def _numbered_hint(d: Decisions) -> str | None:
+    """For a label that is no class when the class names are numbered (``Class_1``):
+    the labels may count from 1, or index the classes in another order."""
+    numbers = class_numbers(d.classes)
+    if numbers is None or d.label_type == "classes":
+        return None
+    k = len(d.classes)
+    return (
+        f"the class names are numbered {', '.join(map(str, numbers[:10]))}: pass "
+        f"--label-type names if the labels are these numbers, or --classes for the class "
+        f"of each label index 0..{k - 1}"
+    )
 
 
 def _bad(

@@ -16,11 +16,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InferenceError, UsageError
-from ..io.arrays import from_numpy, numbers, strings
+from ..io.arrays import from_numpy, mask, numbers, strings
 from ..losses.core import row_logsumexp
 from ..options import Options
 
-PREFIXES = ("logprob_", "logit_", "logits_", "proba_", "probs_", "prob_", "pred_", "score_", "p_")
+# Prefixes stripped from prediction columns to give the class names (SPEC "Inputs"); a
+# longer prefix comes before a shorter one it starts with (``logprobs_`` before ``logp_``).
+PREFIXES = (
+    "logprobs_",
+    "logprob_",
+    "log_p_",
+    "logp_",
+    "logits_",
+    "logit_",
+    "probas_",
+    "proba_",
+    "probs_",
+    "prob_",
+    "pred_",
+    "score_",
+    "class_",
+    "p_",
+)
 TRUE_TEXT = ("1", "1.0", "true")
 FALSE_TEXT = ("0", "0.0", "false")
 ZERO_ONE = strings(["0", "1"])
@@ -46,8 +63,8 @@ def class_names(columns: Sequence[str]) -> tuple[str, ...]:
 
     >>> class_names(["p_cat", "p_dog"]), class_names(["cat", "p_dog"])
     (('cat', 'dog'), ('cat', 'p_dog'))
-    >>> class_names(["v[0]", "v[1]"])
-    ('0', '1')
+    >>> class_names(["v[0]", "v[1]"]), class_names(["logp_cat", "logp_dog"])
+    (('0', '1'), ('cat', 'dog'))
     """
     vector = [VECTOR_ITEM.match(c) for c in columns]
     if columns and all(vector) and len({m.group(1) for m in vector if m}) == 1:
@@ -163,7 +180,7 @@ def decide_input(
         rows = rows + np.arange(block.shape[0], dtype=np.int64)
     named = named_kind(columns)
     if named is None:
-        return _from_values(block, task, options, file, rows)
+        return _from_values(block, task, options, file, rows, columns)
     kind, reason = _as_named(named, block, options, file, rows, columns)
     try:
         by_values: tuple[str, str] | None = _from_values(block, task, options, file, rows)
@@ -223,6 +240,7 @@ def _from_values(
     options: Options,
     file: str,
     rows: npt.NDArray[np.int64],
+    columns: Sequence[str] = (),
 ) -> tuple[str, str]:
     """The input kind from the values alone (SPEC "Inputs", ``auto``)."""
     n = block.shape[0]
@@ -270,6 +288,8 @@ def _from_values(
             "drops them), or --input logits",
         )
     _refuse_percentages(block, task, options, file, rows)
+    if task == "binary":
+        _refuse_nonpositive(block, file, rows, columns[0] if len(columns) == 1 else None)
     if task == "multiclass":
         nonpositive = np.all(block <= 0, axis=1)
         logprob = nonpositive & (np.abs(row_logsumexp(block)) <= options.sum_tol)
@@ -329,6 +349,32 @@ def _refuse_percentages(
         )
 
 
+def _refuse_nonpositive(
+    block: npt.NDArray[np.float64],
+    file: str,
+    rows: npt.NDArray[np.int64],
+    column: str | None,
+) -> None:
+    """One column of values <= 0 (in 99% of the first rows) whose name says nothing may be
+    logits or log-probabilities (``predict_log_proba(X)[:, 1]``), two numbers: ``--input``
+    must say. A column named ``logit*`` or ``logp*`` settles it before this."""
+    nonpositive = np.all(block <= 0, axis=1)
+    n = block.shape[0]
+    if np.count_nonzero(nonpositive) < MOST * n:
+        return
+    first = int(np.flatnonzero(nonpositive & np.any(block < 0, axis=1))[0])
+    where = "" if nonpositive.all() else f" in {int(nonpositive.sum())} of the first {n} rows"
+    raise InferenceError(
+        f"the one prediction column's values are all <= 0{where} ({_row_shown(block[first])}): "
+        "logits or log-probabilities?",
+        file=file,
+        row=int(rows[first]),
+        column=column,
+        hint="pass --input logits, or --input logprobs for log-probabilities such as "
+        "predict_log_proba gives",
+    )
+
+
 def _invalid(count: int, n: int) -> str:
     """``1 invalid row of the first 10000`` for a reason."""
     return f"{count} invalid row{'s' if count > 1 else ''} of the first {n}"
@@ -350,10 +396,16 @@ def resolve_eps(options: Options, dtype: np.dtype) -> float:
 INTEGER_VALUED = r"^\s*(?:\+|(-))?(\d+)\.0*\s*$"  # "2.0", " +2.00 " are 2; "-100.0" is -100
 
 
+EXPONENT_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*$"  # np.savetxt's 2.000e+00
+
+
 def label_text(raw: pa.Array) -> pa.Array:
-    """Labels as text, so that ``2``, ``"2"``, ``2.0``, ``"2.0"`` and a class named ``2``
-    compare alike."""
+    """Labels as text, so that ``2``, ``"2"``, ``2.0``, ``"2.0"``,
+    ``"2.000000000000000000e+00"`` (NumPy's ``savetxt``) and a class named ``2`` compare
+    alike."""
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
+        if pc.any(pc.match_substring(raw, "e", ignore_case=True)).as_py():
+            raw = _whole_exponents(raw)
         if not pc.any(pc.match_substring(raw, ".")).as_py():
             return raw  # no "2.0" among them: spare the regex
         return pc.replace_substring_regex(raw, INTEGER_VALUED, r"\1\2")
@@ -362,3 +414,20 @@ def label_text(raw: pa.Array) -> pa.Array:
         if np.all(np.isfinite(values) & (values == np.floor(values))):
             return from_numpy(values.astype(np.int64)).cast(pa.string())
     return raw.cast(pa.string())
+
+
+def _whole_exponents(raw: pa.Array) -> pa.Array:
+    """Text labels in exponent form whose value is an integer (``2.000e+00``) as that
+    integer's text (``2``); every other label as it is."""
+    exponent = mask(pc.match_substring_regex(raw, EXPONENT_TEXT))
+    if not exponent.any():
+        return raw
+    at = np.flatnonzero(exponent)
+    values = numbers(pc.cast(pc.utf8_trim_whitespace(raw.take(at)), pa.float64()))
+    whole = np.isfinite(values) & (values == np.floor(values)) & (np.abs(values) < 2.0**53)
+    if not whole.any():
+        return raw
+    replace = np.zeros(len(raw), dtype=bool)
+    replace[at[whole]] = True
+    texts = pa.array([str(int(v)) for v in values[whole]], type=raw.type)
+    return pc.replace_with_mask(raw, from_numpy(replace), texts)
