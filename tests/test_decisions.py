@@ -494,3 +494,27 @@ def test_a_file_column_named_0_is_ambiguous(work: Path, fmt: str) -> None:
         result = xent("score", path, "--positive", positive, "--json")
         assert result.exit_code == 0, result.stderr
         assert json.loads(result.stdout)["loss"] == pytest.approx(reference(y, holds), rel=1e-12)
+
+
+# -- in-memory frames ------------------------------------------------------------------
+
+
+def test_frames_with_one_index_in_another_order_are_refused() -> None:
+    """In memory, rows pair by position (as ``log_loss`` pairs arrays); two pandas
+    frames holding the same index in another order could also pair on it: refused.
+    Indexes that differ as sets pair by position, as after ``train_test_split``."""
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), 300)
+    y = rng.integers(0, 3, 300)
+    names = np.array(["cat", "dog", "fox"])
+    preds = pd.DataFrame(probs, columns=["p_cat", "p_dog", "p_fox"])
+    labels = pd.DataFrame({"label": names[y]}).iloc[rng.permutation(300)]
+    truth = log_loss(y, probs, labels=[0, 1, 2])
+    for given in (labels, labels["label"]):
+        text = api_refused(preds, given)
+        assert "same pandas index in another order" in text and "labels.loc[preds.index]" in text
+    assert xentcli.score(preds, labels.loc[preds.index]).loss == pytest.approx(truth, rel=1e-12)
+    split = pd.Series(names[y], index=rng.permutation(1000)[:300])  # y_test of a split
+    assert xentcli.score(preds, split).loss == pytest.approx(truth, rel=1e-12)
+    with pytest.raises(XentError, match="another order"):
+        xentcli.cross_entropy(preds.set_axis(["cat", "dog", "fox"], axis=1), labels["label"])

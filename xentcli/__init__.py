@@ -128,8 +128,10 @@ def cross_entropy(
     import numpy as np
     import pyarrow as pa
 
+    from .io.tableread import frames_in_step
     from .run.pipeline import score as run
 
+    frames_in_step(scores, labels)  # pandas objects with one index in two orders
     table = _scores_table(scores, classes)
     label_values = labels if isinstance(labels, pa.Array) else np.asarray(labels)
     label_table = None

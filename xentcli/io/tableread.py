@@ -13,6 +13,32 @@ from ..errors import InputError
 from .sourcebase import Source, cast_batch, make_source
 
 
+def frames_in_step(preds: Any, labels: Any) -> None:
+    """In-memory pandas inputs pair by position, as scikit-learn's ``log_loss`` pairs its
+    arrays; but two frames whose indexes hold the same labels in another order (labels
+    shuffled, or sorted apart) would be paired by pandas on the index: two readings, two
+    numbers, so they are refused. Indexes that differ as sets (``predict_proba`` in a new
+    frame beside ``y_test`` from ``train_test_split``) pair by position."""
+    index_of = [getattr(x, "index", None) for x in (preds, labels)]
+    if any(i is None or not hasattr(i, "equals") for i in index_of):
+        return
+    a, b = index_of
+    if len(a) != len(b) or a.equals(b) or not a.is_unique or not b.is_unique:
+        return
+    try:
+        same_labels = a.sort_values().equals(b.sort_values())
+    except TypeError:  # labels of kinds that do not sort together: not the same set
+        return
+    if same_labels:
+        raise InputError(
+            "the predictions and the labels carry the same pandas index in another order: "
+            "pandas would pair them on it, by position they pair otherwise",
+            file="<labels>",
+            hint="pass labels.loc[preds.index] to pair them on the index, or "
+            "reset_index(drop=True) on both to pair them by position",
+        )
+
+
 def open_memory(data: Any, name: str) -> Source:
     return table_source(_as_table(data, name), name, "memory")
 

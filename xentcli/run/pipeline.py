@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from ..errors import InputError, UsageError, ValidationError, XentError
 from ..io.arrays import from_numpy, mask, strings
 from ..io.source import Source, open_source
+from ..io.tableread import frames_in_step
 from ..losses import family
 from ..losses.conventions import Rules, rules_for
 from ..losses.kernels import batch_losses
@@ -65,6 +66,7 @@ def score(
     class_weights = (
         parse_class_weights(opts.class_weights) if opts.class_weights is not None else None
     )
+    frames_in_step(preds, labels)
     preds_source = open_source(preds, "preds", opts.preds_format, opts.no_header)
     labels_source = (
         open_source(labels, "labels", opts.labels_format, opts.no_header)
