@@ -518,3 +518,19 @@ def test_frames_with_one_index_in_another_order_are_refused() -> None:
     assert xentcli.score(preds, split).loss == pytest.approx(truth, rel=1e-12)
     with pytest.raises(XentError, match="another order"):
         xentcli.cross_entropy(preds.set_axis(["cat", "dog", "fox"], axis=1), labels["label"])
+
+
+@pytest.mark.parametrize(
+    "columns", [("True", "False"), ("yes", "no"), ("positive", "negative"), ("p_pos", "p_neg")]
+)
+@pytest.mark.parametrize("fmt", ("csv", "parquet"))
+def test_two_columns_named_for_1_and_0_take_labels_by_name(
+    work: Path, columns: tuple[str, str], fmt: str
+) -> None:
+    """Two columns named for the classes of 0/1 labels, the class-1 column first: label 1
+    is the column that names 1 (by file order it was the first column, a wrong number)."""
+    p, y = binary()
+    path = write(pd.DataFrame({columns[0]: p, columns[1]: 1 - p, "label": y}), "b", fmt)
+    summary = xentcli.score(path, batch_rows=64)
+    assert summary.loss == pytest.approx(reference(y, p), rel=1e-12)
+    assert "by their names" in summary.reasons["labels"]

@@ -286,6 +286,16 @@ def _decide_multiclass(
             **_mapping("indices", keys, order, reason),
             "evidence_row": int(rows[np.flatnonzero(is_integer)[0]]),
         }
+    flags = tuple(_flag_class(name) for name in names)
+    if k == 2 and set(flags) == {0, 1} and is_integer.any() and not is_name.any():
+        # two columns named for the classes of 0/1 labels (true/false, pos/neg, yes/no):
+        # label 0 is the column that names 0, whatever the file's column order
+        lookup = (flags.index(0), flags.index(1))
+        reason = f"0/1 labels: 0 is {names[lookup[0]]!r}, 1 is {names[lookup[1]]!r}, by their names"
+        return {
+            **_mapping("indices", keys, lookup, reason),
+            "evidence_row": int(rows[np.flatnonzero(is_integer)[0]]),
+        }
     is_index = is_integer & ~is_name & _in_range(text, is_integer, k)
     if is_name.any() and is_index.any():
         first_name, first_index = int(np.flatnonzero(is_name)[0]), int(np.flatnonzero(is_index)[0])
