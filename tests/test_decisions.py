@@ -534,3 +534,29 @@ def test_two_columns_named_for_1_and_0_take_labels_by_name(
     summary = xentcli.score(path, batch_rows=64)
     assert summary.loss == pytest.approx(reference(y, p), rel=1e-12)
     assert "by their names" in summary.reasons["labels"]
+
+
+@pytest.mark.parametrize(
+    "column, holds_class",
+    [
+        ("p0", 0),
+        ("P(0)", 0),
+        ("y_prob_0", 0),
+        ("class0_prob", 0),
+        ("neg_prob", 0),
+        ("prob1", 1),
+        ("prob_yes", 1),
+        ("score", 1),
+    ],
+)
+def test_one_column_naming_a_flag_class_in_passing(
+    work: Path, column: str, holds_class: int
+) -> None:
+    """A single column whose name names class 0 or 1 without a prefix's ``_`` (``p0``,
+    ``P(0)``) holds that class's probability (it was read as P(label = 1))."""
+    p, y = binary()
+    held = p if holds_class == 1 else 1 - p
+    path = write(pd.DataFrame({column: held, "label": y}), "b", "csv")
+    assert xentcli.score(path).loss == pytest.approx(reference(y, p), rel=1e-12)
+    both = write(pd.DataFrame({"p_0_vs_1": p, "label": y}), "both", "csv")
+    assert "--positive" in refused("score", both)

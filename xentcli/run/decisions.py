@@ -570,6 +570,8 @@ def _flags(kind: str, column: str, options: Options, problem: Decisions) -> dict
             positive = _flag_class(column, names)
         if positive is None and named != column:  # p_class_1: the class '1'
             positive = _flag_class(class_names([named])[0], names)
+        if positive is None and options.classes is None:  # p0, P(0), y_prob_0, neg_prob
+            positive = _flag_in_name(column, problem)
         why = f"its name names class {positive}" if positive is not None else ""
         if positive is None and named != column and _lower(named) not in GENERIC_NAMES:
             raise _named_for_a_class(column, named, kind, problem)
@@ -581,6 +583,28 @@ def _flags(kind: str, column: str, options: Options, problem: Decisions) -> dict
         reason += f" (--classes {', '.join(shown)})"
     label_type = "classes" if options.classes is not None else options.label_type
     return _flag_decision(kind, column, positive, why, shown, label_type, reason)
+
+
+def _flag_in_name(column: str, problem: Decisions) -> int | None:
+    """The class of 0/1 labels a column's name names in passing: a ``0`` or ``1`` among
+    its parts (``p0``, ``P(0)``, ``y_prob_0``, ``class0_prob``), or a flag word as its
+    first or last part (``neg_prob``, ``prob_yes``). Parts naming both classes
+    (``p_0_vs_1``) are refused: which is it?"""
+    parts = [p.lower() for p in re.findall(r"[A-Za-z]+|\d+", column)]
+    found = {int(p) for p in parts if p in ("0", "1")}
+    for word in {parts[0], parts[-1]} if parts else set():
+        value = _flag_class(word)
+        if value is not None and not word.isdigit():
+            found.add(value)
+    if len(found) > 1:
+        raise InferenceError(
+            "the one prediction column's name names both classes of 0/1 labels: "
+            "which does it hold?",
+            file=problem.preds_file,
+            column=column,
+            hint="pass --positive 1 or --positive 0",
+        )
+    return found.pop() if found else None
 
 
 def _named_for_a_class(column: str, named: str, kind: str, problem: Decisions) -> InferenceError:
