@@ -560,3 +560,24 @@ def test_one_column_naming_a_flag_class_in_passing(
     assert xentcli.score(path).loss == pytest.approx(reference(y, p), rel=1e-12)
     both = write(pd.DataFrame({"p_0_vs_1": p, "label": y}), "both", "csv")
     assert "--positive" in refused("score", both)
+
+
+def test_a_polars_frame_is_read_through_arrow() -> None:
+    """``xentcli.score(polars.DataFrame)`` reads the frame's Arrow stream (a Categorical
+    label column included), as the same frame written to Parquet is read."""
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), 300)
+    y = rng.integers(0, 3, 300)
+    frame = pl.DataFrame(
+        {
+            "p_a": probs[:, 0],
+            "p_b": probs[:, 1],
+            "p_c": probs[:, 2],
+            "label": np.array(["a", "b", "c"])[y],
+        }
+    ).with_columns(pl.col("label").cast(pl.Categorical))
+    assert xentcli.score(frame).loss == pytest.approx(log_loss(y, probs), rel=1e-12)
+    with pytest.raises(XentError, match="got list"):
+        xentcli.score([1, 2])

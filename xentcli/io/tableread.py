@@ -76,8 +76,20 @@ def _as_table(data: Any, name: str) -> pa.Table:
             return pa.table(data)
         except (pa.ArrowException, TypeError, ValueError) as exc:
             raise InputError(f"cannot make a table of this dict: {exc}", file=name) from None
+    if hasattr(data, "__arrow_c_stream__"):  # polars, DuckDB relations: the Arrow C stream
+        try:
+            table = pa.table(data)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise InputError(f"cannot read this {_kind(data)} as Arrow: {exc}", file=name) from None
+        return table
     raise InputError(
-        f"expected a path, '-', a pandas DataFrame, a pyarrow Table or a dict of columns, "
-        f"got {type(data).__name__}",
+        f"expected a path, '-', a pandas or polars DataFrame, a pyarrow Table or a dict of "
+        f"columns, got {_kind(data)}",
         file=name,
     )
+
+
+def _kind(data: Any) -> str:
+    """A value's type as a user knows it: ``polars.DataFrame``, ``list``."""
+    module = type(data).__module__.split(".")[0]
+    return type(data).__name__ if module == "builtins" else f"{module}.{type(data).__name__}"
