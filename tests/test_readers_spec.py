@@ -616,3 +616,14 @@ def test_a_file_column_that_contradicts_its_directory_is_refused(work: Path) -> 
         "label=dog/0.pq row 1, column 'label'",
         "holds 'cat', but the file's directory says label=dog",
     )
+
+
+def test_xz_is_named_not_parsed(tmp_path) -> None:
+    """An ``.xz`` file (``to_csv("x.csv.xz")``) is named as xz, never a "malformed CSV"."""
+    pd.DataFrame({"p_cat": [0.2, 0.7], "p_dog": [0.8, 0.3], "label": ["dog", "cat"]}).to_csv(
+        tmp_path / "c.csv.xz", index=False
+    )
+    result = CliRunner().invoke(cli, ["score", str(tmp_path / "c.csv.xz")], prog_name="xent")
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "is xz-compressed" in lines[0] and ".gz" in lines[0]

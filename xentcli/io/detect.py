@@ -25,6 +25,11 @@ FEATHER1_MAGIC = b"FEA1"
 NUMPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+OTHER_COMPRESSIONS = {  # recognised so that they are named, not parsed as text
+    b"\xfd7zXZ\x00": "xz",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+    b"\x04\x22\x4d\x18": "lz4",
+}
 _PICKLE_HEADER = re.compile(rb"^\x80[\x02-\x05]")  # the PROTO opcode of protocols 2..5
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
 COMPRESSION_MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"BZh": "bz2"}
@@ -88,6 +93,14 @@ def binary_format(head: bytes, name: str = "") -> str | None:
         return "zip"
     if head.startswith(HDF5_MAGIC):
         raise unreadable_kind(name, "an HDF5 file (.h5, .hdf5, Keras weights)")
+    for magic, kind in OTHER_COMPRESSIONS.items():
+        if head.startswith(magic):
+            raise InputError(
+                f"is {kind}-compressed, which xent does not decompress",
+                file=name or None,
+                hint="recompress it as .gz, .bz2 or .zst, or decompress it into standard "
+                "input: xz -dc FILE | xent score - ...",
+            )
     if _PICKLE_HEADER.match(head):
         raise unreadable_kind(
             name, "a Python pickle (or a PyTorch file in its legacy format)", pickled=True
