@@ -581,3 +581,21 @@ def test_a_polars_frame_is_read_through_arrow() -> None:
     assert xentcli.score(frame).loss == pytest.approx(log_loss(y, probs), rel=1e-12)
     with pytest.raises(XentError, match="got list"):
         xentcli.score([1, 2])
+
+
+@pytest.mark.parametrize("columns", [("p_0", "p_1"), ("True", "False")])
+@pytest.mark.parametrize("fmt", ("csv", "parquet"))
+def test_two_flag_columns_with_boolean_labels(
+    work: Path, columns: tuple[str, str], fmt: str
+) -> None:
+    """Boolean labels (``True``/``False`` in CSV, bool in Parquet) with two columns named
+    for the classes 0 and 1 (they were refused, naming options that did not help)."""
+    p, y = binary()
+    one = p if _flag(columns[0]) else 1 - p
+    frame = pd.DataFrame({columns[0]: one, columns[1]: 1 - one, "label": y.astype(bool)})
+    summary = xentcli.score(write(frame, "b", fmt))
+    assert summary.loss == pytest.approx(reference(y, p), rel=1e-12)
+
+
+def _flag(name: str) -> bool:
+    return name in ("p_1", "True")

@@ -287,14 +287,16 @@ def _decide_multiclass(
             "evidence_row": int(rows[np.flatnonzero(is_integer)[0]]),
         }
     flags = tuple(_flag_class(name) for name in names)
-    if k == 2 and set(flags) == {0, 1} and is_integer.any() and not is_name.any():
+    if k == 2 and set(flags) == {0, 1} and not is_name.any() and _all_flags(text):
         # two columns named for the classes of 0/1 labels (true/false, pos/neg, yes/no):
-        # label 0 is the column that names 0, whatever the file's column order
+        # label 0 (or false) is the column that names 0, whatever the file's column order
         lookup = (flags.index(0), flags.index(1))
         reason = f"0/1 labels: 0 is {names[lookup[0]]!r}, 1 is {names[lookup[1]]!r}, by their names"
+        spellings = ("0", "false", "False", "FALSE", "1", "true", "True", "TRUE")
+        classes = tuple(lookup[0] if i < 4 else lookup[1] for i in range(len(spellings)))
         return {
-            **_mapping("indices", keys, lookup, reason),
-            "evidence_row": int(rows[np.flatnonzero(is_integer)[0]]),
+            **_mapping("names", spellings, classes, reason),
+            "evidence_row": int(rows[0]) if len(rows) else None,
         }
     is_index = is_integer & ~is_name & _in_range(text, is_integer, k)
     if is_name.any() and is_index.any():
@@ -315,6 +317,15 @@ def _decide_multiclass(
         }
     evidence = int(rows[np.flatnonzero(is_name)[0]]) if is_name.any() else None
     return {**_mapping("names", keys, index, "class names"), "evidence_row": evidence}
+
+
+def _all_flags(text: pa.Array) -> bool:
+    """Every label is 0/1 or true/false (as text, any case)."""
+    distinct = [v for v in pc.unique(text).to_pylist() if v is not None]
+    return bool(distinct) and all(_lower(v) in FLAG_TEXT for v in distinct)
+
+
+FLAG_TEXT = ("0", "1", "false", "true")
 
 
 def _mapping(
