@@ -511,9 +511,10 @@ LABEL_PREFIXES = ("y_", "t_", "true_", "target_", "targets_", "label_", "labels_
 def _label_columns(
     labels: Source, pred_cols: Sequence[str], exclude: set[str | None]
 ) -> tuple[str, ...] | None:
-    """A numeric column of LABELS per class, named like the prediction columns (the
-    same names, or the same class names under a prefix such as ``y_``), in the order
-    of ``pred_cols``; None when LABELS has no such columns."""
+    """A numeric or boolean column of LABELS per class, named like the prediction
+    columns (the same names, or the same class names under a prefix such as ``y_``), in
+    the order of ``pred_cols``; None when LABELS has no such columns. Booleans are 0/1:
+    ``pd.get_dummies`` writes bool columns (pandas >= 2)."""
     from .infer import class_names
 
     wanted = class_names(pred_cols)
@@ -523,7 +524,7 @@ def _label_columns(
         if c.name not in exclude
         and not INDEX_NAME.match(c.name)
         and key_reason(c.name) is None
-        and is_numeric(c.type)
+        and (is_numeric(c.type) or pa.types.is_boolean(c.type))
     ]
     if len(candidates) != len(pred_cols) or len(pred_cols) < 2:
         return None
@@ -641,7 +642,8 @@ def _listing(source: Source) -> str:
 
 def read_types(source: Source, layout: Layout, *, as_labels: bool) -> dict[str, pa.DataType]:
     """Types to ask of a reader: ids as text; for CSV, labels as text (``00`` may be a
-    class name, not the number 0) and scores as float64."""
+    class name, not the number 0), scores as float64, and a column per class as float64,
+    or as booleans where the head holds ``True``/``False`` (``pd.get_dummies``)."""
     types: dict[str, pa.DataType] = {}
     key = layout.labels_id_col if as_labels and not layout.labels_in_preds else layout.id_col
     for column in (key, *layout.shared_keys):
@@ -652,7 +654,9 @@ def read_types(source: Source, layout: Layout, *, as_labels: bool) -> dict[str, 
             types[layout.label_check] = pa.string()
         if as_labels or layout.labels_in_preds:
             if layout.label_cols is not None:
-                types.update(dict.fromkeys(layout.label_cols, pa.float64()))
+                for column in layout.label_cols:
+                    boolean = pa.types.is_boolean(source.schema.field(column).type)
+                    types[column] = pa.bool_() if boolean else pa.float64()
             else:
                 types[layout.label_col] = pa.string()
         if not as_labels:

@@ -1,0 +1,108 @@
+"""Findings U1, U2, U3, U7 of the new-user review: files pandas writes, read as meant.
+
+SPEC "Inputs": where data could mean two things that give different numbers, exit 2 with
+one ``Error:`` line naming the option that settles it; else the number scikit-learn's
+``log_loss`` gives. Files are written by pandas (CSV and Parquet), as users write them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+from sklearn.metrics import log_loss
+
+from xentcli.cli import cli
+
+TOL = 1e-9
+N = 300
+RNG = np.random.default_rng(7)
+P = RNG.dirichlet(np.ones(3), N)
+Y = np.concatenate([[0, 1, 2], RNG.integers(0, 3, N - 3)])  # every class present
+NAMES = np.array(["cat", "dog", "fox"])
+PRED_COLS = ["p_cat", "p_dog", "p_fox"]
+FORMATS = ["csv", "parquet"]
+
+
+def xent(*args: str) -> Result:
+    return CliRunner().invoke(cli, ["score", *args, "--json"], prog_name="xent")
+
+
+def loss_of(*args: str) -> float:
+    result = xent(*args)
+    assert result.exit_code == 0, result.stderr
+    return float(json.loads(result.stdout)["loss"])
+
+
+def refused(*args: str) -> str:
+    """The one ``Error:`` line of a run that must exit 2."""
+    result = xent(*args)
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def save(frame: pd.DataFrame, name: str) -> str:
+    """Write as pandas does, by extension; no index."""
+    if name.endswith(".parquet"):
+        frame.to_parquet(name, index=False)
+    else:
+        frame.to_csv(name, index=False)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def preds(fmt: str) -> str:
+    return save(pd.DataFrame(P, columns=PRED_COLS), f"p.{fmt}")
+
+
+# -- U3: one-hot and multilabel labels from pd.get_dummies are bool columns ------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("prefix", [None, "y"])
+def test_get_dummies_one_hot_labels(fmt: str, prefix: str | None) -> None:
+    dummies = pd.get_dummies(pd.Series(NAMES[Y]), prefix=prefix)
+    assert all(kind == np.dtype(bool) for kind in dummies.dtypes)  # pandas >= 2: bools
+    labels = save(dummies, f"l.{fmt}")
+    ints = save(dummies.astype(int), f"li.{fmt}")
+    expected = log_loss(Y, P)
+    assert loss_of(preds(fmt), labels) == pytest.approx(expected, rel=TOL)
+    assert loss_of(preds(fmt), ints) == pytest.approx(expected, rel=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bool_multilabel_labels(fmt: str) -> None:
+    truth = RNG.integers(0, 2, (N, 3)).astype(bool)
+    labels = save(pd.DataFrame(truth, columns=NAMES), f"l.{fmt}")
+    expected = np.mean([log_loss(truth[:, k], P[:, k], labels=[0, 1]) for k in range(3)])
+    result = xent(preds(fmt), labels)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["task"] == "multilabel"
+    assert float(json.loads(result.stdout)["loss"]) == pytest.approx(expected, rel=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bool_one_hot_row_of_all_false_is_a_missing_label(fmt: str) -> None:
+    dummies = pd.get_dummies(pd.Series(NAMES[Y]))
+    dummies.iloc[7] = False
+    labels = save(dummies, f"l.{fmt}")
+    ints = save(dummies.astype(int), f"li.{fmt}")
+    for file in (labels, ints):
+        line = refused(preds(fmt), file)
+        assert "row 7" in line and "all zeros" in line and "--drop-invalid" in line
+    keep = np.arange(N) != 7
+    expected = log_loss(Y[keep], P[keep])
+    assert loss_of(preds(fmt), labels, "--drop-invalid") == pytest.approx(expected, rel=TOL)
+    assert loss_of(preds(fmt), ints, "--drop-invalid") == pytest.approx(expected, rel=TOL)
