@@ -106,3 +106,74 @@ def test_bool_one_hot_row_of_all_false_is_a_missing_label(fmt: str) -> None:
     expected = log_loss(Y[keep], P[keep])
     assert loss_of(preds(fmt), labels, "--drop-invalid") == pytest.approx(expected, rel=TOL)
     assert loss_of(preds(fmt), ints, "--drop-invalid") == pytest.approx(expected, rel=TOL)
+
+
+# -- U2: integer labels that are not 0/1 are class names in every format ---------------
+
+P1 = RNG.random(N)
+ONE_TWO = np.concatenate([[1, 2], RNG.integers(1, 3, N - 2)])
+MINUS_ONE_ONE = np.where(RNG.integers(0, 2, N) == 1, 1, -1)
+
+
+def binary(fmt: str, labels: np.ndarray, column: str = "p_1") -> str:
+    return save(pd.DataFrame({column: P1, "label": labels}), f"b.{fmt}")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("positive", [1, 2])
+def test_positive_names_one_of_integer_labels(fmt: str, positive: int) -> None:
+    truth = ONE_TWO == positive  # noqa: SIM300
+    expected = log_loss(truth, P1)
+    file = binary(fmt, ONE_TWO)
+    assert loss_of(file, "--positive", str(positive)) == pytest.approx(expected, rel=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_label_type_names_reads_integer_labels_as_names(fmt: str) -> None:
+    expected = log_loss(ONE_TWO == 1, P1)  # p_1 is named for the class 1
+    assert loss_of(binary(fmt, ONE_TWO), "--label-type", "names") == pytest.approx(
+        expected, rel=TOL
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_float_labels_one_two_with_positive(fmt: str) -> None:
+    expected = log_loss(ONE_TWO == 2, P1)
+    file = binary(fmt, ONE_TWO.astype(float))
+    assert loss_of(file, "--positive", "2") == pytest.approx(expected, rel=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_p_1_with_labels_one_two_is_refused(fmt: str) -> None:
+    """p_1 names class 1, or is predict_proba[:, 1], the class 2: two numbers."""
+    assert log_loss(ONE_TWO == 1, P1) != pytest.approx(log_loss(ONE_TWO == 2, P1))
+    line = refused(binary(fmt, ONE_TWO))
+    assert "--positive 1" in line and "--positive 2" in line and "'p_1'" in line
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_p_1_with_labels_minus_one_one(fmt: str) -> None:
+    """Both readings of p_1 name the class 1 of {-1, 1}: no ambiguity."""
+    expected = log_loss(MINUS_ONE_ONE == 1, P1)
+    file = binary(fmt, MINUS_ONE_ONE)
+    assert loss_of(file) == pytest.approx(expected, rel=TOL)
+    assert loss_of(file, "--positive", "1") == pytest.approx(expected, rel=TOL)
+    assert loss_of(file, "--positive", "-1") == pytest.approx(
+        log_loss(MINUS_ONE_ONE == -1, P1), rel=TOL
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("labels", ["one_two", "minus_one_one"])
+def test_a_column_naming_no_class_needs_positive(fmt: str, labels: str) -> None:
+    values = ONE_TWO if labels == "one_two" else MINUS_ONE_ONE
+    line = refused(binary(fmt, values, column="score"))
+    assert "--positive" in line
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_zero_one_integer_labels_are_still_flags(fmt: str) -> None:
+    flags = (ONE_TWO == 2).astype(int)
+    file = binary(fmt, flags, column="score")
+    assert loss_of(file) == pytest.approx(log_loss(flags, P1), rel=TOL)
+    assert loss_of(binary(fmt, flags)) == pytest.approx(log_loss(flags, P1), rel=TOL)
