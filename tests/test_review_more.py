@@ -177,3 +177,43 @@ def test_zero_one_integer_labels_are_still_flags(fmt: str) -> None:
     file = binary(fmt, flags, column="score")
     assert loss_of(file) == pytest.approx(log_loss(flags, P1), rel=TOL)
     assert loss_of(binary(fmt, flags)) == pytest.approx(log_loss(flags, P1), rel=TOL)
+
+
+# -- U7: PREDS' own label column of indices, LABELS' of names --------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("indices_in", ["preds", "labels"])
+def test_own_labels_agree_under_the_class_mapping(fmt: str, indices_in: str) -> None:
+    own = Y if indices_in == "preds" else NAMES[Y]
+    given = NAMES[Y] if indices_in == "preds" else Y
+    file = save(pd.DataFrame(P, columns=PRED_COLS).assign(y=own), f"p.{fmt}")
+    labels = save(pd.DataFrame({"label": given}), f"l.{fmt}")
+    assert loss_of(file, labels) == pytest.approx(log_loss(Y, P), rel=TOL)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_own_labels_that_differ_under_the_mapping_are_refused(fmt: str) -> None:
+    own = Y.copy()
+    own[5] = (Y[5] + 1) % 3
+    file = save(pd.DataFrame(P, columns=PRED_COLS).assign(y=own), f"p.{fmt}")
+    labels = save(pd.DataFrame({"label": NAMES[Y]}), f"l.{fmt}")
+    line = refused(file, labels)
+    assert "row 5" in line and f"the class {str(NAMES[own[5]])!r} by index" in line
+    assert f"says {str(NAMES[Y[5]])!r}" in line
+
+
+def test_own_index_labels_follow_classes() -> None:
+    """--classes gives the class of each index: the check reads PREDS' indices by it."""
+    order = [2, 0, 1]  # index 0 is fox, 1 cat, 2 dog
+    classes = NAMES[order]
+    position = {name: i for i, name in enumerate(classes)}
+    indices = np.array([position[name] for name in NAMES[Y]])
+    frame = pd.DataFrame(P, columns=PRED_COLS).assign(y=indices)
+    file = save(frame, "p.csv")
+    labels = save(pd.DataFrame({"label": indices}), "l.csv")
+    args = ("--classes", ",".join(classes))
+    assert loss_of(file, labels, *args) == pytest.approx(log_loss(Y, P), rel=TOL)
+    names = save(pd.DataFrame({"label": NAMES[Y]}), "n.csv")
+    line = refused(file, names)  # file order: index 0 is cat, so row 0 differs
+    assert "PREDS' own label column must agree" in line

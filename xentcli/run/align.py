@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import AlignError, InputError, UsageError
-from ..io.arrays import from_numpy, mask, numbers
+from ..io.arrays import from_numpy, mask, numbers, strings
 from ..io.source import Source
 from ..options import Options
 from .roles import (
@@ -684,6 +684,7 @@ class Aligner:
     labels: Source | None
     layout: Layout
     batch_rows: int
+    classes: Sequence[str] | None = None  # --classes: the class of each label index
     unmatched_labels: int | None = field(default=None, init=False)
 
     def __iter__(self) -> Iterator[Batch]:
@@ -768,12 +769,20 @@ class Aligner:
 
         mine = label_text(_whole(preds.column(preds_column)))
         theirs = label_text(_whole(labels.column(labels_column)))
+        shown_mine, shown_theirs = mine, theirs
+        if preds_column == self.layout.label_check:
+            mine, theirs = self._as_names(mine, theirs)
         same = pc.fill_null(pc.equal(mine, theirs), False)
         both_null = pc.and_(mine.is_null(), theirs.is_null())
         differ = np.flatnonzero(~mask(pc.or_(same, both_null)))
         if not differ.size:
             return
         i = int(differ[0])
+        here, there = repr(shown_mine[i].as_py()), repr(shown_theirs[i].as_py())
+        if mine is not shown_mine:
+            here += f" (the class {mine[i].as_py()!r} by index)" if mine[i].is_valid else ""
+        if theirs is not shown_theirs:
+            there += f" (the class {theirs[i].as_py()!r} by index)" if theirs[i].is_valid else ""
         assert self.labels is not None
         label_row = int(label_rows[i]) if label_rows is not None else offset + i
         where = f"{self.labels.name} row {label_row}"
@@ -786,13 +795,31 @@ class Aligner:
                 hint=f"pass --id-col {preds_column!r} to join on it",
             )
         raise AlignError(
-            f"the label here is {mine[i].as_py()!r} but {where} ({labels_column!r}) says "
-            f"{theirs[i].as_py()!r}; with LABELS given, PREDS' own label column must agree",
+            f"the label here is {here} but {where} ({labels_column!r}) says {there}; with "
+            "LABELS given, PREDS' own label column must agree",
             file=self.preds.name,
             row=offset + i,
             column=preds_column,
             hint="drop the column, or score PREDS alone to use its labels",
         )
+
+    def _as_names(self, mine: pa.Array, theirs: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """PREDS' labels and LABELS' as one kind: where one side holds class indices
+        (``0..K-1``) and the other class names, the indices as the names they index
+        (``--classes``, else the prediction columns in file order, as labels are read).
+        Integer class names (``p_1``) are left alone: there the two readings conflict."""
+        from .decisions import class_numbers
+        from .infer import class_names
+
+        names = list(self.classes or class_names(self.layout.pred_cols))
+        if len(names) < 2 or class_numbers(names) is not None:
+            return mine, theirs
+        mine_indices, theirs_indices = _all_indices(mine), _all_indices(theirs)
+        if mine_indices and not theirs_indices:
+            return _names_at(mine, names), theirs
+        if theirs_indices and not mine_indices:
+            return mine, _names_at(theirs, names)
+        return mine, theirs
 
     def _own_labels(self) -> Iterator[Batch]:
         offset = 0
@@ -907,6 +934,18 @@ class Aligner:
                 hint=hint,
             )
         self.unmatched_labels = int((~seen).sum())
+
+
+def _all_indices(text: pa.Array) -> bool:
+    """Every label present is a class index as text (``0``, ``12``)."""
+    return bool(pc.all(pc.match_substring_regex(text, r"^[0-9]{1,9}$")).as_py())
+
+
+def _names_at(text: pa.Array, names: Sequence[str]) -> pa.Array:
+    """Class indices as text, as the class names they index; out of range is null."""
+    index = pc.cast(text, pa.int64())
+    inside = pc.and_(pc.greater_equal(index, 0), pc.less(index, len(names)))
+    return strings(names).take(pc.if_else(inside, index, pa.scalar(None, pa.int64())))
 
 
 def _range_keys_of(start_step: tuple[int, int], offset: int, n: int) -> pa.Array:
