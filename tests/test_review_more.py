@@ -217,3 +217,37 @@ def test_own_index_labels_follow_classes() -> None:
     names = save(pd.DataFrame({"label": NAMES[Y]}), "n.csv")
     line = refused(file, names)  # file order: index 0 is cat, so row 0 differs
     assert "PREDS' own label column must agree" in line
+
+
+# -- U1: pd.Series(y).to_csv(index=False) writes the header 0 above integer labels ------
+
+
+def test_series_header_zero_is_explained() -> None:
+    pd.Series(Y).to_csv("y.csv", index=False)
+    line = refused(preds("csv"), "y.csv")
+    assert "y.csv line 1: the first line is numbers only ('0')" in line
+    assert "pandas writes above an unnamed Series" in line and "header=False" in line
+
+
+def test_series_header_zero_under_no_header_names_the_file() -> None:
+    pd.Series(Y).to_csv("y.csv", index=False)
+    np.savetxt("p.txt", P)
+    line = refused("p.txt", "y.csv", "--no-header")
+    assert f"p.txt has {N} rows but y.csv has {N + 1}" in line
+    assert "y.csv's first line was read as data" in line and "header=False" in line
+
+
+def test_series_written_as_the_hint_says_scores() -> None:
+    np.savetxt("p.txt", P)
+    pd.Series(Y).to_csv("y.csv", index=False, header=False)
+    expected = log_loss(Y, P)
+    assert loss_of("p.txt", "y.csv", "--no-header") == pytest.approx(expected, rel=TOL)
+    pd.Series(Y).to_csv("named.csv", index=False, header=["label"])
+    assert loss_of(preds("csv"), "named.csv") == pytest.approx(expected, rel=TOL)
+
+
+def test_other_length_errors_say_nothing_of_headers() -> None:
+    pd.Series(Y[:-2]).to_csv("y.csv", index=False, header=False)
+    np.savetxt("p.txt", P)
+    line = refused("p.txt", "y.csv", "--no-header")
+    assert f"p.txt has {N} rows but y.csv has {N - 2}" in line and "first line" not in line

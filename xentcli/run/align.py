@@ -861,9 +861,22 @@ class Aligner:
         self.unmatched_labels = 0
 
     def _length_error(self, n_preds: int, n_labels: int, labels: Source) -> AlignError:
+        """Different lengths; when the longer file is one row longer and its first line
+        was read as data (``--no-header``), that line may be a header: pandas writes
+        ``0`` above an unnamed Series (``pd.Series(y).to_csv(index=False)``)."""
+        longer = labels if n_labels > n_preds else self.preds
+        header = ""
+        if abs(n_labels - n_preds) == 1 and _first_line_was_data(longer):
+            header = (
+                f"; {longer.name}'s first line was read as data (--no-header reads every "
+                "text file so): if it is a header, such as the '0' pandas writes above an "
+                "unnamed Series, write the file without it (pandas: header=False) or with "
+                "a named header (pandas: to_csv(index=False, header=['label']))"
+            )
         return AlignError(
-            f"{self.preds.name} has {n_preds} rows but {labels.name} has {n_labels}; "
-            f"rows are paired by position unless --id-col names a key column to join on"
+            f"{self.preds.name} has {n_preds} rows but {labels.name} has {n_labels}"
+            f"{header}; rows are paired by position unless --id-col names a key column to "
+            "join on"
         )
 
     def _by_key(self, labels: Source) -> Iterator[Batch]:
@@ -934,6 +947,11 @@ class Aligner:
                 hint=hint,
             )
         self.unmatched_labels = int((~seen).sum())
+
+
+def _first_line_was_data(source: Source) -> bool:
+    """A text file whose first line ``--no-header`` read as data (columns named 0..K-1)."""
+    return source.format in ("csv", "tsv") and source.generated_names
 
 
 def _all_indices(text: pa.Array) -> bool:
