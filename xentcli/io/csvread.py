@@ -129,11 +129,18 @@ class CsvReader:
         shown = ", ".join(repr(f.strip()) for f in fields[:3]) + (
             ", ..." if len(fields) > 3 else ""
         )
+        hint = "pass --no-header to read it as data, with the columns named 0..K-1"
+        if [f.strip() for f in fields] == ["0"]:  # pd.Series(y).to_csv(index=False)
+            hint += (
+                "; if '0' is the header pandas writes above an unnamed Series, write the "
+                "file without it (pandas: header=False) or with a named header (pandas: "
+                "to_csv(index=False, header=['label']))"
+            )
         raise InputError(
             f"the first line is numbers only ({shown}): it is data, not a header",
             file=self.name,
             line=1,
-            hint="pass --no-header to read it as data, with the columns named 0..K-1",
+            hint=hint,
         )
 
     def _not_integers(self, after: bytes) -> bool:

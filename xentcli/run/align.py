@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import AlignError, InputError, UsageError
-from ..io.arrays import from_numpy, mask, numbers
+from ..io.arrays import from_numpy, mask, numbers, strings
 from ..io.source import Source
 from ..options import Options
 from .roles import (
@@ -511,9 +511,10 @@ LABEL_PREFIXES = ("y_", "t_", "true_", "target_", "targets_", "label_", "labels_
 def _label_columns(
     labels: Source, pred_cols: Sequence[str], exclude: set[str | None]
 ) -> tuple[str, ...] | None:
-    """A numeric column of LABELS per class, named like the prediction columns (the
-    same names, or the same class names under a prefix such as ``y_``), in the order
-    of ``pred_cols``; None when LABELS has no such columns."""
+    """A numeric or boolean column of LABELS per class, named like the prediction
+    columns (the same names, or the same class names under a prefix such as ``y_``), in
+    the order of ``pred_cols``; None when LABELS has no such columns. Booleans are 0/1:
+    ``pd.get_dummies`` writes bool columns (pandas >= 2)."""
     from .infer import class_names
 
     wanted = class_names(pred_cols)
@@ -523,7 +524,7 @@ def _label_columns(
         if c.name not in exclude
         and not INDEX_NAME.match(c.name)
         and key_reason(c.name) is None
-        and is_numeric(c.type)
+        and (is_numeric(c.type) or pa.types.is_boolean(c.type))
     ]
     if len(candidates) != len(pred_cols) or len(pred_cols) < 2:
         return None
@@ -641,7 +642,8 @@ def _listing(source: Source) -> str:
 
 def read_types(source: Source, layout: Layout, *, as_labels: bool) -> dict[str, pa.DataType]:
     """Types to ask of a reader: ids as text; for CSV, labels as text (``00`` may be a
-    class name, not the number 0) and scores as float64."""
+    class name, not the number 0), scores as float64, and a column per class as float64,
+    or as booleans where the head holds ``True``/``False`` (``pd.get_dummies``)."""
     types: dict[str, pa.DataType] = {}
     key = layout.labels_id_col if as_labels and not layout.labels_in_preds else layout.id_col
     for column in (key, *layout.shared_keys):
@@ -652,7 +654,9 @@ def read_types(source: Source, layout: Layout, *, as_labels: bool) -> dict[str, 
             types[layout.label_check] = pa.string()
         if as_labels or layout.labels_in_preds:
             if layout.label_cols is not None:
-                types.update(dict.fromkeys(layout.label_cols, pa.float64()))
+                for column in layout.label_cols:
+                    boolean = pa.types.is_boolean(source.schema.field(column).type)
+                    types[column] = pa.bool_() if boolean else pa.float64()
             else:
                 types[layout.label_col] = pa.string()
         if not as_labels:
@@ -680,6 +684,7 @@ class Aligner:
     labels: Source | None
     layout: Layout
     batch_rows: int
+    classes: Sequence[str] | None = None  # --classes: the class of each label index
     unmatched_labels: int | None = field(default=None, init=False)
 
     def __iter__(self) -> Iterator[Batch]:
@@ -764,12 +769,20 @@ class Aligner:
 
         mine = label_text(_whole(preds.column(preds_column)))
         theirs = label_text(_whole(labels.column(labels_column)))
+        shown_mine, shown_theirs = mine, theirs
+        if preds_column == self.layout.label_check:
+            mine, theirs = self._as_names(mine, theirs)
         same = pc.fill_null(pc.equal(mine, theirs), False)
         both_null = pc.and_(mine.is_null(), theirs.is_null())
         differ = np.flatnonzero(~mask(pc.or_(same, both_null)))
         if not differ.size:
             return
         i = int(differ[0])
+        here, there = repr(shown_mine[i].as_py()), repr(shown_theirs[i].as_py())
+        if mine is not shown_mine:
+            here += f" (the class {mine[i].as_py()!r} by index)" if mine[i].is_valid else ""
+        if theirs is not shown_theirs:
+            there += f" (the class {theirs[i].as_py()!r} by index)" if theirs[i].is_valid else ""
         assert self.labels is not None
         label_row = int(label_rows[i]) if label_rows is not None else offset + i
         where = f"{self.labels.name} row {label_row}"
@@ -782,13 +795,31 @@ class Aligner:
                 hint=f"pass --id-col {preds_column!r} to join on it",
             )
         raise AlignError(
-            f"the label here is {mine[i].as_py()!r} but {where} ({labels_column!r}) says "
-            f"{theirs[i].as_py()!r}; with LABELS given, PREDS' own label column must agree",
+            f"the label here is {here} but {where} ({labels_column!r}) says {there}; with "
+            "LABELS given, PREDS' own label column must agree",
             file=self.preds.name,
             row=offset + i,
             column=preds_column,
             hint="drop the column, or score PREDS alone to use its labels",
         )
+
+    def _as_names(self, mine: pa.Array, theirs: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """PREDS' labels and LABELS' as one kind: where one side holds class indices
+        (``0..K-1``) and the other class names, the indices as the names they index
+        (``--classes``, else the prediction columns in file order, as labels are read).
+        Integer class names (``p_1``) are left alone: there the two readings conflict."""
+        from .decisions import class_numbers
+        from .infer import class_names
+
+        names = list(self.classes or class_names(self.layout.pred_cols))
+        if len(names) < 2 or class_numbers(names) is not None:
+            return mine, theirs
+        mine_indices, theirs_indices = _all_indices(mine), _all_indices(theirs)
+        if mine_indices and not theirs_indices:
+            return _names_at(mine, names), theirs
+        if theirs_indices and not mine_indices:
+            return mine, _names_at(theirs, names)
+        return mine, theirs
 
     def _own_labels(self) -> Iterator[Batch]:
         offset = 0
@@ -830,9 +861,22 @@ class Aligner:
         self.unmatched_labels = 0
 
     def _length_error(self, n_preds: int, n_labels: int, labels: Source) -> AlignError:
+        """Different lengths; when the longer file is one row longer and its first line
+        was read as data (``--no-header``), that line may be a header: pandas writes
+        ``0`` above an unnamed Series (``pd.Series(y).to_csv(index=False)``)."""
+        longer = labels if n_labels > n_preds else self.preds
+        header = ""
+        if abs(n_labels - n_preds) == 1 and _first_line_was_data(longer):
+            header = (
+                f"; {longer.name}'s first line was read as data (--no-header reads every "
+                "text file so): if it is a header, such as the '0' pandas writes above an "
+                "unnamed Series, write the file without it (pandas: header=False) or with "
+                "a named header (pandas: to_csv(index=False, header=['label']))"
+            )
         return AlignError(
-            f"{self.preds.name} has {n_preds} rows but {labels.name} has {n_labels}; "
-            f"rows are paired by position unless --id-col names a key column to join on"
+            f"{self.preds.name} has {n_preds} rows but {labels.name} has {n_labels}"
+            f"{header}; rows are paired by position unless --id-col names a key column to "
+            "join on"
         )
 
     def _by_key(self, labels: Source) -> Iterator[Batch]:
@@ -903,6 +947,23 @@ class Aligner:
                 hint=hint,
             )
         self.unmatched_labels = int((~seen).sum())
+
+
+def _first_line_was_data(source: Source) -> bool:
+    """A text file whose first line ``--no-header`` read as data (columns named 0..K-1)."""
+    return source.format in ("csv", "tsv") and source.generated_names
+
+
+def _all_indices(text: pa.Array) -> bool:
+    """Every label present is a class index as text (``0``, ``12``)."""
+    return bool(pc.all(pc.match_substring_regex(text, r"^[0-9]{1,9}$")).as_py())
+
+
+def _names_at(text: pa.Array, names: Sequence[str]) -> pa.Array:
+    """Class indices as text, as the class names they index; out of range is null."""
+    index = pc.cast(text, pa.int64())
+    inside = pc.and_(pc.greater_equal(index, 0), pc.less(index, len(names)))
+    return strings(names).take(pc.if_else(inside, index, pa.scalar(None, pa.int64())))
 
 
 def _range_keys_of(start_step: tuple[int, int], offset: int, n: int) -> pa.Array:

@@ -490,19 +490,18 @@ the column holds P(label = 1)."""
 def _decide_binary(
     raw: pa.Array, rows: npt.NDArray[np.int64], problem: Decisions, options: Options
 ) -> dict[str, Any]:
-    """0/1 and true/false labels are the classes 0 and 1, other text labels two class
-    names; the single column holds the probability of the class ``--positive`` names,
-    else of the class its name names (``p_0``, ``prob_dog``), else of class 1."""
+    """0/1 and true/false labels are the classes 0 and 1, other labels (text or
+    numbers) two class names; the single column holds the probability of the class
+    ``--positive`` names, else of the class its name names (``p_0``, ``prob_dog``), else
+    of class 1."""
     column = problem.layout.pred_cols[0]
     if pa.types.is_boolean(raw.type):
         return _flags("true/false", column, options, problem)
-    if (
-        pa.types.is_integer(raw.type)
-        or pa.types.is_floating(raw.type)
-        or options.label_type == "indices"
-        or options.classes is not None
-    ):
+    if options.label_type == "indices" or options.classes is not None:
         return _flags("0/1", column, options, problem)  # held to {0, 1} by _encode_flags
+    # Numbers are read as their text, as a CSV's are: Parquet labels {1, 2} or {-1, 1}
+    # are two class names, as the same labels in a CSV are (SPEC: --positive is honoured
+    # in every format); 0/1 numbers are still 0/1 flags.
     text = pc.utf8_lower(pc.utf8_trim_whitespace(label_text(raw)))
     kind = "true/false" if _any_bool_text(text) else "0/1"
     is_flag = pc.is_in(text, value_set=strings(TRUE_TEXT + FALSE_TEXT))
@@ -520,6 +519,8 @@ def _decide_binary(
             negative=next((v for v in distinct if v != options.positive), None),
         )
     named = class_names([column])[0]
+    if options.label_type == "auto":
+        _no_index_reading(named, column, distinct, problem)
     for candidate in (named, column):
         if candidate in distinct and len(distinct) <= 2:
             return _binary_names(
@@ -542,6 +543,29 @@ def _decide_binary(
         file=problem.label_file,
         column=problem.label_column,
         hint="pass --positive NAME to say which class the column is for",
+    )
+
+
+def _no_index_reading(named: str, column: str, distinct: list[str], problem: Decisions) -> None:
+    """``p_1`` with integer labels {1, 2}: the column is named for class 1, or it is
+    scikit-learn's ``predict_proba[:, 1]``, the class of index 1 in sorted order (2).
+    Two readings, two numbers: refused naming ``--positive``. Where both name the same
+    class ({-1, 1}, {0, 1}) the name is read."""
+    if named not in ("0", "1") or named not in distinct or len(distinct) != 2:
+        return
+    if not all(re.fullmatch(r"[+-]?\d{1,18}", v) for v in distinct):
+        return
+    by_index = sorted(distinct, key=int)[int(named)]
+    if by_index == named:
+        return
+    raise InferenceError(
+        f"the one prediction column is named for class {named}, and the labels are the "
+        f"integers {', '.join(sorted(distinct, key=int))}: it may hold P(label = {named}) "
+        f"(its name) or P(label = {by_index}) (predict_proba[:, {named}], the class of "
+        f"index {named} in sorted order)",
+        file=problem.preds_file,
+        column=column,
+        hint=f"pass --positive {named} or --positive {by_index}",
     )
 
 

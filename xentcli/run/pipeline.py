@@ -176,7 +176,9 @@ class _Run:
         self.unnormalized = 0
 
     def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
-        aligner = Aligner(self.preds, self.labels, self.layout, self.batch_rows())
+        aligner = Aligner(
+            self.preds, self.labels, self.layout, self.batch_rows(), self.options.classes
+        )
         for batch in first_rows_together(aligner):
             prepared = self.prepare(_Work.of(batch))
             if prepared is not None:
