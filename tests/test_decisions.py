@@ -599,3 +599,25 @@ def test_two_flag_columns_with_boolean_labels(
 
 def _flag(name: str) -> bool:
     return name in ("p_1", "True")
+
+
+def test_refusals_name_what_settles_them(work: Path) -> None:
+    """A marker label (``-100``) suggests ``--ignore-label``, which then scores the other
+    rows as PyTorch's ``ignore_index`` does; fractional binary labels are called
+    fractions, not names that ``--positive`` would settle."""
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.ones(3), 50)
+    y = rng.integers(0, 3, 50)
+    y[5] = -100
+    path = write(pd.DataFrame(probs, columns=["p_a", "p_b", "p_c"]).assign(label=y), "m", "csv")
+    line = refused("score", path)
+    assert "row 5" in line and "--ignore-label -100" in line
+    keep = y != -100
+    result = xent("score", path, "--ignore-label", "-100", "--json")
+    assert result.exit_code == 0, result.stderr
+    truth = log_loss(y[keep], probs[keep], labels=[0, 1, 2])
+    assert json.loads(result.stdout)["loss"] == pytest.approx(truth, rel=1e-12)
+    p = rng.uniform(0.01, 0.99, 50)
+    soft = np.where(rng.uniform(size=50) < p, 0.95, 0.05)
+    line = refused("score", write(pd.DataFrame({"p": p, "label": soft}), "s", "csv"))
+    assert "fractions" in line and "--positive" not in line

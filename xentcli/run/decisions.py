@@ -537,6 +537,15 @@ def _decide_binary(
     if options.label_type != "names" and bool(pc.any(is_flag).as_py()):
         return _flags(kind, column, options, problem)  # a stray value: _encode_flags names its row
     shown = ", ".join(repr(v) for v in distinct[:4])
+    if _fractions(distinct):
+        raise InferenceError(
+            f"binary labels must be 0/1 or true/false; these are fractions ({shown}): "
+            "soft targets or a regression target, not classes",
+            file=problem.label_file,
+            column=problem.label_column,
+            hint="xent reads soft targets as a numeric LABELS column per class, named like "
+            "the prediction columns; pass --label-col if another column holds the classes",
+        )
     raise InferenceError(
         f"binary labels must be 0/1 or true/false; these are names ({shown}) and the "
         f"prediction column {column!r} names none of them",
@@ -544,6 +553,19 @@ def _decide_binary(
         column=problem.label_column,
         hint="pass --positive NAME to say which class the column is for",
     )
+
+
+def _fractions(values: list[str]) -> bool:
+    """Some label texts are numbers between 0 and 1 that are not 0 or 1."""
+    found = False
+    for value in values:
+        try:
+            number = float(value)
+        except ValueError:
+            return False
+        if 0.0 < number < 1.0:
+            found = True
+    return found
 
 
 def _no_index_reading(named: str, column: str, distinct: list[str], problem: Decisions) -> None:
@@ -802,7 +824,7 @@ def _encode_names(
                 raise _mixed(d, None, d.evidence_row, raw[at].as_py(), int(rows[at]))
         value = raw[int(bad[0])].as_py()
         message = f"label {quoted(value)} is not a class (classes: {_shown(d.classes)})"
-        raise _bad(d, message, value, rows, bad, hint=_numbered_hint(d))
+        raise _bad(d, message, value, rows, bad, hint=_label_hint(d, value))
     return np.asarray(d.label_classes, dtype=np.int64)[numbers(position)]
 
 
@@ -818,7 +840,7 @@ def _encode_indices(
             f"label {quoted(value)} is neither a class name nor a class index 0..{k - 1} "
             f"(classes: {_shown(d.classes)})"
         )
-        raise _bad(d, message, value, rows, bad, hint=_numbered_hint(d))
+        raise _bad(d, message, value, rows, bad, hint=_label_hint(d, value))
     lookup = np.asarray(d.label_classes, dtype=np.int64)
     return lookup[values.astype(np.int64)]
 
@@ -880,8 +902,21 @@ def _numbers(raw: pa.Array, rows: npt.NDArray[np.int64], d: Decisions) -> npt.ND
                 raise _mixed(d, raw[at].as_py(), int(rows[at]), None, d.evidence_row)
         value = raw[int(bad[0])].as_py()
         message = f"label {quoted(value)} is not a class (classes: {_shown(d.classes)})"
-        raise _bad(d, message, value, rows, bad, hint=_numbered_hint(d))
+        raise _bad(d, message, value, rows, bad, hint=_label_hint(d, value))
     return numbers(text.cast(pa.float64()))
+
+
+def _label_hint(d: Decisions, value: object) -> str | None:
+    """What settles a label that is no class: a negative integer (``-100``, ``-1``) is
+    most likely a marker of rows to leave out; else ``_numbered_hint``."""
+    text = str(value).strip()
+    if re.fullmatch(r"-\d+(\.0*)?", text):
+        marker = text.split(".")[0]
+        return (
+            f"pass --ignore-label {marker} to leave rows labelled {marker} out of every "
+            "figure, or --drop-invalid"
+        )
+    return _numbered_hint(d)
 
 
 def _numbered_hint(d: Decisions) -> str | None:
