@@ -266,3 +266,39 @@ def test_partitioned_preds_joined_on_a_key_score(tmp_path: Path, fmt: str) -> No
     assert "--id-col 'sid'" in refused(preds, labels)
     data = scored(preds, labels, "--id-col", "sid")
     assert data["loss"] == pytest.approx(TRUTH, abs=1e-9)
+
+
+@pytest.mark.parametrize("fmt", ("csv", "parquet"))
+def test_labels_with_a_label_column_and_a_column_per_class_are_refused(
+    tmp_path: Path, fmt: str
+) -> None:
+    """LABELS holding both a label column and a column per class (soft targets beside
+    hard labels) could be read either way, with two numbers (second review): refused
+    until ``--label-col`` picks the hard labels; without the label column, the soft
+    targets are read, as PyTorch's ``cross_entropy`` with probabilities as target."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    names = np.array(["cat", "dog", "fox"])
+    probs = rng.dirichlet(np.ones(3), 300)
+    y = rng.integers(0, 3, 300)
+    targets = rng.dirichlet(np.ones(3), 300)
+    preds = pd.DataFrame(probs, columns=["p_cat", "p_dog", "p_fox"])
+    both = pd.DataFrame(targets, columns=names).assign(label=names[y])
+    paths = {}
+    for stem, frame in (("p", preds), ("both", both), ("soft", both.drop(columns="label"))):
+        paths[stem] = tmp_path / f"{stem}.{fmt}"
+        getattr(frame, "to_csv" if fmt == "csv" else "to_parquet")(paths[stem], index=False)
+    result = CliRunner().invoke(cli, ["score", str(paths["p"]), str(paths["both"])])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "--label-col label" in lines[0]
+    hard = CliRunner().invoke(
+        cli, ["score", str(paths["p"]), str(paths["both"]), "--label-col", "label", "--json"]
+    )
+    assert json.loads(hard.stdout)["loss"] == pytest.approx(log_loss(y, probs), rel=1e-12)
+    soft = CliRunner().invoke(cli, ["score", str(paths["p"]), str(paths["soft"]), "--json"])
+    truth = torch.nn.functional.cross_entropy(
+        torch.log(torch.from_numpy(probs)), torch.from_numpy(targets)
+    ).item()
+    assert json.loads(soft.stdout)["loss"] == pytest.approx(truth, rel=1e-12)

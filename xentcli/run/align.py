@@ -187,6 +187,18 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         label_cols = _label_columns(labels, pred_cols, {labels_id, weight_col, *labels_index})
         if label_cols is None:
             raise _no_label_column(labels)
+    elif labels is not None and options.label_col is None:
+        exclude = {labels_id, weight_col, label_col, *labels_index}
+        per_class = _label_columns(labels, pred_cols, exclude)
+        if per_class is not None:  # hard labels, or the targets a column per class?
+            shown = ", ".join(per_class[:4]) + (" .." if len(per_class) > 4 else "")
+            raise InputError(
+                f"holds both a label column {label_col!r} and a column per class ({shown}): "
+                "hard labels or the targets of each class?",
+                file=labels.name,
+                hint=f"pass --label-col {label_col} for the hard labels, or leave that column "
+                "out of the file to read the columns per class",
+            )
     roles = Roles(
         preds=tuple(pred_roles),
         labels=_labels_roles(labels, labels_index, labels_id, label_col, label_cols, weight_col)
