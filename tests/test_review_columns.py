@@ -302,3 +302,34 @@ def test_labels_with_a_label_column_and_a_column_per_class_are_refused(
         torch.log(torch.from_numpy(probs)), torch.from_numpy(targets)
     ).item()
     assert json.loads(soft.stdout)["loss"] == pytest.approx(truth, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "decoy", ["temperature", "age", "weight", "sample_weight", "log_loss", "yhat"]
+)
+@pytest.mark.parametrize("fmt", ("csv", "parquet"))
+def test_a_float_decoy_beside_unprefixed_classes(tmp_path: Path, decoy: str, fmt: str) -> None:
+    """A float column beside unprefixed class columns became a fourth class, and the rows
+    were read as logits (1.937 for a true 1.597, second review): names that say a weight
+    or a derived figure are left out; any other is refused when leaving it out makes the
+    others probability rows, and ``--pred-cols`` then gives the true number."""
+    rng = np.random.default_rng(0)
+    names = np.array(["cat", "dog", "fox"])
+    probs = rng.dirichlet(np.ones(3), 300)
+    y = rng.integers(0, 3, 300)
+    frame = pd.DataFrame(probs, columns=names).assign(
+        **{decoy: rng.uniform(0.1, 3.0, 300)}, label=names[y]
+    )
+    path = tmp_path / f"p.{fmt}"
+    getattr(frame, "to_csv" if fmt == "csv" else "to_parquet")(path, index=False)
+    truth = log_loss(y, probs, labels=[0, 1, 2])
+    result = CliRunner().invoke(cli, ["score", str(path), "--json"])
+    if decoy in ("temperature", "age"):
+        assert result.exit_code == 2
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and f"'{decoy}'" in lines[0] and "--pred-cols" in lines[0]
+        result = CliRunner().invoke(
+            cli, ["score", str(path), "--json", "--pred-cols", "cat,dog,fox"]
+        )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["loss"] == pytest.approx(truth, rel=1e-12)

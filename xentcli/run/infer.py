@@ -178,6 +178,8 @@ def decide_input(
         return options.input, f"--input {options.input}"
     if isinstance(rows, int):
         rows = rows + np.arange(block.shape[0], dtype=np.int64)
+    if task == "multiclass" and options.pred_cols is None and columns:
+        _no_stray_column(block, options, file, columns)
     named = named_kind(columns)
     if named is None:
         return _from_values(block, task, options, file, rows, columns)
@@ -189,6 +191,42 @@ def decide_input(
     if by_values is not None and by_values[0] == kind:
         return by_values  # the values say so too, and say why
     return kind, reason
+
+
+def _no_stray_column(
+    block: npt.NDArray[np.float64], options: Options, file: str, columns: Sequence[str]
+) -> None:
+    """A column the default rule took that is not a class's scores (``temperature``,
+    ``age`` beside ``cat, dog, fox``) turns probability rows into "logits": when the rows
+    are not probability rows but leaving out one column makes them so (values in [0, 1]
+    summing to 1 on 99% of the first rows), that column is named and refused."""
+    n, k = block.shape
+    if k < 3 or k > 64 or n == 0:
+        return
+    in_unit = (block >= 0) & (block <= 1)
+    sums = block.sum(axis=1)
+
+    def probability_rows(keep: npt.NDArray[np.bool_], total: npt.NDArray[np.float64]) -> float:
+        return float(np.mean(keep & (np.abs(total - 1.0) <= options.sum_tol)))
+
+    if probability_rows(in_unit.all(axis=1), sums) >= MOST:
+        return
+    outside = (~in_unit).sum(axis=1)
+    strays = [
+        j
+        for j in range(k)
+        if probability_rows(outside - ~in_unit[:, j] == 0, sums - block[:, j]) >= MOST
+    ]
+    if len(strays) == 1:
+        name = columns[strays[0]]
+        raise InferenceError(
+            f"the columns other than {name!r} hold probabilities summing to 1 on every row: "
+            f"is {name!r} a prediction column?",
+            file=file,
+            column=name,
+            hint=f"pass --pred-cols to name the prediction columns, or --weight-col {name} "
+            "if it weighs the rows",
+        )
 
 
 def _as_named(

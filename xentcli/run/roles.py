@@ -49,8 +49,13 @@ COUNTER_NAMES = frozenset(("fold", "split", "epoch", "step", "seed"))
 # Names that say a figure derived from the predictions (case-insensitively): a per-row
 # loss or confidence is never a class's scores, whatever else the file holds.
 DERIVED_NAMES = frozenset(
-    ("loss", "nll", "entropy", "confidence", "margin", "correct", "is_correct")
+    (
+        *("loss", "nll", "nll_loss", "log_loss", "xent", "ce", "cross_entropy", "entropy"),
+        *("confidence", "margin", "correct", "is_correct"),
+    )
 )
+# Names that say a per-row weight: never a class's scores; --weight-col uses them.
+WEIGHT_NAMES = frozenset(("weight", "weights", "sample_weight", "sample_weights", "sw"))
 DERIVED_REASON = "a figure derived from the predictions, by its name"
 # Names that say a predicted class (case-insensitively): not a class's scores when other
 # prediction columns remain; alone, ``pred`` is the binary prediction.
@@ -65,6 +70,8 @@ PREDICTED_CLASS_NAMES = frozenset(
         "predicted_label",
         "predicted_class",
         "argmax",
+        "y_hat",
+        "yhat",
     )
 )
 PREDICTED_CLASS_REASON = "a predicted class by its name, beside the prediction columns"
@@ -289,6 +296,10 @@ def default_predictions(
             continue
         if name.lower() in DERIVED_NAMES:
             roles[name] = ColumnRole(name, DERIVED, DERIVED_REASON)
+            continue
+        if name.lower() in WEIGHT_NAMES:
+            reason = f"a weight by its name; pass --weight-col {name} to weigh rows by it"
+            roles[name] = ColumnRole(name, DERIVED, reason)
             continue
         (predicted if name.lower() in PREDICTED_CLASS_NAMES else numeric).append(name)
     decided = _numeric_roles(schema, numeric, file, typed)
