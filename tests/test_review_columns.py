@@ -333,3 +333,17 @@ def test_a_float_decoy_beside_unprefixed_classes(tmp_path: Path, decoy: str, fmt
         )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["loss"] == pytest.approx(truth, rel=1e-12)
+
+
+def test_a_class_named_with_and_without_the_prefix_is_refused(tmp_path: Path) -> None:
+    """``cat`` beside ``p_cat``: the prefix rule scored ``p_cat`` alone as a binary
+    problem (second review); the two name one class, so it is refused."""
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), 300)
+    labels = np.array(["cat", "cat", "dog"])[rng.integers(0, 3, 300)]
+    frame = pd.DataFrame(probs, columns=["cat", "p_cat", "dog"]).assign(label=labels)
+    frame.to_csv(tmp_path / "dup.csv", index=False)
+    result = CliRunner().invoke(cli, ["score", str(tmp_path / "dup.csv")])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "'cat' and 'p_cat'" in lines[0] and "--pred-cols" in lines[0]

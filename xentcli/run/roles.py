@@ -330,6 +330,16 @@ def _numeric_roles(
             hint="pass --pred-cols",
         )
     prefixed = {name for members in groups.values() for name in members}
+    for prefix, members in groups.items():  # cat beside p_cat: the same class twice?
+        bare = {m[len(prefix) :].lower(): m for m in members}
+        twin = next((n for n in numeric if n not in prefixed and n.lower() in bare), None)
+        if twin is not None:
+            raise InputError(
+                f"columns {twin!r} and {bare[twin.lower()]!r} name the same class; which "
+                "are the predictions?",
+                file=file,
+                hint="pass --pred-cols",
+            )
     any_float = any(not pa.types.is_integer(schema.field(n).type) for n in numeric)
     for name in numeric:
         if name in prefixed:  # named like the predictions: integer 0/1 cells are scores too
