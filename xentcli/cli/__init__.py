@@ -189,7 +189,8 @@ _DECISION_OPTIONS = (
         type=click.Choice(INPUT_KINDS),
         default="auto",
         show_default=True,
-        help="What the numbers are.",
+        help="What the numbers are: probabilities, logits, log-probabilities, or "
+        "percent (probabilities x 100); auto decides from the names and the first rows.",
     ),
     click.option(
         "--task",
