@@ -347,3 +347,32 @@ def test_a_class_named_with_and_without_the_prefix_is_refused(tmp_path: Path) ->
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and "'cat' and 'p_cat'" in lines[0] and "--pred-cols" in lines[0]
+
+
+def test_a_spark_output_directory_pairs_with_its_labels(tmp_path: Path) -> None:
+    """A directory as Spark writes it: ``part-00000-<job uuid>-c000.snappy.parquet`` files,
+    ``_SUCCESS`` and ``.crc`` files beside them. Its parts are read in part order, so a
+    LABELS file paired by position gives the true loss."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(4)
+    probs = rng.dirichlet(np.ones(3), 1200)
+    y = rng.integers(0, 3, 1200)
+    table = pa.table({"p_cat": probs[:, 0], "p_dog": probs[:, 1], "p_fox": probs[:, 2]})
+    out = tmp_path / "spark_out"
+    out.mkdir()
+    job = "6f1c2a9e-0b7d-4e2b-9a31-5d8c0e7f4b12"
+    for part in range(12):
+        name = f"part-{part:05d}-{job}-c000.snappy.parquet"
+        pq.write_table(table.slice(part * 100, 100), out / name, compression="snappy")
+        (out / f".{name}.crc").write_bytes(b"crc")
+    (out / "_SUCCESS").write_bytes(b"")
+    pd.DataFrame({"label": np.array(["cat", "dog", "fox"])[y]}).to_csv(
+        tmp_path / "labels.csv", index=False
+    )
+    result = CliRunner().invoke(cli, ["score", str(out), str(tmp_path / "labels.csv"), "--json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["n_samples"] == 1200
+    assert data["loss"] == pytest.approx(log_loss(y, probs, labels=[0, 1, 2]), rel=1e-12)
