@@ -59,6 +59,18 @@ class Options:
     no_header: bool = False
     max_loss: float | None = None
     min_accuracy: float | None = None
+    bins: int = 15
+    ci: float | None = None
+    bootstrap: int | None = None
+    seed: int = 0
+    by: tuple[str, ...] = ()
+    max_slices: int = 1000
+    worst: int | None = None
+    max_ece: float | None = None
+    min_d2: float | None = None
+    max_brier: float | None = None
+    max_slice_loss: float | None = None
+    min_slice_n: int = 30
     batch_rows: int = DEFAULT_BATCH_ROWS
 
     def __post_init__(self) -> None:
@@ -93,6 +105,7 @@ class Options:
                 raise UsageError(f"--{name.replace('_', '-')} must be a number, got {value!r}")
         if self.min_accuracy is not None and not 0 <= self.min_accuracy <= 1:
             raise UsageError(f"--min-accuracy must be in [0, 1], got {self.min_accuracy!r}")
+        self._check_figures()
         if not isinstance(self.batch_rows, int) or self.batch_rows < 1:
             raise UsageError(f"batch_rows must be a positive integer, got {self.batch_rows!r}")
         if isinstance(self.pred_cols, str):
@@ -114,6 +127,32 @@ class Options:
                     "indices; it contradicts --label-type names"
                 )
             object.__setattr__(self, "classes", classes)
+
+    def _check_figures(self) -> None:
+        """The evaluation figures' options (SPEC "Evaluation figures")."""
+        if isinstance(self.by, str):
+            object.__setattr__(self, "by", (self.by,))
+        else:
+            object.__setattr__(self, "by", tuple(self.by))
+        for name in ("bins", "max_slices", "min_slice_n"):
+            _positive_int(name, getattr(self, name))
+        for name in ("bootstrap", "worst"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise UsageError(f"--seed must be an integer >= 0, got {self.seed!r}")
+        if self.ci is not None and not (
+            isinstance(self.ci, int | float) and not isinstance(self.ci, bool) and 0 < self.ci < 1
+        ):
+            raise UsageError(f"--ci must be a level in (0, 1) such as 0.95, got {self.ci!r}")
+        if self.bootstrap is not None and self.ci is None:
+            object.__setattr__(self, "ci", 0.95)
+        for name in ("max_ece", "min_d2", "max_brier", "max_slice_loss"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int | float) or math.isnan(value)):
+                raise UsageError(f"--{name.replace('_', '-')} must be a number, got {value!r}")
+        if self.max_slice_loss is not None and not self.by:
+            raise UsageError("--max-slice-loss gates the slices of --by; pass --by COLUMN")
 
     @property
     def log_base_value(self) -> float:
@@ -137,6 +176,12 @@ def split_list(text: str, option: str = "--pred-cols") -> tuple[str, ...]:
     if not items:
         raise UsageError(f"{option} is empty: {text!r}")
     return items
+
+
+def _positive_int(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        option = "--" + name.replace("_", "-")
+        raise UsageError(f"{option} must be a positive integer, got {value!r}")
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:

@@ -38,6 +38,58 @@ class GateResult:
 
 
 @dataclass(frozen=True)
+class CalibrationBin:
+    """One reliability bin ``lo <= confidence < hi`` (the last also holds 1): its rows
+    (or (row, label) pairs), their (weighted) mean confidence and accuracy; an empty bin
+    has ``n`` 0 and None for both."""
+
+    lo: float
+    hi: float
+    n: int
+    confidence: float | None
+    accuracy: float | None
+
+
+@dataclass(frozen=True)
+class Interval:
+    """``--ci``: the interval of the mean loss (in the report's base) and of accuracy,
+    ``normal`` (Wilson for accuracy) or ``bootstrap`` (with its replicates and seed)."""
+
+    level: float
+    method: str
+    loss: tuple[float, float]
+    accuracy: tuple[float, float]
+    replicates: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class SliceSummary:
+    """One value of a ``--by`` column: its rows, mean loss, accuracy and ECE; ``value``
+    is the cell as JSON has it (number, text, bool or None for null)."""
+
+    column: str
+    value: Any
+    n: int
+    mean_loss: float
+    accuracy: float
+    ece: float
+
+
+@dataclass(frozen=True)
+class WorstRow:
+    """One of the ``--worst`` rows: its PREDS row, id (with ``--id-col``), label and
+    predicted class names, loss in the report's base, and the true class's probability."""
+
+    row: int
+    id: Any
+    label: str
+    pred: str
+    loss: float
+    p_true: float
+
+
+@dataclass(frozen=True)
 class Facts:
     """What is known of a run besides the sums: decisions, conventions, inputs."""
 
@@ -92,6 +144,17 @@ class Summary:
     warnings: tuple[str, ...] = ()
     ignored: int = 0
     rules: dict[str, str] = field(default_factory=dict)
+    baseline_loss: float = math.nan
+    d2: float = math.nan
+    normalized_entropy: float = math.nan
+    brier: float = math.nan
+    ece: float = math.nan
+    mce: float = math.nan
+    bins: int = 15
+    calibration: tuple[CalibrationBin, ...] = ()
+    ci: Interval | None = None
+    slices: tuple[SliceSummary, ...] | None = None
+    worst: tuple[WorstRow, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's keys (SPEC "Outputs"), in order, values as Python objects."""
