@@ -1,0 +1,209 @@
+"""Exactly rounded sums of float64 values that merge in any order to the same bits.
+
+A float64 ``x`` is split into ``hi`` (``x`` with the low 26 bits of its mantissa
+cleared) and ``lo = x - hi``; both are exact. Within one binary exponent ``e``, every
+``hi`` is a multiple of ``2**(e - 26)`` below ``2**(e + 1)``, and every ``lo`` a multiple of
+``2**(e - 52)`` below ``2**(e - 25)``: float64 adds up to ``2**26`` of either without
+rounding. So each batch is binned by (group, exponent) with ``np.bincount`` into float
+buckets that hold exact values, and buckets are folded into Python integers before that
+many rows could round. An integer sum is exact, so it is associative and commutative:
+any cut of the rows, merged in any order, gives the same integers and the same
+correctly rounded float at the end. Infinities and NaN are summed apart (IEEE rules,
+order-free for them) and win over the finite part, as in a float sum.
+"""
+
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+SCALE_BITS = 1127  # 1074 (subnormal quantum) + 53 mantissa bits: every bucket an integer
+FOLD_ROWS = 1 << 25  # rows added to the float buckets before they fold into integers
+_SPECIAL = 0x7FF  # the exponent field of inf and NaN
+_LARGEST = 0x7FF - 64  # above this exponent field (|x| >= 2**960) values are added one by one
+_HI_MASK = np.int64(~((1 << 26) - 1))
+_SHIFT = np.uint64(52)
+
+
+class ExactSums:
+    """The exact sums of float64 values in ``k`` groups (``k`` 1: a plain total).
+
+    >>> s = ExactSums()
+    >>> s.add(np.array([1e100, 1.0, -1e100]))
+    >>> float(s.totals()[0])
+    1.0
+    """
+
+    def __init__(self, k: int = 1) -> None:
+        self.k = k
+        self.low = 0  # the exponent field of the buckets' first column
+        self.hi = np.zeros((k, 0))
+        self.lo = np.zeros((k, 0))
+        self.pending = 0  # rows in the float buckets since they last folded
+        self.ints = [0] * k  # folded sums, scaled by 2**SCALE_BITS
+        self.special = np.zeros(k)  # the sum of the infinities and NaNs per group
+
+    def add(self, values: npt.ArrayLike, groups: npt.NDArray[np.int64] | None = None) -> None:
+        """Add ``values`` (float64), each to its group in ``groups`` (all to group 0 when
+        None); a 2-D ``values`` adds row ``i`` column ``j`` to group ``j`` (groups None)."""
+        x = np.asarray(values, dtype=np.float64)
+        if x.ndim == 2:
+            if x.shape[1] != self.k:
+                raise ValueError(f"{x.shape[1]} columns for {self.k} groups")
+            groups = np.broadcast_to(np.arange(self.k, dtype=np.int64), x.shape).ravel()
+            x = x.ravel()
+        if x.size == 0:
+            return
+        x = np.ascontiguousarray(x)
+        if x.size > FOLD_ROWS:
+            for start in range(0, x.size, FOLD_ROWS):
+                part = slice(start, start + FOLD_ROWS)
+                self.add(x[part], None if groups is None else groups[part])
+            return
+        if self.pending + x.size > FOLD_ROWS:
+            self._fold()
+        exponent, high, low = _split(x)
+        first, last = int(exponent.min()), int(exponent.max())
+        if last == _SPECIAL or last > _LARGEST:
+            self._add_outsized(x, groups, exponent)
+            return
+        self._cover(first, last)
+        width = self.hi.shape[1]
+        index = np.subtract(exponent, self.low, out=exponent)
+        if groups is not None:
+            index += np.asarray(groups, dtype=np.int64) * width
+        size = self.k * width
+        self.hi += np.bincount(index, weights=high, minlength=size).reshape(self.k, width)
+        self.lo += np.bincount(index, weights=low, minlength=size).reshape(self.k, width)
+        self.pending += x.size
+
+    def _add_outsized(
+        self, x: npt.NDArray[np.float64], groups: npt.NDArray[np.int64] | None, exponent: np.ndarray
+    ) -> None:
+        """Infinities, NaN and values so large that float buckets could overflow: those
+        one by one (they are rare), the rest as usual."""
+        outsized = exponent > _LARGEST
+        where = np.flatnonzero(outsized)
+        values = x[where].tolist()
+        owners = [0] * len(values) if groups is None else np.asarray(groups)[where].tolist()
+        special = self.special.copy()
+        for value, group in zip(values, owners, strict=True):
+            if np.isfinite(value):
+                self.ints[group] += _integer(np.array([value]))
+            else:
+                with np.errstate(invalid="ignore"):  # inf + -inf is NaN, as a float sum
+                    special[group] += value
+        self.special = special
+        rest = ~outsized
+        if rest.any():
+            self.add(x[rest], None if groups is None else np.asarray(groups)[rest])
+
+    def merge(self, other: ExactSums) -> ExactSums:
+        """A new sum holding both; neither changes."""
+        if other.k != self.k:
+            raise ValueError("cannot merge sums of different group counts")
+        merged = self.copy()
+        if merged.pending + other.pending > FOLD_ROWS:
+            merged._fold()
+            other = other.copy()
+            other._fold()
+        if other.hi.shape[1]:
+            merged._cover(other.low, other.low + other.hi.shape[1] - 1)
+            start = other.low - merged.low
+            stop = start + other.hi.shape[1]
+            merged.hi[:, start:stop] += other.hi
+            merged.lo[:, start:stop] += other.lo
+        merged.pending += other.pending
+        merged.ints = [a + b for a, b in zip(merged.ints, other.ints, strict=True)]
+        merged.special = merged.special + other.special
+        return merged
+
+    def copy(self) -> ExactSums:
+        twin = ExactSums(self.k)
+        twin.low, twin.pending = self.low, self.pending
+        twin.hi, twin.lo = self.hi.copy(), self.lo.copy()
+        twin.ints, twin.special = list(self.ints), self.special.copy()
+        return twin
+
+    def exact(self) -> list[Fraction | float]:
+        """Each group's sum as an exact fraction, or inf/NaN when a value was one."""
+        folded = self.copy()
+        folded._fold()
+        return [
+            float(s) if s != 0 or np.isnan(s) else Fraction(n, 1 << SCALE_BITS)
+            for n, s in zip(folded.ints, folded.special.tolist(), strict=True)
+        ]
+
+    def totals(self) -> npt.NDArray[np.float64]:
+        """Each group's sum, correctly rounded to float64."""
+        return np.array([_rounded(v) for v in self.exact()], dtype=np.float64)
+
+    def _cover(self, first: int, last: int) -> None:
+        """Widen the buckets to hold exponent fields ``first`` .. ``last``."""
+        width = self.hi.shape[1]
+        if width and self.low <= first and last < self.low + width:
+            return
+        low = min(first, self.low) if width else first
+        high = max(last, self.low + width - 1) if width else last
+        hi = np.zeros((self.k, high - low + 1))
+        lo = np.zeros_like(hi)
+        if width:
+            hi[:, self.low - low : self.low - low + width] = self.hi
+            lo[:, self.low - low : self.low - low + width] = self.lo
+        self.low, self.hi, self.lo = low, hi, lo
+
+    def _fold(self) -> None:
+        """Move the float buckets into the integers."""
+        if self.hi.shape[1]:
+            for g in range(self.k):
+                self.ints[g] += _integer(self.hi[g]) + _integer(self.lo[g])
+        self.hi = np.zeros((self.k, 0))
+        self.lo = np.zeros((self.k, 0))
+        self.low, self.pending = 0, 0
+
+
+_scratch = threading.local()
+
+
+def _split(
+    x: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each value's exponent field, and its high and low parts, in this thread's scratch
+    buffers (fresh arrays of a batch's size would each cost page faults)."""
+    n = x.shape[0]
+    buffers = getattr(_scratch, "buffers", None)
+    if buffers is None or buffers[0].shape[0] < n:
+        size = max(n, 1 << 16)
+        buffers = (np.empty(size, np.uint64), np.empty(size, np.int64), np.empty(size))
+        _scratch.buffers = buffers
+    exponent, high, low = (b[:n] for b in buffers)
+    np.right_shift(x.view(np.uint64), _SHIFT, out=exponent)
+    np.bitwise_and(exponent, np.uint64(_SPECIAL), out=exponent)
+    np.bitwise_and(x.view(np.int64), _HI_MASK, out=high)
+    with np.errstate(invalid="ignore"):  # inf - inf: such values are added apart
+        np.subtract(x, high.view(np.float64), out=low)
+    return exponent.view(np.int64), high.view(np.float64), low
+
+
+def _integer(buckets: npt.NDArray[np.float64]) -> int:
+    """The exact sum of float buckets, scaled by ``2**SCALE_BITS``, as an integer."""
+    values = buckets[buckets != 0]
+    if not values.size:
+        return 0
+    mantissa, exponent = np.frexp(values)
+    whole = (mantissa * (1 << 53)).astype(np.int64).tolist()
+    shifts = (exponent.astype(np.int64) - 53 + SCALE_BITS).tolist()
+    return sum(m << s for m, s in zip(whole, shifts, strict=True))
+
+
+def _rounded(value: Fraction | float) -> float:
+    """A fraction correctly rounded to float64 (inf beyond its range)."""
+    if isinstance(value, float):
+        return value
+    try:
+        return value.numerator / value.denominator  # int / int is correctly rounded
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
