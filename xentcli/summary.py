@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -195,7 +196,185 @@ class Summary:
             "rules": dict(self.rules),
             "warnings": list(self.warnings),
             "inputs": dict(self.inputs),
+            "baseline_loss": self.baseline_loss,
+            "d2": self.d2,
+            "normalized_entropy": self.normalized_entropy,
+            "brier": self.brier,
+            "ece": self.ece,
+            "mce": self.mce,
+            "bins": self.bins,
+            "calibration": [
+                {
+                    "lo": b.lo,
+                    "hi": b.hi,
+                    "n": b.n,
+                    "confidence": b.confidence,
+                    "accuracy": b.accuracy,
+                }
+                for b in self.calibration
+            ],
+            **self._asked(),
         }
+
+    def _asked(self) -> dict[str, Any]:
+        """The sections present only when asked for: ``ci``, ``slices``, ``worst``."""
+        asked: dict[str, Any] = {}
+        if self.ci is not None:
+            ci: dict[str, Any] = {
+                "level": self.ci.level,
+                "method": self.ci.method,
+                "loss": list(self.ci.loss),
+                "accuracy": list(self.ci.accuracy),
+            }
+            if self.ci.replicates is not None:
+                ci["replicates"] = self.ci.replicates
+                ci["seed"] = self.ci.seed
+            asked["ci"] = ci
+        if self.slices is not None:
+            asked["slices"] = [
+                {
+                    "column": s.column,
+                    "value": s.value,
+                    "n": s.n,
+                    "mean_loss": s.mean_loss,
+                    "accuracy": s.accuracy,
+                    "ece": s.ece,
+                }
+                for s in self.slices
+            ]
+        if self.worst is not None:
+            asked["worst"] = [
+                {
+                    "row": w.row,
+                    **({"id": w.id} if w.id is not None else {}),
+                    "label": w.label,
+                    "pred": w.pred,
+                    "loss": w.loss,
+                    "p_true": w.p_true,
+                }
+                for w in self.worst
+            ]
+        return asked
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Summary:
+        """The ``Summary`` of a JSON report read back (``"inf"``/``"-inf"``/``"nan"``
+        decoded in the numeric fields only: a class named "nan" stays a name).
+
+        Raises ``ValueError`` naming the first key that is missing or of another schema.
+        """
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"schema {data.get('schema')!r}, not {SCHEMA}: not an xent report")
+        try:
+            return cls._from_dict(data)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not an xent report of schema {SCHEMA}: {error!r}") from None
+
+    @classmethod
+    def _from_dict(cls, d: Mapping[str, Any]) -> Summary:
+        ci = d.get("ci")
+        return cls(
+            xent_version=d["xent_version"],
+            signature=d["signature"],
+            compat=d["compat"],
+            task=d["task"],
+            input=d["input"],
+            target=d["target"],
+            log_base=d["log_base"],
+            n_samples=d["n_samples"],
+            n_classes=d["n_classes"],
+            classes=tuple(d["classes"]),
+            loss=_number(d["loss"]),
+            mean_loss=_number(d["mean_loss"]),
+            sum_loss=_number(d["sum_loss"]),
+            perplexity=_number(d["perplexity"]),
+            accuracy=_number(d["accuracy"]),
+            per_class=tuple(
+                ClassSummary(c["class"], c["n"], _number(c["mean_loss"]), _number(c["accuracy"]))
+                for c in d["per_class"]
+            ),
+            clipped=d["clipped"],
+            renormalized=d["renormalized"],
+            dropped=d["dropped"],
+            ignored=d.get("ignored", 0),
+            unmatched_labels=d.get("unmatched_labels"),
+            gates=tuple(
+                GateResult(g["name"], _number(g["threshold"]), _number(g["value"]), g["passed"])
+                for g in d.get("gates", [])
+            ),
+            passed=d.get("passed", True),
+            reduction=d.get("reduction", "mean"),
+            eps=_number(d.get("eps", 0.0)),
+            reasons=dict(d.get("reasons", {})),
+            rules=dict(d.get("rules", {})),
+            warnings=tuple(d.get("warnings", ())),
+            inputs=dict(d.get("inputs", {})),
+            baseline_loss=_number(d["baseline_loss"]),
+            d2=_number(d["d2"]),
+            normalized_entropy=_number(d["normalized_entropy"]),
+            brier=_number(d["brier"]),
+            ece=_number(d["ece"]),
+            mce=_number(d["mce"]),
+            bins=d["bins"],
+            calibration=tuple(
+                CalibrationBin(
+                    _number(b["lo"]),
+                    _number(b["hi"]),
+                    b["n"],
+                    _number(b["confidence"]),
+                    _number(b["accuracy"]),
+                )
+                for b in d["calibration"]
+            ),
+            ci=None
+            if ci is None
+            else Interval(
+                level=_number(ci["level"]),
+                method=ci["method"],
+                loss=(_number(ci["loss"][0]), _number(ci["loss"][1])),
+                accuracy=(_number(ci["accuracy"][0]), _number(ci["accuracy"][1])),
+                replicates=ci.get("replicates"),
+                seed=ci.get("seed"),
+            ),
+            slices=None
+            if d.get("slices") is None
+            else tuple(
+                SliceSummary(
+                    s["column"],
+                    s["value"],
+                    s["n"],
+                    _number(s["mean_loss"]),
+                    _number(s["accuracy"]),
+                    _number(s["ece"]),
+                )
+                for s in d["slices"]
+            ),
+            worst=None
+            if d.get("worst") is None
+            else tuple(
+                WorstRow(
+                    w["row"],
+                    w.get("id"),
+                    w["label"],
+                    w["pred"],
+                    _number(w["loss"]),
+                    _number(w["p_true"]),
+                )
+                for w in d["worst"]
+            ),
+        )
+
+
+def _number(value: Any) -> Any:
+    """A JSON number back as a float: ``"inf"``, ``"-inf"``, ``"nan"`` decoded; None and
+    integers kept."""
+    if isinstance(value, str):
+        if value not in ("inf", "-inf", "nan"):
+            raise ValueError(f"{value!r} is not a number")
+        return float(value)
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    return float(value) if isinstance(value, int | float) else value
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,9 @@ class Rows:
     multiclass the top probability and whether it was right, binary p(positive) and
     whether the row is positive. ``rows`` are the rows' global 0-based PREDS positions,
     which key the bootstrap and order the worst rows; ``keys`` the ``--by`` columns'
-    values (Arrow arrays) and ``ids`` the ``--id-col`` values.
+    values (Arrow arrays) and ``ids`` the ``--id-col`` values. ``dropped``/``ignored``
+    count the batch's rows left out before scoring (``--drop-invalid``,
+    ``--ignore-label``); a batch may have no rows left and still carry them.
     """
 
     loss: FloatArray
@@ -52,6 +54,8 @@ class Rows:
     pred_text: Sequence[Any] | None = None
     clipped: int = 0
     renormalized: int = 0
+    dropped: int = 0
+    ignored: int = 0
 
     def __len__(self) -> int:
         return int(self.loss.shape[0])
@@ -62,16 +66,16 @@ class Ends:
     """What ``finish`` needs beyond its own sums: the run's facts that turn totals into
     figures. ``scale`` divides nats into the report's log base; ``constant_loss(q)``
     is the mean loss (nats) of predicting the distribution ``q`` for every row, under
-    the run's rules, class weights, pos_weight and smoothing, given the (weighted)
-    class frequencies or mean target ``freq`` it is scored against:
-    ``constant_loss(q, freq)``."""
+    the run's rules, class weights, pos_weight and smoothing, where ``q`` is the
+    sample-weighted class frequencies (soft targets: the mean target; multilabel: each
+    label's positive rate) of the rows it is scored against."""
 
     scale: float
     classes: tuple[str, ...]
     task: str
     target: str
     reduction: str = "mean"
-    constant_loss: Callable[[FloatArray, FloatArray], float] | None = None
+    constant_loss: Callable[[FloatArray], float] | None = None
 
 
 P = TypeVar("P", bound="Partial")

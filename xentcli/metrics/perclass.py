@@ -1,0 +1,82 @@
+"""Per class (per label for multilabel): rows, mean loss, accuracy and loss sum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..summary import ClassSummary
+from .exact import ExactSums
+from .rows import Ends, Rows
+from .totals import WeightedCount
+
+
+class PerClass:
+    """A class's rows are those labelled with it; its mean loss is their own losses'
+    mean weighted by the sample weights, its ``sum_loss`` that sum times the class's
+    weight (``class_scale``), as the headline mean weighs it. A multilabel label's
+    ``n`` counts its positives; its loss and accuracy are over every row."""
+
+    def __init__(
+        self,
+        k: int,
+        multilabel: bool = False,
+        sample_weighted: bool = False,
+        class_scale: np.ndarray | None = None,
+    ) -> None:
+        self.k, self.multilabel, self.sample_weighted = k, multilabel, sample_weighted
+        self.class_scale = class_scale
+        self.n = np.zeros(k, dtype=np.int64)
+        self.loss = ExactSums(k)
+        self.weight = WeightedCount(1 if multilabel else k, sample_weighted)
+        self.right = WeightedCount(k, sample_weighted)
+
+    def add(self, rows: Rows) -> None:
+        n = len(rows)
+        if not n:
+            return
+        w = rows.weights
+        if self.multilabel:
+            assert rows.per_label is not None and rows.targets is not None
+            assert rows.label_hits is not None
+            self.n += np.count_nonzero(rows.targets > 0.5, axis=0)
+            self.loss.add(rows.per_label if w is None else rows.per_label * w[:, None])
+            self.weight.add_rows(n, w)
+            if w is None:
+                self.right.counts += np.count_nonzero(rows.label_hits, axis=0)
+            else:
+                assert self.right.sums is not None
+                self.right.sums.add(np.where(rows.label_hits, w[:, None], 0.0))
+            return
+        label = rows.label
+        self.n += np.bincount(label, minlength=self.k)
+        self.loss.add(rows.loss if w is None else rows.loss * w, label)
+        self.weight.add_rows(n, w, label)
+        self.right.add(w, rows.hit, label)
+
+    def merge(self, other: PerClass) -> PerClass:
+        merged = PerClass(self.k, self.multilabel, self.sample_weighted, self.class_scale)
+        merged.n = self.n + other.n
+        merged.loss = self.loss.merge(other.loss)
+        merged.weight = self.weight.merge(other.weight)
+        merged.right = self.right.merge(other.right)
+        return merged
+
+    def finish(self, ends: Ends) -> dict[str, Any]:
+        loss = self.loss.totals()
+        weight = self.weight.totals()
+        if self.multilabel:
+            weight = np.full(self.k, weight[0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = loss / weight / ends.scale
+            accuracy = self.right.totals() / weight
+        total = loss if self.class_scale is None else loss * self.class_scale
+        return {
+            "per_class": tuple(
+                ClassSummary(name, int(n), float(m), float(a), float(s) / ends.scale)
+                for name, n, m, a, s in zip(
+                    ends.classes, self.n, mean, accuracy, total, strict=True
+                )
+            )
+        }
