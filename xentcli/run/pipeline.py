@@ -23,7 +23,8 @@ from ..losses import family
 from ..losses.conventions import Rules, rules_for
 from ..losses.kernels import batch_losses
 from ..losses.weights import class_weight_vector, parse_class_weights
-from ..metrics.accumulate import Accumulator
+from ..metrics.accumulate import Accumulator, Plan
+from ..metrics.rows import Ends, Rows
 from ..options import Options
 from ..summary import Facts, SampleRows, SampleSink, Summary
 from ..version import __version__
@@ -170,8 +171,9 @@ class _Run:
         self.accumulator: Accumulator | None = None
         self.weight_vector: npt.NDArray[np.float64] | None = None
         self.scale = np.log(options.log_base_value)
-        self.dropped = 0
+        self.dropped = 0  # rows left out so far, for messages; the partials count them too
         self.ignored = 0
+        self.left_out = (0, 0)  # dropped, ignored since the last batch reached the partials
         self.sample_weight_total = 0.0
         self.unnormalized = 0
 
@@ -189,6 +191,7 @@ class _Run:
         acc = self.accumulator
         if acc is None or acc.n == 0:
             raise InputError(self.nothing_left(), file=self.preds.name)
+        acc.add(self._rows_left_out())
         if self.layout.weight_col is not None and not self.sample_weight_total > 0:
             raise ValidationError(
                 "the weights of the rows scored sum to 0; a weighted mean needs a positive total",
@@ -200,7 +203,7 @@ class _Run:
                 "the weights of the rows scored sum to 0 (sample weights times class "
                 "weights); a weighted mean needs a positive total"
             )
-        summary = acc.finish(self._facts(aligner.unmatched_labels), __version__)
+        summary = acc.finish(self._facts(aligner.unmatched_labels), self._ends(), __version__)
         return apply_gates(summary, self.options.max_loss, self.options.min_accuracy)
 
     def nothing_left(self) -> str:
@@ -269,7 +272,9 @@ class _Run:
         if opts.ignore_label is not None and work.labels is not None:
             ignored = ignored_rows(work.labels, opts.ignore_label)
             if ignored.any():
-                self.ignored += int(ignored.sum())
+                count = int(ignored.sum())
+                self.ignored += count
+                self.left_out = (self.left_out[0], self.left_out[1] + count)
                 work = work.without(ignored)
         bad = check_finite(work.scores, layout.pred_cols, self.preds.name, work.rows, drop)
         if bad is not None:
@@ -305,12 +310,26 @@ class _Run:
             or (task == "multilabel" and self.rules.arithmetic.label_sum)
         )
         n_classes = 2 if task == "binary" else len(layout.pred_cols)
+        scale = (
+            self._class_weights() if task == "multilabel" or decisions.target == "hard" else None
+        )
         self.accumulator = Accumulator(
-            n_classes, weighted=weighted, multilabel=task == "multilabel"
+            Plan(
+                n_classes,
+                task,
+                decisions.target,
+                weighted=weighted,
+                sample_weighted=layout.weight_col is not None,
+                class_scale=tuple(scale.tolist()) if scale is not None else None,
+                bins=opts.bins,
+                ci=opts.ci,
+            )
         )
 
     def _drop(self, work: _Work, bad: npt.NDArray[np.bool_]) -> _Work:
-        self.dropped += int(np.count_nonzero(bad))
+        count = int(np.count_nonzero(bad))
+        self.dropped += count
+        self.left_out = (self.left_out[0] + count, self.left_out[1])
         return work.without(bad)
 
     def _labels(self, work: _Work) -> _Work:
@@ -371,45 +390,65 @@ class _Run:
         if self.weight_vector is not None and y is not None:
             class_w = self.weight_vector[y]
             row_weights = class_w if row_weights is None else row_weights * class_w
-        renormalized = checked.renormalized + result.renormalized
-        if self.decisions.task == "multilabel":
-            assert work.targets is not None and result.per_label is not None
-            assert result.hits is not None
-            self.accumulator.add_multilabel(
-                result.losses,
-                work.targets,
-                result.per_label,
-                result.hits,
-                numerator=numerator,
-                denominator=denominator if self.accumulator.weighted else None,
-                sample_weights=work.weights,
-                label_weights=self.weight_vector,
-            )
-            self.accumulator.renormalized += renormalized
+        losses = result.losses
+        multilabel = self.decisions.task == "multilabel"
+        if multilabel:
             classes = np.zeros(len(work), dtype=np.int64)
+            hit = np.asarray(losses.pred, dtype=bool)
         else:
             if y is not None:
                 classes = y
             else:
                 assert work.targets is not None
                 classes = np.argmax(work.targets, axis=1)
-            self.accumulator.add(
-                result.losses,
-                classes,
-                renormalized,
-                numerator=numerator if self.accumulator.weighted else None,
-                denominator=denominator if self.accumulator.weighted else None,
-                sample_weights=work.weights,
-                class_weights=self.weight_vector if y is not None else None,
+            hit = losses.pred == classes
+        dropped, ignored = self.left_out
+        self.left_out = (0, 0)
+        self.accumulator.add(
+            Rows(
+                loss=losses.loss,
+                numerator=numerator,
+                denominator=denominator if self.accumulator.plan.weighted else None,
+                weights=work.weights,
+                label=classes,
+                pred=classes if multilabel else losses.pred,
+                hit=hit,
+                p_true=losses.p_true,
+                brier=result.brier,
+                confidence=result.confidence,
+                outcome=result.outcome,
+                rows=work.rows,
+                targets=work.targets,
+                per_label=result.per_label,
+                label_hits=result.hits,
+                ids=work.ids,
+                clipped=losses.clipped,
+                renormalized=checked.renormalized + result.renormalized,
+                dropped=dropped,
+                ignored=ignored,
             )
+        )
         if sink is not None:
             sink.write(self._sample_rows(work, classes, result, row_weights))
+
+    def _rows_left_out(self) -> Rows:
+        """No rows, only the counts of those left out since the last batch scored."""
+        none = np.zeros(0)
+        index = np.zeros(0, dtype=np.int64)
+        flags = np.zeros(0, dtype=bool)
+        dropped, ignored = self.left_out
+        self.left_out = (0, 0)
+        return Rows(
+            none, none, None, None, index, index, flags, none, none, none, flags, index,
+            dropped=dropped, ignored=ignored,
+        )
 
     def _compute(
         self,
         scores: npt.NDArray[np.float64],
         y: npt.NDArray[np.int64] | None,
         targets: npt.NDArray[np.float64] | None,
+        input_kind: str | None = None,
     ) -> family.Weighted:
         decisions = self.decisions
         assert self.rules is not None and decisions is not None
@@ -417,7 +456,7 @@ class _Run:
         return batch_losses(
             decisions.task,
             decisions.target,
-            decisions.input,
+            input_kind or decisions.input,
             self.rules,
             scores,
             y,
@@ -505,15 +544,47 @@ class _Run:
             reasons=decisions.reasons_dict,
             inputs={"preds": self.preds.name, "labels": self.labels.name if self.labels else None},
             unmatched_labels=unmatched,
-            dropped=self.dropped,
-            ignored=self.ignored,
             rules=self.rules.describe(),
             warnings=(*decisions.warnings, *self._warnings(unmatched)),
         )
 
+    def _ends(self) -> Ends:
+        decisions = self.decisions
+        assert decisions is not None
+        return Ends(
+            scale=float(self.scale),
+            classes=decisions.classes,
+            task=decisions.task,
+            target=decisions.target,
+            reduction=self.options.reduction,
+            constant_loss=self._constant_loss,
+        )
+
+    def _constant_loss(self, q: npt.NDArray[np.float64]) -> float:
+        """The mean loss (nats) of predicting ``q`` for every row, scored against the
+        rows whose frequencies (mean target) ``q`` is, under this run's rules: one row
+        per class weighted by its frequency (hard labels, by linearity the same), or one
+        row whose target is ``q`` (soft and multilabel targets)."""
+        decisions = self.decisions
+        assert decisions is not None
+        task, k = decisions.task, q.shape[0]
+        if task == "multilabel" or decisions.target == "soft":
+            scores, targets, y, share = q[None, :], q[None, :], None, np.ones(1)
+        else:
+            seen = np.flatnonzero(q > 0)  # a class no row has weighs nothing
+            y, share, targets = seen, q[seen], None
+            column = q[1] if task == "binary" else None
+            scores = np.full((seen.size, 1), column) if task == "binary" else np.tile(q, (seen.size, 1))
+            if k == 0 or not seen.size:
+                return float("nan")
+        result = self._compute(np.asarray(scores, dtype=np.float64), y, targets, "probs")
+        numerator = float(np.dot(share, result.numerator))
+        denominator = float(np.dot(share, result.denominator))
+        return numerator / denominator
+
     def _warnings(self, unmatched: int | None) -> list[str]:
-        acc, notes = self.accumulator, []
-        assert acc is not None and self.rules is not None
+        assert self.accumulator is not None and self.rules is not None
+        acc, notes = self.accumulator.counters, []
         if acc.clipped:
             notes.append(
                 f"clipped {acc.clipped} probabilit{'y' if acc.clipped == 1 else 'ies'} "
