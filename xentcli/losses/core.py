@@ -8,9 +8,13 @@ Losses are in nats; callers convert to another log base.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from . import figures
+from .figures import Figures
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -41,8 +45,8 @@ def row_logsumexp(x: npt.ArrayLike) -> FloatArray:
         raise ValueError(f"expected a 2-d array, got shape {a.shape}")
     if a.shape[0] == 0:
         return np.zeros(0)
-    top, _pred, rest, _picked = _top_pred_rest(a)
-    return top + np.log1p(rest)
+    found = _top_pred_rest(a)
+    return found.top + np.log1p(found.rest)
 
 
 def multiclass_from_logits(logits: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLosses:
@@ -52,20 +56,12 @@ def multiclass_from_logits(logits: npt.ArrayLike, labels: npt.ArrayLike) -> Samp
     >>> r.loss.tolist() == [float(np.log(2.0)), 0.0], r.pred.tolist()
     (True, [0, 0])
     """
-    z, y = _check(logits, labels)
-    if z.shape[0] == 0:
-        return _empty()
-    return _multiclass_logits(z, y)
+    return scored("multiclass", "logits", logits, labels)[0]
 
 
 def multiclass_from_logprobs(logprobs: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLosses:
     """``-log p[y]`` from log-probabilities (rows already normalised)."""
-    lp, y = _check(logprobs, labels)
-    if lp.shape[0] == 0:
-        return _empty()
-    rows = np.arange(lp.shape[0])
-    picked = lp[rows, y]
-    return SampleLosses(loss=-picked, pred=np.argmax(lp, axis=1), p_true=np.exp(picked))
+    return scored("multiclass", "logprobs", logprobs, labels)[0]
 
 
 def multiclass_from_probs(probs: npt.ArrayLike, labels: npt.ArrayLike, eps: float) -> SampleLosses:
@@ -74,15 +70,7 @@ def multiclass_from_probs(probs: npt.ArrayLike, labels: npt.ArrayLike, eps: floa
     >>> bool(multiclass_from_probs([[0.91, 0.04, 0.05]], [0], eps=0.0).loss[0] == -np.log(0.91))
     True
     """
-    p, y = _check(probs, labels)
-    if p.shape[0] == 0:
-        return _empty()
-    rows = np.arange(p.shape[0])
-    p_true = p[rows, y]
-    safe, clipped = _clip(p_true, eps)
-    with np.errstate(divide="ignore"):  # log(0) is inf, the honest answer when eps == 0
-        loss = -np.log(safe)
-    return SampleLosses(loss=loss, pred=np.argmax(p, axis=1), p_true=p_true, clipped=clipped)
+    return scored("multiclass", "probs", probs, labels, eps)[0]
 
 
 def binary_from_logits(logits: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLosses:
@@ -91,12 +79,7 @@ def binary_from_logits(logits: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLo
     >>> binary_from_logits([1e300, 1e300], [1, 0]).loss.tolist()
     [0.0, 1e+300]
     """
-    z, y = _check_binary(logits, labels)
-    if z.shape[0] == 0:
-        return _empty()
-    signed = np.where(y == 1, -z, z)
-    loss = _softplus(signed)
-    return SampleLosses(loss=loss, pred=(z > 0).astype(np.int64), p_true=np.exp(-loss))
+    return scored("binary", "logits", logits, labels)[0]
 
 
 def binary_from_probs(probs: npt.ArrayLike, labels: npt.ArrayLike, eps: float) -> SampleLosses:
@@ -105,14 +88,7 @@ def binary_from_probs(probs: npt.ArrayLike, labels: npt.ArrayLike, eps: float) -
     >>> round(float(binary_from_probs([0.07], [0], eps=0.0).loss[0]), 12)
     0.072570692835
     """
-    p, y = _check_binary(probs, labels)
-    if p.shape[0] == 0:
-        return _empty()
-    safe, clipped = _clip(p, eps)
-    with np.errstate(divide="ignore"):  # log(0) is inf, the honest answer when eps == 0
-        loss = np.where(y == 1, -np.log(safe), -np.log1p(-safe))
-    p_true = np.where(y == 1, p, 1.0 - p)
-    return SampleLosses(loss=loss, pred=(p > 0.5).astype(np.int64), p_true=p_true, clipped=clipped)
+    return scored("binary", "probs", probs, labels, eps)[0]
 
 
 def binary_from_logprobs(logprobs: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLosses:
@@ -121,38 +97,135 @@ def binary_from_logprobs(logprobs: npt.ArrayLike, labels: npt.ArrayLike) -> Samp
     >>> round(float(binary_from_logprobs([np.log(0.25)], [0]).loss[0]), 12)
     0.287682072452
     """
-    lp, y = _check_binary(logprobs, labels)
-    if lp.shape[0] == 0:
-        return _empty()
-    with np.errstate(divide="ignore"):  # log p = 0 for a negative is an infinite loss
-        loss = np.where(y == 1, -lp, -_log1mexp(lp))
-    p = np.exp(lp)
-    return SampleLosses(loss=loss, pred=(p > 0.5).astype(np.int64), p_true=np.exp(-loss))
+    return scored("binary", "logprobs", logprobs, labels)[0]
+
+
+def scored(
+    task: str,
+    input_kind: str,
+    scores: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    eps: float = 0.0,
+) -> tuple[SampleLosses, Figures]:
+    """The losses of a ``binary`` (one column of positive-class scores) or
+    ``multiclass`` task with hard labels, and each row's evaluation figures, made from
+    what the kernel already holds. ``eps`` clips probabilities (``probs`` only)."""
+    if task == "binary":
+        s, y = _check_binary(scores, labels)
+        if s.shape[0] == 0:
+            return _empty(), _no_figures()
+        if input_kind == "logits":
+            return _binary_logits(s, y)
+        if input_kind == "logprobs":
+            return _binary_logprobs(s, y)
+        return _binary_probs(s, y, eps)
+    s, y = _check(scores, labels)
+    if s.shape[0] == 0:
+        return _empty(), _no_figures()
+    if input_kind == "logits":
+        return _multiclass_logits(s, y)
+    if input_kind == "logprobs":
+        return _multiclass_logprobs(s, y)
+    return _multiclass_probs(s, y, eps)
 
 
 # -- kernels on clean input -------------------------------------------------------------
 
 
-def _multiclass_logits(z: FloatArray, y: IntArray) -> SampleLosses:
-    top, pred, rest, picked = _top_pred_rest(z, y)
+def _binary_logits(z: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
+    positive = y == 1
+    signed = np.where(positive, -z, z)
+    loss = _softplus(signed)
+    p_true = np.exp(-loss)
+    # (p - y)^2 is (1 - p_true)^2 whichever the label, and 1 - p_true is the other
+    # class's probability: P(positive) for a negative row.
+    other = 1.0 - p_true
+    row = Figures(
+        brier=other * other, confidence=np.where(positive, p_true, other), outcome=positive
+    )
+    return SampleLosses(loss=loss, pred=(z > 0).astype(np.int64), p_true=p_true), row
+
+
+def _binary_probs(p: FloatArray, y: IntArray, eps: float) -> tuple[SampleLosses, Figures]:
+    safe, clipped = _clip(p, eps)
+    with np.errstate(divide="ignore"):  # log(0) is inf, the honest answer when eps == 0
+        loss = np.where(y == 1, -np.log(safe), -np.log1p(-safe))
+    p_true = np.where(y == 1, p, 1.0 - p)
+    losses = SampleLosses(
+        loss=loss, pred=(p > 0.5).astype(np.int64), p_true=p_true, clipped=clipped
+    )
+    return losses, figures.binary(p, y)
+
+
+def _binary_logprobs(lp: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
+    with np.errstate(divide="ignore"):  # log p = 0 for a negative is an infinite loss
+        loss = np.where(y == 1, -lp, -_log1mexp(lp))
+    p = np.exp(lp)
+    losses = SampleLosses(loss=loss, pred=(p > 0.5).astype(np.int64), p_true=np.exp(-loss))
+    return losses, figures.binary(p, y)
+
+
+def _multiclass_probs(p: FloatArray, y: IntArray, eps: float) -> tuple[SampleLosses, Figures]:
+    rows = np.arange(p.shape[0])
+    p_true = p[rows, y]
+    safe, clipped = _clip(p_true, eps)
+    with np.errstate(divide="ignore"):  # log(0) is inf, the honest answer when eps == 0
+        loss = -np.log(safe)
+    pred = np.argmax(p, axis=1)
+    losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
+    return losses, figures.multiclass(p, pred, labels=y)
+
+
+def _multiclass_logprobs(lp: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
+    rows = np.arange(lp.shape[0])
+    picked = lp[rows, y]
+    pred = np.argmax(lp, axis=1)
+    losses = SampleLosses(loss=-picked, pred=pred, p_true=np.exp(picked))
+    return losses, figures.multiclass(np.exp(lp), pred, labels=y)
+
+
+def _multiclass_logits(z: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
+    top, pred, rest, picked, at_label, squares = _top_pred_rest(z, y, with_figures=True)
     # loss = (top - z[y]) + log(sum exp(z - top)); the top term is exactly 1, so the
     # sum of the rest goes through log1p and losses far below eps stay exact.
     with np.errstate(over="ignore"):  # top - z[y] beyond float64 is an infinite loss
         loss = (top - picked) + np.log1p(rest)
-    return SampleLosses(loss=loss, pred=pred, p_true=np.exp(-loss))
+    losses = SampleLosses(loss=loss, pred=pred, p_true=np.exp(-loss))
+    # With e_c = exp(z_c - top) and d = 1 + rest = sum_c e_c, p_c = e_c / d and
+    # d^2 * Brier = sum_{c != y} e_c^2 + (d - e_y)^2. d - e_y is rest + (1 - e_y): the
+    # rest itself when the label is the top, so a confident right row keeps its digits.
+    d = 1.0 + rest
+    off_label = rest + (1.0 - at_label)
+    brier = (squares + (1.0 - at_label * at_label) + off_label * off_label) / (d * d)
+    if z.shape[1] == 2:
+        brier *= 0.5  # scikit-learn's scale_by_half="auto": equal to the binary form
+    return losses, Figures(brier=brier, confidence=1.0 / d, outcome=pred == y)
 
 
 BLOCK_BYTES = 1 << 19  # a sub-block stays in cache: about 6500 rows of 10 float64
 WIDE = 32  # above this many classes a sub-block is made row-major, where argmax is fast
 
 
-def _top_pred_rest(
-    z: FloatArray, y: IntArray | None = None
-) -> tuple[FloatArray, IntArray, FloatArray, FloatArray]:
-    """Per row: the largest value, its first index, ``sum(exp(z - top))`` over the other
-    entries, and ``z[y]`` (when ``y`` is given), in cache-sized sub-blocks."""
+class TopRest(NamedTuple):
+    """Per row: the largest value ``top``, its first index ``pred``, ``rest`` =
+    ``sum(exp(z - top))`` over the other entries, ``picked`` = ``z[y]``, and with
+    ``with_figures``: ``at_label`` = ``exp(z[y] - top)`` and ``squares`` =
+    ``sum(exp(z - top)^2)`` over the entries other than the top."""
+
+    top: FloatArray
+    pred: IntArray
+    rest: FloatArray
+    picked: FloatArray
+    at_label: FloatArray
+    squares: FloatArray
+
+
+def _top_pred_rest(z: FloatArray, y: IntArray | None = None, with_figures: bool = False) -> TopRest:
+    """:class:`TopRest` of every row, in cache-sized sub-blocks (``picked`` when ``y``
+    is given, ``at_label`` and ``squares`` when ``with_figures`` too; else empty)."""
     n, k = z.shape
     top, pred, rest, picked = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
+    at_label, squares = (np.empty(n), np.empty(n)) if with_figures else (np.empty(0), np.empty(0))
     step = max(1, BLOCK_BYTES // (8 * k))
     column_major = z.strides[0] == z.itemsize
     rows = np.arange(min(n, step))
@@ -176,9 +249,14 @@ def _top_pred_rest(
         with np.errstate(over="ignore", under="ignore"):
             np.subtract(part, block_top[:, None], out=shifted)
             np.exp(shifted, out=shifted)
+        if with_figures and y is not None:
+            at_label[start:stop] = shifted[local, y[start:stop]]
         shifted[local, block_pred] = 0.0
         shifted.sum(axis=1, out=rest[start:stop])
-    return top, pred, rest, picked
+        if with_figures:
+            with np.errstate(under="ignore"):
+                np.einsum("ij,ij->i", shifted, shifted, out=squares[start:stop])
+    return TopRest(top, pred, rest, picked, at_label, squares)
 
 
 def _first_argmax(part: FloatArray, top: FloatArray, by_column: bool) -> IntArray:
@@ -244,3 +322,7 @@ def _empty() -> SampleLosses:
     return SampleLosses(
         loss=np.zeros(0), pred=np.zeros(0, dtype=np.int64), p_true=np.zeros(0), clipped=0
     )
+
+
+def _no_figures() -> Figures:
+    return Figures(brier=np.zeros(0), confidence=np.zeros(0), outcome=np.zeros(0, dtype=bool))

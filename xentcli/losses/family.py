@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from . import figures
 from .core import SampleLosses, _log1mexp, _top_pred_rest
+from .figures import Figures
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -53,20 +55,51 @@ class Arithmetic:
 
 @dataclass(frozen=True)
 class Weighted:
-    """Per-sample losses with the terms of a weighted mean.
+    """Per-sample losses with the terms of a weighted mean, and each row's figures.
 
     ``numerator`` is each row's class-weighted loss, ``denominator`` its share of
     the divisor; the mean is ``sum(numerator) / sum(denominator)`` (times sample
-    weights, which the caller applies). ``per_label`` holds multilabel rows' losses
-    per label and ``hits`` their per-label correctness.
+    weights, which the caller applies). ``brier``, ``confidence`` and ``outcome`` are
+    the row's Brier term and what the reliability bins take (``figures.Figures``:
+    ``(n,)``, or ``(n, L)`` confidences and outcomes for multilabel), from the scores
+    in float64 whatever the arithmetic of the loss. ``per_label`` holds multilabel
+    rows' losses per label and ``hits`` their per-label correctness.
     """
 
     losses: SampleLosses
     numerator: FloatArray
     denominator: FloatArray
+    brier: FloatArray
+    confidence: FloatArray
+    outcome: npt.NDArray[np.bool_]
     per_label: FloatArray | None = None
     hits: npt.NDArray[np.bool_] | None = None
     renormalized: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        losses: SampleLosses,
+        numerator: FloatArray,
+        denominator: FloatArray,
+        row: Figures,
+        *,
+        per_label: FloatArray | None = None,
+        hits: npt.NDArray[np.bool_] | None = None,
+        renormalized: int = 0,
+    ) -> Weighted:
+        """The terms, with the row figures ``row`` spread into their fields."""
+        return cls(
+            losses,
+            numerator,
+            denominator,
+            row.brier,
+            row.confidence,
+            row.outcome,
+            per_label=per_label,
+            hits=hits,
+            renormalized=renormalized,
+        )
 
 
 def nll_matrix(
@@ -85,11 +118,11 @@ def nll_matrix(
         return _log_softmax(scores.astype(arith.dtype)), None, 0
     if input_kind == "logits" and not arith.logits_via_probs:
         if arith.exact:
-            top, _pred, rest, _ = _top_pred_rest(scores)
+            found = _top_pred_rest(scores)
             # (top - z) first, as core does: the true class's term is exact, and
             # log1p(rest) is added without cancelling against top.
             with np.errstate(over="ignore"):
-                return (top[:, None] - scores) + np.log1p(rest)[:, None], None, 0
+                return (found.top[:, None] - scores) + np.log1p(found.rest)[:, None], None, 0
         return _log_softmax(scores.astype(arith.dtype)), None, 0
     if input_kind == "logprobs" and not arith.logprobs_via_probs:
         return -scores.astype(arith.dtype).astype(np.float64), None, 0
@@ -158,7 +191,12 @@ def multiclass(
     clipped = _count_clipped(moved, entered, rows, targets)
     pred = np.argmax(scores, axis=1)
     losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
-    return Weighted(losses, numerator, denominator, renormalized=renormalized)
+    if input_kind == "logits" and arith.exact and not arith.logits_via_probs:
+        p = np.exp(-nll)  # nll is the exact float64 -log softmax: no second softmax
+    else:
+        p = figures.probabilities(scores, input_kind)
+    row = figures.multiclass(p, pred, labels=labels, targets=targets)
+    return Weighted.of(losses, numerator, denominator, row, renormalized=renormalized)
 
 
 def binary_terms(
@@ -217,7 +255,8 @@ def binary(
     p_true = np.exp(-np.where(labels == 1, pos, neg))
     pred = (_positive_probability(scores, input_kind) > 0.5).astype(np.int64)
     losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
-    return Weighted(losses, numerator, denominator)
+    row = figures.binary(figures.probabilities(scores, input_kind, binary=True), labels)
+    return Weighted.of(losses, numerator, denominator, row)
 
 
 def multilabel(
@@ -251,7 +290,8 @@ def multilabel(
     p_true = np.exp(-truth.mean(axis=1))  # geometric mean of each label's probability
     pred = hits.all(axis=1).astype(np.int64)  # 1 where every label is right
     losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
-    return Weighted(losses, numerator, denominator, per_label=per_label, hits=hits)
+    row = figures.multilabel(figures.probabilities(scores, input_kind, binary=True), targets)
+    return Weighted.of(losses, numerator, denominator, row, per_label=per_label, hits=hits)
 
 
 # -- helpers ---------------------------------------------------------------------------
