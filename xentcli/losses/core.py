@@ -140,9 +140,9 @@ def _binary_logits(z: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
     # (p - y)^2 is (1 - p_true)^2 whichever the label, and 1 - p_true is the other
     # class's probability: P(positive) for a negative row.
     other = 1.0 - p_true
-    row = Figures(
-        brier=other * other, confidence=np.where(positive, p_true, other), outcome=positive
-    )
+    confidence = np.where(positive, p_true, other)
+    brier = np.multiply(other, other, out=other)
+    row = Figures(brier=brier, confidence=confidence, outcome=positive)
     return SampleLosses(loss=loss, pred=(z > 0).astype(np.int64), p_true=p_true), row
 
 
@@ -185,21 +185,32 @@ def _multiclass_logprobs(lp: FloatArray, y: IntArray) -> tuple[SampleLosses, Fig
 
 
 def _multiclass_logits(z: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
-    top, pred, rest, picked, at_label, squares = _top_pred_rest(z, y, with_figures=True)
+    top, pred, rest, picked, squares = _top_pred_rest(z, y, with_figures=True)
     # loss = (top - z[y]) + log(sum exp(z - top)); the top term is exactly 1, so the
     # sum of the rest goes through log1p and losses far below eps stay exact.
     with np.errstate(over="ignore"):  # top - z[y] beyond float64 is an infinite loss
         loss = (top - picked) + np.log1p(rest)
     losses = SampleLosses(loss=loss, pred=pred, p_true=np.exp(-loss))
     # With e_c = exp(z_c - top) and d = 1 + rest = sum_c e_c, p_c = e_c / d and
-    # d^2 * Brier = sum_{c != y} e_c^2 + (d - e_y)^2. d - e_y is rest + (1 - e_y): the
-    # rest itself when the label is the top, so a confident right row keeps its digits.
-    d = 1.0 + rest
-    off_label = rest + (1.0 - at_label)
-    brier = (squares + (1.0 - at_label * at_label) + off_label * off_label) / (d * d)
+    # d^2 * Brier = sum_{c != y} e_c^2 + (d - e_y)^2, where
+    #   sum_{c != y} e_c^2 = squares + (1 - e_y^2)  (squares leaves out the top's 1)
+    #   d - e_y = rest + (1 - e_y): the rest itself when the label is the top, so a
+    #   confident right row keeps its digits.
+    # In place, on arrays this function made: each step costs a pass, not an allocation.
+    with np.errstate(under="ignore"):
+        e_y = np.exp(picked - top)  # exactly 1 when the label is the top
+    off_label = rest + (1.0 - e_y)
+    off_label *= off_label  # (d - e_y)^2
+    np.multiply(e_y, e_y, out=e_y)
+    np.subtract(1.0, e_y, out=e_y)  # 1 - e_y^2
+    brier = np.add(squares, e_y, out=squares)
+    brier += off_label
+    confidence = np.divide(1.0, np.add(rest, 1.0, out=off_label), out=off_label)  # 1 / d
+    brier *= confidence
+    brier *= confidence
     if z.shape[1] == 2:
         brier *= 0.5  # scikit-learn's scale_by_half="auto": equal to the binary form
-    return losses, Figures(brier=brier, confidence=1.0 / d, outcome=pred == y)
+    return losses, Figures(brier=brier, confidence=confidence, outcome=pred == y)
 
 
 BLOCK_BYTES = 1 << 19  # a sub-block stays in cache: about 6500 rows of 10 float64
@@ -209,23 +220,22 @@ WIDE = 32  # above this many classes a sub-block is made row-major, where argmax
 class TopRest(NamedTuple):
     """Per row: the largest value ``top``, its first index ``pred``, ``rest`` =
     ``sum(exp(z - top))`` over the other entries, ``picked`` = ``z[y]``, and with
-    ``with_figures``: ``at_label`` = ``exp(z[y] - top)`` and ``squares`` =
-    ``sum(exp(z - top)^2)`` over the entries other than the top."""
+    ``with_figures`` ``squares`` = ``sum(exp(z - top)^2)`` over the entries other than
+    the top."""
 
     top: FloatArray
     pred: IntArray
     rest: FloatArray
     picked: FloatArray
-    at_label: FloatArray
     squares: FloatArray
 
 
 def _top_pred_rest(z: FloatArray, y: IntArray | None = None, with_figures: bool = False) -> TopRest:
     """:class:`TopRest` of every row, in cache-sized sub-blocks (``picked`` when ``y``
-    is given, ``at_label`` and ``squares`` when ``with_figures`` too; else empty)."""
+    is given, ``squares`` when ``with_figures``; else empty)."""
     n, k = z.shape
     top, pred, rest, picked = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
-    at_label, squares = (np.empty(n), np.empty(n)) if with_figures else (np.empty(0), np.empty(0))
+    squares = np.empty(n if with_figures else 0)
     step = max(1, BLOCK_BYTES // (8 * k))
     column_major = z.strides[0] == z.itemsize
     rows = np.arange(min(n, step))
@@ -249,14 +259,12 @@ def _top_pred_rest(z: FloatArray, y: IntArray | None = None, with_figures: bool 
         with np.errstate(over="ignore", under="ignore"):
             np.subtract(part, block_top[:, None], out=shifted)
             np.exp(shifted, out=shifted)
-        if with_figures and y is not None:
-            at_label[start:stop] = shifted[local, y[start:stop]]
         shifted[local, block_pred] = 0.0
         shifted.sum(axis=1, out=rest[start:stop])
         if with_figures:
             with np.errstate(under="ignore"):
                 np.einsum("ij,ij->i", shifted, shifted, out=squares[start:stop])
-    return TopRest(top, pred, rest, picked, at_label, squares)
+    return TopRest(top, pred, rest, picked, squares)
 
 
 def _first_argmax(part: FloatArray, top: FloatArray, by_column: bool) -> IntArray:
