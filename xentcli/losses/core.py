@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from . import figures
 from .figures import Figures
+from .primitives import clip, log1mexp, softplus
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -47,6 +48,20 @@ def row_logsumexp(x: npt.ArrayLike) -> FloatArray:
         return np.zeros(0)
     found = _top_pred_rest(a)
     return found.top + np.log1p(found.rest)
+
+
+def neg_log_softmax(z: FloatArray) -> FloatArray:
+    """``-log softmax(z)`` of every entry of float64 logits, exact for any finite logit:
+    ``(top - z) + log1p(rest)``, as the one-column kernel computes it.
+
+    >>> neg_log_softmax(np.array([[1000.0, 1000.0]])).tolist() == [[np.log(2.0)] * 2]
+    True
+    """
+    found = _top_pred_rest(z)
+    # (top - z) first: the true class's term is exact, and log1p(rest) is added
+    # without cancelling against top.
+    with np.errstate(over="ignore"):
+        return (found.top[:, None] - z) + np.log1p(found.rest)[:, None]
 
 
 def multiclass_from_logits(logits: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLosses:
@@ -135,7 +150,7 @@ def scored(
 def _binary_logits(z: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
     positive = y == 1
     signed = np.where(positive, -z, z)
-    loss = _softplus(signed)
+    loss = softplus(signed)
     p_true = np.exp(-loss)
     # (p - y)^2 is (1 - p_true)^2 whichever the label, and 1 - p_true is the other
     # class's probability: P(positive) for a negative row.
@@ -159,7 +174,7 @@ def _binary_probs(p: FloatArray, y: IntArray, eps: float) -> tuple[SampleLosses,
 
 def _binary_logprobs(lp: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
     with np.errstate(divide="ignore"):  # log p = 0 for a negative is an infinite loss
-        loss = np.where(y == 1, -lp, -_log1mexp(lp))
+        loss = np.where(y == 1, -lp, -log1mexp(lp))
     p = np.exp(lp)
     losses = SampleLosses(loss=loss, pred=(p > 0.5).astype(np.int64), p_true=np.exp(-loss))
     return losses, figures.binary(p, y)
@@ -197,7 +212,7 @@ def _multiclass_logits(z: FloatArray, y: IntArray) -> tuple[SampleLosses, Figure
     #   d - e_y = rest + (1 - e_y): the rest itself when the label is the top, so a
     #   confident right row keeps its digits.
     # In place, on arrays this function made: each step costs a pass, not an allocation.
-    with np.errstate(under="ignore"):
+    with np.errstate(over="ignore", under="ignore"):  # z_y - top below -inf: e_y is 0
         e_y = np.exp(picked - top)  # exactly 1 when the label is the top
     off_label = rest + (1.0 - e_y)
     off_label *= off_label  # (d - e_y)^2
@@ -277,25 +292,10 @@ def _first_argmax(part: FloatArray, top: FloatArray, by_column: bool) -> IntArra
     return pred
 
 
-def _softplus(x: FloatArray) -> FloatArray:
-    """``log(1 + exp(x))`` without overflow: ``max(x, 0) + log1p(exp(-|x|))``."""
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def _log1mexp(x: FloatArray) -> FloatArray:
-    """``log(1 - exp(x))`` for ``x <= 0``, accurate at both ends (Maechler 2012)."""
-    near = x > -np.log(2.0)
-    out = np.empty_like(x)
-    out[near] = np.log(-np.expm1(x[near]))
-    out[~near] = np.log1p(-np.exp(x[~near]))
-    return out
-
-
 def _clip(p: FloatArray, eps: float) -> tuple[FloatArray, int]:
-    if eps <= 0:
-        return p, 0
-    safe = np.clip(p, eps, 1.0 - eps)
-    return safe, int(np.count_nonzero(safe != p))
+    """``p`` clipped to ``[eps, 1 - eps]``, and how many values moved."""
+    safe, moved = clip(p, eps)
+    return safe, 0 if moved is None else int(np.count_nonzero(moved))
 
 
 def _check(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, IntArray]:

@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import figures
-from .core import SampleLosses, _log1mexp, _top_pred_rest
+from .core import SampleLosses, neg_log_softmax
 from .figures import Figures
+from .primitives import clip, log1mexp, peer_neg_log_softmax, sigmoid, softmax, softplus_both
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -113,17 +114,13 @@ def nll_matrix(
         if input_kind == "probs":
             with np.errstate(divide="ignore"):
                 x = np.log(x)
-        return _log_softmax(x), None, 0
+        return peer_neg_log_softmax(x), None, 0
     if input_kind == "logprobs" and arith.logprobs_as_logits:
-        return _log_softmax(scores.astype(arith.dtype)), None, 0
+        return peer_neg_log_softmax(scores.astype(arith.dtype)), None, 0
     if input_kind == "logits" and not arith.logits_via_probs:
         if arith.exact:
-            found = _top_pred_rest(scores)
-            # (top - z) first, as core does: the true class's term is exact, and
-            # log1p(rest) is added without cancelling against top.
-            with np.errstate(over="ignore"):
-                return (found.top[:, None] - scores) + np.log1p(found.rest)[:, None], None, 0
-        return _log_softmax(scores.astype(arith.dtype)), None, 0
+            return neg_log_softmax(scores), None, 0
+        return peer_neg_log_softmax(scores.astype(arith.dtype)), None, 0
     if input_kind == "logprobs" and not arith.logprobs_via_probs:
         return -scores.astype(arith.dtype).astype(np.float64), None, 0
     p = _probabilities(scores, input_kind, arith)
@@ -133,7 +130,7 @@ def nll_matrix(
         renormalized = int(np.count_nonzero(np.abs(sums - 1) > np.sqrt(np.finfo(p.dtype).eps)))
         with np.errstate(invalid="ignore", divide="ignore"):
             p = p / sums
-    p, moved = _clip(p, arith)
+    p, moved = clip(p, arith.eps)
     with np.errstate(divide="ignore"):
         nll = -np.log(p)
     return np.minimum(nll, arith.log_floor).astype(np.float64), moved, renormalized
@@ -205,17 +202,14 @@ def binary_terms(
     """``-log p`` and ``-log(1 - p)`` elementwise for positive-class scores of any shape,
     and the mask of clipped entries."""
     if input_kind == "logits" and not arith.logits_via_probs:
-        x: np.ndarray = scores.astype(arith.dtype)
-        with np.errstate(over="ignore", under="ignore"):
-            pos = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-            neg = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+        pos, neg = softplus_both(scores.astype(arith.dtype))
         return pos.astype(np.float64), neg.astype(np.float64), None
     if input_kind == "logprobs" and not arith.logprobs_via_probs:
         lp: np.ndarray = scores.astype(arith.dtype)
         with np.errstate(divide="ignore"):
-            return (-lp).astype(np.float64), (-_log1mexp(lp.astype(np.float64))), None
+            return (-lp).astype(np.float64), (-log1mexp(lp.astype(np.float64))), None
     p = _probabilities(scores, input_kind, arith, binary=True)
-    p, moved = _clip(p, arith)
+    p, moved = clip(p, arith.eps)
     with np.errstate(divide="ignore"):
         pos = -np.log(p)
         # PyTorch's BCELoss (and Keras through it) takes log1p(-p); scikit-learn forms
@@ -321,34 +315,12 @@ def _probabilities(
     """Scores as probabilities in ``arith.dtype``: softmax or sigmoid of logits, exp of
     log-probabilities, probabilities as they are."""
     x: np.ndarray = scores.astype(arith.dtype)
-    with np.errstate(over="ignore", under="ignore"):
-        if input_kind == "logits":
-            if binary:
-                return _sigmoid(x)
-            e = np.exp(x - x.max(axis=1, keepdims=True))
-            return e / e.sum(axis=1, keepdims=True)
-        if input_kind == "logprobs":
+    if input_kind == "logits":
+        return sigmoid(x) if binary else softmax(x)
+    if input_kind == "logprobs":
+        with np.errstate(over="ignore", under="ignore"):
             return np.exp(x)
     return x
-
-
-def _log_softmax(x: np.ndarray) -> FloatArray:
-    """``-log_softmax(x)`` in ``x``'s float type, as the peers compute it: shift by the
-    row's maximum, then subtract the log of the sum of exps."""
-    with np.errstate(under="ignore", invalid="ignore"):
-        shifted = x - x.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return (lse - shifted).astype(np.float64)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """``1 / (1 + exp(-x))`` without overflow, as scipy's ``expit``."""
-    out = np.empty_like(x)
-    positive = x >= 0
-    out[positive] = 1 / (1 + np.exp(-x[positive]))
-    e = np.exp(x[~positive])
-    out[~positive] = e / (1 + e)
-    return out
 
 
 def _target(y: FloatArray, smoothing: float, arith: Arithmetic) -> FloatArray:
@@ -361,14 +333,6 @@ def _target(y: FloatArray, smoothing: float, arith: Arithmetic) -> FloatArray:
         return t
     typed = arith.dtype
     return (typed(1 - smoothing) * y.astype(typed) + typed(smoothing / 2)).astype(np.float64)
-
-
-def _clip(p: np.ndarray, arith: Arithmetic) -> tuple[np.ndarray, npt.NDArray[np.bool_] | None]:
-    if arith.eps <= 0:
-        return p, None
-    eps = p.dtype.type(arith.eps)
-    safe = np.clip(p, eps, p.dtype.type(1) - eps)
-    return safe, safe != p
 
 
 def _times(t: FloatArray, nll: FloatArray) -> FloatArray:

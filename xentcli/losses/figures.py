@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .primitives import sigmoid, softmax
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -74,30 +76,12 @@ def multilabel(p: FloatArray, targets: FloatArray) -> Figures:
     return Figures(brier=brier, confidence=p, outcome=targets > 0.5)
 
 
-def softmax(z: FloatArray) -> FloatArray:
-    """Softmax of float64 logits, stable for any finite values."""
-    with np.errstate(under="ignore"):
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-    e /= e.sum(axis=1, keepdims=True)
-    return e
-
-
-def sigmoid(x: FloatArray) -> FloatArray:
-    """``1 / (1 + exp(-x))`` without overflow, as scipy's ``expit``."""
-    out = np.empty_like(x)
-    positive = x >= 0
-    with np.errstate(under="ignore", over="ignore"):
-        out[positive] = 1 / (1 + np.exp(-x[positive]))
-        e = np.exp(x[~positive])
-        out[~positive] = e / (1 + e)
-    return out
-
-
 def probabilities(scores: FloatArray, input_kind: str, binary: bool = False) -> FloatArray:
     """The scores as float64 probabilities, unclipped: what every figure here reads."""
     x = np.asarray(scores, dtype=np.float64)
     if input_kind == "logits":
         return sigmoid(x) if binary else softmax(x)
     if input_kind == "logprobs":
-        return np.exp(x)
+        with np.errstate(under="ignore"):
+            return np.exp(x)
     return x
