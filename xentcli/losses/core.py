@@ -8,9 +8,14 @@ Losses are in nats; callers convert to another log base.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from . import figures
+from .figures import Figures
+from .primitives import clip, log1mexp, softplus
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -41,8 +46,22 @@ def row_logsumexp(x: npt.ArrayLike) -> FloatArray:
         raise ValueError(f"expected a 2-d array, got shape {a.shape}")
     if a.shape[0] == 0:
         return np.zeros(0)
-    top, _pred, rest, _picked = _top_pred_rest(a)
-    return top + np.log1p(rest)
+    found = _top_pred_rest(a)
+    return found.top + np.log1p(found.rest)
+
+
+def neg_log_softmax(z: FloatArray) -> FloatArray:
+    """``-log softmax(z)`` of every entry of float64 logits, exact for any finite logit:
+    ``(top - z) + log1p(rest)``, as the one-column kernel computes it.
+
+    >>> neg_log_softmax(np.array([[1000.0, 1000.0]])).tolist() == [[np.log(2.0)] * 2]
+    True
+    """
+    found = _top_pred_rest(z)
+    # (top - z) first: the true class's term is exact, and log1p(rest) is added
+    # without cancelling against top.
+    with np.errstate(over="ignore"):
+        return (found.top[:, None] - z) + np.log1p(found.rest)[:, None]
 
 
 def multiclass_from_logits(logits: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLosses:
@@ -52,20 +71,12 @@ def multiclass_from_logits(logits: npt.ArrayLike, labels: npt.ArrayLike) -> Samp
     >>> r.loss.tolist() == [float(np.log(2.0)), 0.0], r.pred.tolist()
     (True, [0, 0])
     """
-    z, y = _check(logits, labels)
-    if z.shape[0] == 0:
-        return _empty()
-    return _multiclass_logits(z, y)
+    return scored("multiclass", "logits", logits, labels)[0]
 
 
 def multiclass_from_logprobs(logprobs: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLosses:
     """``-log p[y]`` from log-probabilities (rows already normalised)."""
-    lp, y = _check(logprobs, labels)
-    if lp.shape[0] == 0:
-        return _empty()
-    rows = np.arange(lp.shape[0])
-    picked = lp[rows, y]
-    return SampleLosses(loss=-picked, pred=np.argmax(lp, axis=1), p_true=np.exp(picked))
+    return scored("multiclass", "logprobs", logprobs, labels)[0]
 
 
 def multiclass_from_probs(probs: npt.ArrayLike, labels: npt.ArrayLike, eps: float) -> SampleLosses:
@@ -74,15 +85,7 @@ def multiclass_from_probs(probs: npt.ArrayLike, labels: npt.ArrayLike, eps: floa
     >>> bool(multiclass_from_probs([[0.91, 0.04, 0.05]], [0], eps=0.0).loss[0] == -np.log(0.91))
     True
     """
-    p, y = _check(probs, labels)
-    if p.shape[0] == 0:
-        return _empty()
-    rows = np.arange(p.shape[0])
-    p_true = p[rows, y]
-    safe, clipped = _clip(p_true, eps)
-    with np.errstate(divide="ignore"):  # log(0) is inf, the honest answer when eps == 0
-        loss = -np.log(safe)
-    return SampleLosses(loss=loss, pred=np.argmax(p, axis=1), p_true=p_true, clipped=clipped)
+    return scored("multiclass", "probs", probs, labels, eps)[0]
 
 
 def binary_from_logits(logits: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLosses:
@@ -91,12 +94,7 @@ def binary_from_logits(logits: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLo
     >>> binary_from_logits([1e300, 1e300], [1, 0]).loss.tolist()
     [0.0, 1e+300]
     """
-    z, y = _check_binary(logits, labels)
-    if z.shape[0] == 0:
-        return _empty()
-    signed = np.where(y == 1, -z, z)
-    loss = _softplus(signed)
-    return SampleLosses(loss=loss, pred=(z > 0).astype(np.int64), p_true=np.exp(-loss))
+    return scored("binary", "logits", logits, labels)[0]
 
 
 def binary_from_probs(probs: npt.ArrayLike, labels: npt.ArrayLike, eps: float) -> SampleLosses:
@@ -105,14 +103,7 @@ def binary_from_probs(probs: npt.ArrayLike, labels: npt.ArrayLike, eps: float) -
     >>> round(float(binary_from_probs([0.07], [0], eps=0.0).loss[0]), 12)
     0.072570692835
     """
-    p, y = _check_binary(probs, labels)
-    if p.shape[0] == 0:
-        return _empty()
-    safe, clipped = _clip(p, eps)
-    with np.errstate(divide="ignore"):  # log(0) is inf, the honest answer when eps == 0
-        loss = np.where(y == 1, -np.log(safe), -np.log1p(-safe))
-    p_true = np.where(y == 1, p, 1.0 - p)
-    return SampleLosses(loss=loss, pred=(p > 0.5).astype(np.int64), p_true=p_true, clipped=clipped)
+    return scored("binary", "probs", probs, labels, eps)[0]
 
 
 def binary_from_logprobs(logprobs: npt.ArrayLike, labels: npt.ArrayLike) -> SampleLosses:
@@ -121,38 +112,145 @@ def binary_from_logprobs(logprobs: npt.ArrayLike, labels: npt.ArrayLike) -> Samp
     >>> round(float(binary_from_logprobs([np.log(0.25)], [0]).loss[0]), 12)
     0.287682072452
     """
-    lp, y = _check_binary(logprobs, labels)
-    if lp.shape[0] == 0:
-        return _empty()
-    with np.errstate(divide="ignore"):  # log p = 0 for a negative is an infinite loss
-        loss = np.where(y == 1, -lp, -_log1mexp(lp))
-    p = np.exp(lp)
-    return SampleLosses(loss=loss, pred=(p > 0.5).astype(np.int64), p_true=np.exp(-loss))
+    return scored("binary", "logprobs", logprobs, labels)[0]
+
+
+def scored(
+    task: str,
+    input_kind: str,
+    scores: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    eps: float = 0.0,
+) -> tuple[SampleLosses, Figures]:
+    """The losses of a ``binary`` (one column of positive-class scores) or
+    ``multiclass`` task with hard labels, and each row's evaluation figures, made from
+    what the kernel already holds. ``eps`` clips probabilities (``probs`` only)."""
+    if task == "binary":
+        s, y = _check_binary(scores, labels)
+        if s.shape[0] == 0:
+            return _empty(), _no_figures()
+        if input_kind == "logits":
+            return _binary_logits(s, y)
+        if input_kind == "logprobs":
+            return _binary_logprobs(s, y)
+        return _binary_probs(s, y, eps)
+    s, y = _check(scores, labels)
+    if s.shape[0] == 0:
+        return _empty(), _no_figures()
+    if input_kind == "logits":
+        return _multiclass_logits(s, y)
+    if input_kind == "logprobs":
+        return _multiclass_logprobs(s, y)
+    return _multiclass_probs(s, y, eps)
 
 
 # -- kernels on clean input -------------------------------------------------------------
 
 
-def _multiclass_logits(z: FloatArray, y: IntArray) -> SampleLosses:
-    top, pred, rest, picked = _top_pred_rest(z, y)
+def _binary_logits(z: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
+    positive = y == 1
+    signed = np.where(positive, -z, z)
+    loss = softplus(signed)
+    p_true = np.exp(-loss)
+    # (p - y)^2 is (1 - p_true)^2 whichever the label, and 1 - p_true is the other
+    # class's probability: P(positive) for a negative row.
+    other = 1.0 - p_true
+    confidence = np.where(positive, p_true, other)
+    brier = np.multiply(other, other, out=other)
+    row = Figures(brier=brier, confidence=confidence, outcome=positive)
+    return SampleLosses(loss=loss, pred=(z > 0).astype(np.int64), p_true=p_true), row
+
+
+def _binary_probs(p: FloatArray, y: IntArray, eps: float) -> tuple[SampleLosses, Figures]:
+    safe, clipped = _clip(p, eps)
+    with np.errstate(divide="ignore"):  # log(0) is inf, the honest answer when eps == 0
+        loss = np.where(y == 1, -np.log(safe), -np.log1p(-safe))
+    p_true = np.where(y == 1, p, 1.0 - p)
+    losses = SampleLosses(
+        loss=loss, pred=(p > 0.5).astype(np.int64), p_true=p_true, clipped=clipped
+    )
+    return losses, figures.binary(p, y)
+
+
+def _binary_logprobs(lp: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
+    with np.errstate(divide="ignore"):  # log p = 0 for a negative is an infinite loss
+        loss = np.where(y == 1, -lp, -log1mexp(lp))
+    p = np.exp(lp)
+    losses = SampleLosses(loss=loss, pred=(p > 0.5).astype(np.int64), p_true=np.exp(-loss))
+    return losses, figures.binary(p, y)
+
+
+def _multiclass_probs(p: FloatArray, y: IntArray, eps: float) -> tuple[SampleLosses, Figures]:
+    rows = np.arange(p.shape[0])
+    p_true = p[rows, y]
+    safe, clipped = _clip(p_true, eps)
+    with np.errstate(divide="ignore"):  # log(0) is inf, the honest answer when eps == 0
+        loss = -np.log(safe)
+    pred = np.argmax(p, axis=1)
+    losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
+    return losses, figures.multiclass(p, pred, labels=y)
+
+
+def _multiclass_logprobs(lp: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
+    rows = np.arange(lp.shape[0])
+    picked = lp[rows, y]
+    pred = np.argmax(lp, axis=1)
+    losses = SampleLosses(loss=-picked, pred=pred, p_true=np.exp(picked))
+    return losses, figures.multiclass(np.exp(lp), pred, labels=y)
+
+
+def _multiclass_logits(z: FloatArray, y: IntArray) -> tuple[SampleLosses, Figures]:
+    top, pred, rest, picked, squares = _top_pred_rest(z, y, with_figures=True)
     # loss = (top - z[y]) + log(sum exp(z - top)); the top term is exactly 1, so the
     # sum of the rest goes through log1p and losses far below eps stay exact.
     with np.errstate(over="ignore"):  # top - z[y] beyond float64 is an infinite loss
         loss = (top - picked) + np.log1p(rest)
-    return SampleLosses(loss=loss, pred=pred, p_true=np.exp(-loss))
+    losses = SampleLosses(loss=loss, pred=pred, p_true=np.exp(-loss))
+    # With e_c = exp(z_c - top) and d = 1 + rest = sum_c e_c, p_c = e_c / d and
+    # d^2 * Brier = sum_{c != y} e_c^2 + (d - e_y)^2, where
+    #   sum_{c != y} e_c^2 = squares + (1 - e_y^2)  (squares leaves out the top's 1)
+    #   d - e_y = rest + (1 - e_y): the rest itself when the label is the top, so a
+    #   confident right row keeps its digits.
+    # In place, on arrays this function made: each step costs a pass, not an allocation.
+    with np.errstate(over="ignore", under="ignore"):  # z_y - top below -inf: e_y is 0
+        e_y = np.exp(picked - top)  # exactly 1 when the label is the top
+    off_label = rest + (1.0 - e_y)
+    off_label *= off_label  # (d - e_y)^2
+    np.multiply(e_y, e_y, out=e_y)
+    np.subtract(1.0, e_y, out=e_y)  # 1 - e_y^2
+    brier = np.add(squares, e_y, out=squares)
+    brier += off_label
+    confidence = np.divide(1.0, np.add(rest, 1.0, out=off_label), out=off_label)  # 1 / d
+    brier *= confidence
+    brier *= confidence
+    if z.shape[1] == 2:
+        brier *= 0.5  # scikit-learn's scale_by_half="auto": equal to the binary form
+    return losses, Figures(brier=brier, confidence=confidence, outcome=pred == y)
 
 
 BLOCK_BYTES = 1 << 19  # a sub-block stays in cache: about 6500 rows of 10 float64
 WIDE = 32  # above this many classes a sub-block is made row-major, where argmax is fast
 
 
-def _top_pred_rest(
-    z: FloatArray, y: IntArray | None = None
-) -> tuple[FloatArray, IntArray, FloatArray, FloatArray]:
-    """Per row: the largest value, its first index, ``sum(exp(z - top))`` over the other
-    entries, and ``z[y]`` (when ``y`` is given), in cache-sized sub-blocks."""
+class TopRest(NamedTuple):
+    """Per row: the largest value ``top``, its first index ``pred``, ``rest`` =
+    ``sum(exp(z - top))`` over the other entries, ``picked`` = ``z[y]``, and with
+    ``with_figures`` ``squares`` = ``sum(exp(z - top)^2)`` over the entries other than
+    the top."""
+
+    top: FloatArray
+    pred: IntArray
+    rest: FloatArray
+    picked: FloatArray
+    squares: FloatArray
+
+
+def _top_pred_rest(z: FloatArray, y: IntArray | None = None, with_figures: bool = False) -> TopRest:
+    """:class:`TopRest` of every row, in cache-sized sub-blocks (``picked`` when ``y``
+    is given, ``squares`` when ``with_figures``; else empty)."""
     n, k = z.shape
     top, pred, rest, picked = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
+    squares = np.empty(n if with_figures else 0)
     step = max(1, BLOCK_BYTES // (8 * k))
     column_major = z.strides[0] == z.itemsize
     rows = np.arange(min(n, step))
@@ -178,7 +276,10 @@ def _top_pred_rest(
             np.exp(shifted, out=shifted)
         shifted[local, block_pred] = 0.0
         shifted.sum(axis=1, out=rest[start:stop])
-    return top, pred, rest, picked
+        if with_figures:
+            with np.errstate(under="ignore"):
+                np.einsum("ij,ij->i", shifted, shifted, out=squares[start:stop])
+    return TopRest(top, pred, rest, picked, squares)
 
 
 def _first_argmax(part: FloatArray, top: FloatArray, by_column: bool) -> IntArray:
@@ -191,25 +292,10 @@ def _first_argmax(part: FloatArray, top: FloatArray, by_column: bool) -> IntArra
     return pred
 
 
-def _softplus(x: FloatArray) -> FloatArray:
-    """``log(1 + exp(x))`` without overflow: ``max(x, 0) + log1p(exp(-|x|))``."""
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def _log1mexp(x: FloatArray) -> FloatArray:
-    """``log(1 - exp(x))`` for ``x <= 0``, accurate at both ends (Maechler 2012)."""
-    near = x > -np.log(2.0)
-    out = np.empty_like(x)
-    out[near] = np.log(-np.expm1(x[near]))
-    out[~near] = np.log1p(-np.exp(x[~near]))
-    return out
-
-
 def _clip(p: FloatArray, eps: float) -> tuple[FloatArray, int]:
-    if eps <= 0:
-        return p, 0
-    safe = np.clip(p, eps, 1.0 - eps)
-    return safe, int(np.count_nonzero(safe != p))
+    """``p`` clipped to ``[eps, 1 - eps]``, and how many values moved."""
+    safe, moved = clip(p, eps)
+    return safe, 0 if moved is None else int(np.count_nonzero(moved))
 
 
 def _check(scores: npt.ArrayLike, labels: npt.ArrayLike) -> tuple[FloatArray, IntArray]:
@@ -244,3 +330,7 @@ def _empty() -> SampleLosses:
     return SampleLosses(
         loss=np.zeros(0), pred=np.zeros(0, dtype=np.int64), p_true=np.zeros(0), clipped=0
     )
+
+
+def _no_figures() -> Figures:
+    return Figures(brier=np.zeros(0), confidence=np.zeros(0), outcome=np.zeros(0, dtype=bool))

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .core import SampleLosses, _log1mexp, _top_pred_rest
+from . import figures
+from .core import SampleLosses, neg_log_softmax
+from .figures import Figures
+from .primitives import clip, log1mexp, peer_neg_log_softmax, sigmoid, softmax, softplus_both
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -53,20 +56,51 @@ class Arithmetic:
 
 @dataclass(frozen=True)
 class Weighted:
-    """Per-sample losses with the terms of a weighted mean.
+    """Per-sample losses with the terms of a weighted mean, and each row's figures.
 
     ``numerator`` is each row's class-weighted loss, ``denominator`` its share of
     the divisor; the mean is ``sum(numerator) / sum(denominator)`` (times sample
-    weights, which the caller applies). ``per_label`` holds multilabel rows' losses
-    per label and ``hits`` their per-label correctness.
+    weights, which the caller applies). ``brier``, ``confidence`` and ``outcome`` are
+    the row's Brier term and what the reliability bins take (``figures.Figures``:
+    ``(n,)``, or ``(n, L)`` confidences and outcomes for multilabel), from the scores
+    in float64 whatever the arithmetic of the loss. ``per_label`` holds multilabel
+    rows' losses per label and ``hits`` their per-label correctness.
     """
 
     losses: SampleLosses
     numerator: FloatArray
     denominator: FloatArray
+    brier: FloatArray
+    confidence: FloatArray
+    outcome: npt.NDArray[np.bool_]
     per_label: FloatArray | None = None
     hits: npt.NDArray[np.bool_] | None = None
     renormalized: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        losses: SampleLosses,
+        numerator: FloatArray,
+        denominator: FloatArray,
+        row: Figures,
+        *,
+        per_label: FloatArray | None = None,
+        hits: npt.NDArray[np.bool_] | None = None,
+        renormalized: int = 0,
+    ) -> Weighted:
+        """The terms, with the row figures ``row`` spread into their fields."""
+        return cls(
+            losses,
+            numerator,
+            denominator,
+            row.brier,
+            row.confidence,
+            row.outcome,
+            per_label=per_label,
+            hits=hits,
+            renormalized=renormalized,
+        )
 
 
 def nll_matrix(
@@ -80,17 +114,13 @@ def nll_matrix(
         if input_kind == "probs":
             with np.errstate(divide="ignore"):
                 x = np.log(x)
-        return _log_softmax(x), None, 0
+        return peer_neg_log_softmax(x), None, 0
     if input_kind == "logprobs" and arith.logprobs_as_logits:
-        return _log_softmax(scores.astype(arith.dtype)), None, 0
+        return peer_neg_log_softmax(scores.astype(arith.dtype)), None, 0
     if input_kind == "logits" and not arith.logits_via_probs:
         if arith.exact:
-            top, _pred, rest, _ = _top_pred_rest(scores)
-            # (top - z) first, as core does: the true class's term is exact, and
-            # log1p(rest) is added without cancelling against top.
-            with np.errstate(over="ignore"):
-                return (top[:, None] - scores) + np.log1p(rest)[:, None], None, 0
-        return _log_softmax(scores.astype(arith.dtype)), None, 0
+            return neg_log_softmax(scores), None, 0
+        return peer_neg_log_softmax(scores.astype(arith.dtype)), None, 0
     if input_kind == "logprobs" and not arith.logprobs_via_probs:
         return -scores.astype(arith.dtype).astype(np.float64), None, 0
     p = _probabilities(scores, input_kind, arith)
@@ -100,7 +130,7 @@ def nll_matrix(
         renormalized = int(np.count_nonzero(np.abs(sums - 1) > np.sqrt(np.finfo(p.dtype).eps)))
         with np.errstate(invalid="ignore", divide="ignore"):
             p = p / sums
-    p, moved = _clip(p, arith)
+    p, moved = clip(p, arith.eps)
     with np.errstate(divide="ignore"):
         nll = -np.log(p)
     return np.minimum(nll, arith.log_floor).astype(np.float64), moved, renormalized
@@ -158,7 +188,12 @@ def multiclass(
     clipped = _count_clipped(moved, entered, rows, targets)
     pred = np.argmax(scores, axis=1)
     losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
-    return Weighted(losses, numerator, denominator, renormalized=renormalized)
+    if input_kind == "logits" and arith.exact and not arith.logits_via_probs:
+        p = np.exp(-nll)  # nll is the exact float64 -log softmax: no second softmax
+    else:
+        p = figures.probabilities(scores, input_kind)
+    row = figures.multiclass(p, pred, labels=labels, targets=targets)
+    return Weighted.of(losses, numerator, denominator, row, renormalized=renormalized)
 
 
 def binary_terms(
@@ -167,17 +202,14 @@ def binary_terms(
     """``-log p`` and ``-log(1 - p)`` elementwise for positive-class scores of any shape,
     and the mask of clipped entries."""
     if input_kind == "logits" and not arith.logits_via_probs:
-        x: np.ndarray = scores.astype(arith.dtype)
-        with np.errstate(over="ignore", under="ignore"):
-            pos = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-            neg = np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+        pos, neg = softplus_both(scores.astype(arith.dtype))
         return pos.astype(np.float64), neg.astype(np.float64), None
     if input_kind == "logprobs" and not arith.logprobs_via_probs:
         lp: np.ndarray = scores.astype(arith.dtype)
         with np.errstate(divide="ignore"):
-            return (-lp).astype(np.float64), (-_log1mexp(lp.astype(np.float64))), None
+            return (-lp).astype(np.float64), (-log1mexp(lp.astype(np.float64))), None
     p = _probabilities(scores, input_kind, arith, binary=True)
-    p, moved = _clip(p, arith)
+    p, moved = clip(p, arith.eps)
     with np.errstate(divide="ignore"):
         pos = -np.log(p)
         # PyTorch's BCELoss (and Keras through it) takes log1p(-p); scikit-learn forms
@@ -217,7 +249,8 @@ def binary(
     p_true = np.exp(-np.where(labels == 1, pos, neg))
     pred = (_positive_probability(scores, input_kind) > 0.5).astype(np.int64)
     losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
-    return Weighted(losses, numerator, denominator)
+    row = figures.binary(figures.probabilities(scores, input_kind, binary=True), labels)
+    return Weighted.of(losses, numerator, denominator, row)
 
 
 def multilabel(
@@ -251,7 +284,8 @@ def multilabel(
     p_true = np.exp(-truth.mean(axis=1))  # geometric mean of each label's probability
     pred = hits.all(axis=1).astype(np.int64)  # 1 where every label is right
     losses = SampleLosses(loss=loss, pred=pred, p_true=p_true, clipped=clipped)
-    return Weighted(losses, numerator, denominator, per_label=per_label, hits=hits)
+    row = figures.multilabel(figures.probabilities(scores, input_kind, binary=True), targets)
+    return Weighted.of(losses, numerator, denominator, row, per_label=per_label, hits=hits)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -281,34 +315,12 @@ def _probabilities(
     """Scores as probabilities in ``arith.dtype``: softmax or sigmoid of logits, exp of
     log-probabilities, probabilities as they are."""
     x: np.ndarray = scores.astype(arith.dtype)
-    with np.errstate(over="ignore", under="ignore"):
-        if input_kind == "logits":
-            if binary:
-                return _sigmoid(x)
-            e = np.exp(x - x.max(axis=1, keepdims=True))
-            return e / e.sum(axis=1, keepdims=True)
-        if input_kind == "logprobs":
+    if input_kind == "logits":
+        return sigmoid(x) if binary else softmax(x)
+    if input_kind == "logprobs":
+        with np.errstate(over="ignore", under="ignore"):
             return np.exp(x)
     return x
-
-
-def _log_softmax(x: np.ndarray) -> FloatArray:
-    """``-log_softmax(x)`` in ``x``'s float type, as the peers compute it: shift by the
-    row's maximum, then subtract the log of the sum of exps."""
-    with np.errstate(under="ignore", invalid="ignore"):
-        shifted = x - x.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return (lse - shifted).astype(np.float64)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """``1 / (1 + exp(-x))`` without overflow, as scipy's ``expit``."""
-    out = np.empty_like(x)
-    positive = x >= 0
-    out[positive] = 1 / (1 + np.exp(-x[positive]))
-    e = np.exp(x[~positive])
-    out[~positive] = e / (1 + e)
-    return out
 
 
 def _target(y: FloatArray, smoothing: float, arith: Arithmetic) -> FloatArray:
@@ -321,14 +333,6 @@ def _target(y: FloatArray, smoothing: float, arith: Arithmetic) -> FloatArray:
         return t
     typed = arith.dtype
     return (typed(1 - smoothing) * y.astype(typed) + typed(smoothing / 2)).astype(np.float64)
-
-
-def _clip(p: np.ndarray, arith: Arithmetic) -> tuple[np.ndarray, npt.NDArray[np.bool_] | None]:
-    if arith.eps <= 0:
-        return p, None
-    eps = p.dtype.type(arith.eps)
-    safe = np.clip(p, eps, p.dtype.type(1) - eps)
-    return safe, safe != p
 
 
 def _times(t: FloatArray, nll: FloatArray) -> FloatArray:

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from . import core, family
 from .conventions import Rules
+from .figures import Figures
 
 
 def batch_losses(
@@ -46,7 +47,9 @@ def batch_losses(
     if task == "binary":
         assert y is not None
         if rules.default_path and not smoothing and pos_weight is None:
-            return _weighted(compute("binary", input_kind, scores, y, eps), y, class_weights)
+            return _weighted(
+                core.scored("binary", input_kind, scores[:, 0], y, eps), y, class_weights
+            )
         return family.binary(
             scores[:, 0],
             y,
@@ -69,41 +72,20 @@ def batch_losses(
         )
     assert y is not None
     if rules.default_path and not smoothing:
-        return _weighted(compute("multiclass", input_kind, scores, y, eps), y, class_weights)
+        return _weighted(core.scored("multiclass", input_kind, scores, y, eps), y, class_weights)
     return family.multiclass(
         scores, input_kind, arith, labels=y, smoothing=smoothing, class_weights=class_weights
     )
 
 
-def compute(
-    task: str,
-    input_kind: str,
-    scores: npt.NDArray[np.float64],
-    labels: npt.NDArray[np.int64],
-    eps: float,
-) -> core.SampleLosses:
-    """Dispatch to the core kernel for this task and input kind."""
-    if task == "binary":
-        column = scores[:, 0]
-        if input_kind == "logits":
-            return core.binary_from_logits(column, labels)
-        if input_kind == "logprobs":
-            return core.binary_from_logprobs(column, labels)
-        return core.binary_from_probs(column, labels, eps)
-    if input_kind == "logits":
-        return core.multiclass_from_logits(scores, labels)
-    if input_kind == "logprobs":
-        return core.multiclass_from_logprobs(scores, labels)
-    return core.multiclass_from_probs(scores, labels, eps)
-
-
 def _weighted(
-    losses: core.SampleLosses,
+    scored: tuple[core.SampleLosses, Figures],
     y: npt.NDArray[np.int64],
     weights: npt.NDArray[np.float64] | None,
 ) -> family.Weighted:
     """The exact kernels' losses as a weighted mean's terms: ``w[y] l`` over ``w[y]``."""
+    losses, row = scored
     if weights is None:
-        return family.Weighted(losses, losses.loss, np.ones(losses.loss.shape[0]))
+        return family.Weighted.of(losses, losses.loss, np.ones(losses.loss.shape[0]), row)
     w = weights[y]
-    return family.Weighted(losses, w * losses.loss, w)
+    return family.Weighted.of(losses, w * losses.loss, w, row)
