@@ -26,6 +26,7 @@ from ..io.arrays import from_numpy, mask, numbers, strings
 from ..io.source import Source
 from ..options import Options
 from .roles import (
+    BY_REASON,
     ID,
     INDEX,
     INDEX_NAME,
@@ -33,6 +34,7 @@ from .roles import (
     LABEL_DEFAULTS,
     LABEL_READ,
     PREDICTION,
+    SLICE,
     TEXT,
     UNNAMED_INDEX,
     UNUSED,
@@ -64,7 +66,8 @@ class Layout:
     (``join`` says why), else paired by position, where ``shared_keys`` names the
     columns both files carry (a key, a filename, a patient), checked to agree row by
     row. ``label_check`` is PREDS' own label column when LABELS is given: checked to
-    agree with LABELS row by row.
+    agree with LABELS row by row. ``by_cols`` are the ``--by`` columns in the order
+    given, each read from PREDS (``by_in_preds``) or else from LABELS.
     """
 
     pred_cols: tuple[str, ...]
@@ -84,6 +87,8 @@ class Layout:
     id_range: tuple[int, int] | None = None
     labels_id_range: tuple[int, int] | None = None
     generated_names: bool = False  # PREDS' column names are positions xent gave
+    by_cols: tuple[str, ...] = ()
+    by_in_preds: tuple[bool, ...] = ()
 
     @property
     def joined(self) -> bool:
@@ -119,6 +124,8 @@ class Layout:
             "roles": self.roles.to_dict(),
             "generated_names": self.generated_names,
             "skipped": list(self.skipped),
+            "by_cols": list(self.by_cols),
+            "by_in_preds": list(self.by_in_preds),
         }
 
     @classmethod
@@ -137,7 +144,8 @@ class Batch:
     """Aligned rows: ``offset`` is the PREDS row of the first; ``label_rows`` the LABELS rows.
 
     ``labels`` is the label column, or None when ``targets`` holds label columns as a
-    float64 block; ``weights`` the per-sample weights when a weight column is given.
+    float64 block; ``weights`` the per-sample weights when a weight column is given;
+    ``keys`` each ``--by`` column's values for these rows, in the order given.
     """
 
     offset: int
@@ -147,6 +155,7 @@ class Batch:
     label_rows: npt.NDArray[np.int64] | None = None
     targets: npt.NDArray[np.float64] | None = None
     weights: npt.NDArray[np.float64] | None = None
+    keys: dict[str, pa.Array] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
@@ -165,18 +174,21 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
     id_col, labels_id, join = pairing.preds_col, pairing.labels_col, pairing.reason
     label_source = labels if labels is not None else preds
     weight_col, weight_in_preds = _weight_column(preds, labels, options)
+    by = _by_columns(preds, labels, options)
+    by_in_labels = {name for name, in_preds in by if not in_preds}
     if weight_col is not None and weight_col in (id_col, labels_id, options.label_col):
         raise UsageError(f"--weight-col {weight_col!r} is also the id or label column")
     source_index = labels_index if labels is not None else preds_index
     label_col = _label_column(
         label_source,
         options,
-        {labels_id if labels is not None else id_col, weight_col, *source_index},
+        {labels_id if labels is not None else id_col, weight_col, *source_index, *by_in_labels},
         sole_column_ok=labels is not None,
     )
     fixed = _fixed_roles(
         preds, labels, options, preds_index, id_col, label_col, weight_col, weight_in_preds, join
     )
+    _by_not_labels(by, fixed, label_col if labels is not None else None)
     label_check = next((c for c, r in fixed.items() if r.reason == CHECKED), None)
     pred_roles = _pred_roles(preds, options, fixed)
     pred_cols = tuple(r.column for r in pred_roles if r.role == PREDICTION)
@@ -184,11 +196,12 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         pred_cols = tuple(_chosen_columns(preds, options.pred_cols))
     label_cols = None
     if labels is not None and label_col == "":
-        label_cols = _label_columns(labels, pred_cols, {labels_id, weight_col, *labels_index})
+        exclude = {labels_id, weight_col, *labels_index, *by_in_labels}
+        label_cols = _label_columns(labels, pred_cols, exclude)
         if label_cols is None:
             raise _no_label_column(labels)
     elif labels is not None and options.label_col is None:
-        exclude = {labels_id, weight_col, label_col, *labels_index}
+        exclude = {labels_id, weight_col, label_col, *labels_index, *by_in_labels}
         per_class = _label_columns(labels, pred_cols, exclude)
         if per_class is not None:  # hard labels, or the targets a column per class?
             shown = ", ".join(per_class[:4]) + (" .." if len(per_class) > 4 else "")
@@ -201,7 +214,9 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
             )
     roles = Roles(
         preds=tuple(pred_roles),
-        labels=_labels_roles(labels, labels_index, labels_id, label_col, label_cols, weight_col)
+        labels=_labels_roles(
+            labels, labels_index, labels_id, label_col, label_cols, weight_col, by_in_labels
+        )
         if labels is not None
         else (),
         by_option=options.pred_cols is not None,
@@ -238,6 +253,8 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         generated_names=preds.generated_names,
         id_range=pairing.preds_range,
         labels_id_range=pairing.labels_range,
+        by_cols=tuple(name for name, _ in by),
+        by_in_preds=tuple(in_preds for _, in_preds in by),
     )
 
 
@@ -376,6 +393,13 @@ def _fixed_roles(
             )
     if weight_col is not None and weight_in_preds:
         fixed.setdefault(weight_col, ColumnRole(weight_col, WEIGHT, "--weight-col"))
+    for name in options.by:
+        if name in preds.columns:
+            taken = fixed.get(name)
+            if taken is None or taken.role == INDEX:
+                fixed[name] = ColumnRole(name, SLICE, BY_REASON)
+            elif taken.role in (ID, WEIGHT):  # read already; its values cut slices too
+                fixed[name] = ColumnRole(name, taken.role, f"{taken.reason}; {BY_REASON}")
     for column in preds_index:
         fixed.setdefault(column, ColumnRole(column, INDEX, "pandas index"))
     return fixed
@@ -389,6 +413,11 @@ def _pred_roles(preds: Source, options: Options, fixed: dict[str, ColumnRole]) -
         chosen = _chosen_columns(preds, options.pred_cols)
         for name in chosen:
             taken = fixed.get(name)
+            if taken is not None and taken.role == SLICE:
+                raise UsageError(
+                    f"--pred-cols and --by both name {name!r}; it can't be both a "
+                    "prediction column and the slices"
+                )
             if taken is not None and taken.role in (LABEL, ID, WEIGHT):
                 what = {LABEL: "label", ID: "id", WEIGHT: "weight"}[taken.role]
                 raise UsageError(
@@ -421,20 +450,28 @@ def _labels_roles(
     label_col: str,
     label_cols: tuple[str, ...] | None,
     weight_col: str | None,
+    by: set[str],
 ) -> tuple[ColumnRole, ...]:
+    """Every column of LABELS with its part; a ``--by`` column read from LABELS is a
+    slice (or, if also the join key or weight, that role naming ``--by`` too)."""
     read = set(label_cols) if label_cols is not None else {label_col}
     roles = []
     for name in labels.columns:
         if name == id_col:
-            roles.append(ColumnRole(name, ID, "the join key"))
+            role = ColumnRole(name, ID, "the join key")
         elif name in read:
-            roles.append(ColumnRole(name, LABEL, LABEL_READ))
+            role = ColumnRole(name, LABEL, LABEL_READ)
         elif name == weight_col:
-            roles.append(ColumnRole(name, WEIGHT, "--weight-col"))
+            role = ColumnRole(name, WEIGHT, "--weight-col")
+        elif name in by:
+            role = ColumnRole(name, SLICE, BY_REASON)
         elif name in index:
-            roles.append(ColumnRole(name, INDEX, "pandas index"))
+            role = ColumnRole(name, INDEX, "pandas index")
         else:
-            roles.append(ColumnRole(name, UNUSED, "not read"))
+            role = ColumnRole(name, UNUSED, "not read")
+        if name in by and role.role in (ID, WEIGHT):
+            role = ColumnRole(name, role.role, f"{role.reason}; {BY_REASON}")
+        roles.append(role)
     return tuple(roles)
 
 
@@ -515,6 +552,42 @@ def _weight_column(
             column=name,
         )
     return name, in_preds
+
+
+def _by_columns(
+    preds: Source, labels: Source | None, options: Options
+) -> tuple[tuple[str, bool], ...]:
+    """``--by``: each column with whether it is read from PREDS (SPEC: a column of
+    PREDS, else of LABELS), in the order given."""
+    found: dict[str, bool] = {}
+    for name in options.by:
+        if name in found:
+            raise UsageError(f"--by names {name!r} twice; name each column once")
+        if name in preds.columns:
+            found[name] = True
+        elif labels is not None and name in labels.columns:
+            found[name] = False
+        else:
+            where = preds.name if labels is None else f"{preds.name} or {labels.name}"
+            names = [*preds.columns, *(labels.columns if labels is not None else ())]
+            raise InputError(
+                f"--by {name!r} is not a column of {where}{_names(list(dict.fromkeys(names)))}"
+            )
+    return tuple(found.items())
+
+
+def _by_not_labels(
+    by: Sequence[tuple[str, bool]], fixed: dict[str, ColumnRole], labels_col: str | None
+) -> None:
+    """A ``--by`` column cannot also be the label column (of LABELS, or PREDS' own)."""
+    for name, in_preds in by:
+        if (in_preds and fixed.get(name, ColumnRole(name, "", "")).role == LABEL) or (
+            not in_preds and name == labels_col
+        ):
+            raise UsageError(
+                f"--by {name!r} names the label column; it can't be both the labels and "
+                "the slices (the per-class figures are the loss by label)"
+            )
 
 
 LABEL_PREFIXES = ("y_", "t_", "true_", "target_", "targets_", "label_", "labels_", "soft_")
@@ -647,7 +720,10 @@ def _float_type(schema: pa.Schema, columns: Sequence[str]) -> np.dtype:
 
 
 def _listing(source: Source) -> str:
-    names = source.columns
+    return _names(source.columns)
+
+
+def _names(names: Sequence[str]) -> str:
     shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
     return f" (columns: {shown})" if names else " (no columns)"
 
@@ -715,6 +791,7 @@ class Aligner:
             layout.weight_col if layout.weight_in_preds else None,
             layout.label_check,
             *layout.shared_keys,
+            *(c for c, own in zip(layout.by_cols, layout.by_in_preds, strict=True) if own),
         )
         for extra in extras:
             if extra is not None and extra not in columns:
@@ -756,6 +833,10 @@ class Aligner:
             label_column = labels.column(layout.label_col)
             if isinstance(label_column, pa.ChunkedArray):
                 label_column = label_column.combine_chunks()
+        keys = {
+            name: _whole((preds if own else labels).column(name))
+            for name, own in zip(layout.by_cols, layout.by_in_preds, strict=True)
+        }
         return Batch(
             offset,
             scores_block(preds, layout.pred_cols),
@@ -764,6 +845,7 @@ class Aligner:
             label_rows=label_rows,
             targets=targets,
             weights=weights,
+            keys=keys,
         )
 
     def _agree(
@@ -847,6 +929,8 @@ class Aligner:
         if layout.weight_col is not None and not layout.weight_in_preds:
             columns.append(layout.weight_col)
         columns.extend(k for k in layout.shared_keys if k not in columns)
+        by = (c for c, own in zip(layout.by_cols, layout.by_in_preds, strict=True) if not own)
+        columns.extend(c for c in by if c not in columns)
         types = read_types(labels, layout, as_labels=True)
         return labels.batches(columns, types, self.batch_rows)
 
