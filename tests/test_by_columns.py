@@ -439,3 +439,20 @@ def test_no_nan_sneaks_into_float_keys(tmp_path: Path) -> None:
     assert not any(isinstance(v, float) and math.isnan(v) for v in keys["score_band"])
     groups = df.groupby("score_band", dropna=False).size()
     assert len(set(keys["score_band"])) == len(groups)
+
+
+def test_keys_from_hive_partitions_count_as_pandas_groups_them(tmp_path: Path) -> None:
+    """A dataset partitioned by pandas (``fold=0/site=a/...``): the partition columns
+    are columns, and slice keys like any other; per (fold, site) as many rows as
+    pandas' groupby counts."""
+    df = frame(18)[["p", "label"]].assign(
+        fold=np.arange(N) % 3, site=np.where(np.arange(N) % 5 == 0, "a", "b")
+    )
+    df.to_parquet(tmp_path / "hive", partition_cols=["fold", "site"])
+    rows, keys = kept(str(tmp_path / "hive"), by=("site", "fold"))
+    assert len(rows) == N
+    counted = pd.Series(list(zip(keys["fold"], keys["site"], strict=True))).value_counts()
+    expected = pd.read_parquet(tmp_path / "hive").groupby(["fold", "site"], observed=True).size()
+    assert {tuple(map(str, k)): v for k, v in counted.items()} == {
+        tuple(map(str, k)): v for k, v in expected.items()
+    }

@@ -39,11 +39,13 @@ from .columns import (
 from .layout import Layout
 from .pairing import not_partitioned, pair_rows, shared_keys
 
+CHECKED = "checked against LABELS row by row"  # PREDS' own label column, with LABELS given
+
 
 def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
     """Decide every column's role from the schemas and the options (SPEC "Inputs"):
-    the prediction, label, id and weight columns, the join, and why each other column
-    is left out."""
+    the prediction, label, id, weight and ``--by`` columns, the join, and why each
+    other column is left out."""
     for source in (preds, labels):
         if source is not None:
             no_duplicate_names(source)
@@ -135,9 +137,6 @@ def plan(preds: Source, labels: Source | None, options: Options) -> Layout:
         by_cols=tuple(name for name, _ in by),
         by_in_preds=tuple(in_preds for _, in_preds in by),
     )
-
-
-CHECKED = "checked against LABELS row by row"
 
 
 def _fixed_roles(
