@@ -30,7 +30,7 @@ from ..summary import ClassSummary, Summary
 from .formats import headline, number
 
 if TYPE_CHECKING:
-    from ..run.inspect import Inspection
+    from ..inspection import Inspection
 
 MAX_CLASSES_SHOWN = 20
 NARROW = 60

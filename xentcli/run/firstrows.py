@@ -68,4 +68,5 @@ def joined(batches: list[Batch]) -> Batch:
         label_rows=label_rows,
         targets=blocks("targets"),
         weights=blocks("weights"),
+        keys={k: pa.concat_arrays([b.keys[k] for b in batches]) for k in first.keys},
     )

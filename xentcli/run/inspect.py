@@ -17,7 +17,6 @@ import os
 import stat
 from collections import Counter
 from collections.abc import Generator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from ..errors import InputError, XentError
+from ..inspection import ColumnInfo, Inspection
 from ..io.source import STDIN, Source, open_source
 from ..options import Options
 from . import roles
@@ -40,68 +40,6 @@ REASONS = ("columns", "task", "input", "labels", "rows")  # in the order they ar
 COUNT_BATCH_ROWS = 1 << 20  # rows per batch when counting: one narrow column
 
 """A batch's scores, labels (None when not in the file) and 0-based row numbers."""
-
-
-@dataclass(frozen=True)
-class ColumnInfo:
-    """One column: its name, its type as xent reads it, its role (or None) and why."""
-
-    name: str
-    type: str
-    role: str | None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Inspection:
-    """What ``inspect_file`` found; ``None`` where it cannot be known.
-
-    ``labels`` is how the label column is read (``names``, ``indices`` or ``binary``
-    for 0/1 and true/false), ``reasons`` says why for each decision, as ``score``'s
-    report does, and ``problem`` is why ``score`` would refuse the file. ``decisions``
-    is ``score``'s own ``Decisions`` object (``Decisions.to_dict``), as far as the first
-    rows let it be made, for a file holding its labels.
-    """
-
-    file: str
-    format: str
-    size: int | None
-    rows: int | None
-    columns: tuple[ColumnInfo, ...]
-    task: str | None = None
-    input: str | None = None
-    classes: tuple[str, ...] | None = None
-    label_column: str | None = None
-    labels: str | None = None
-    reasons: dict[str, str] = field(default_factory=dict)
-    problem: str | None = None
-    decisions: dict[str, Any] | None = None
-
-    @property
-    def scorable(self) -> bool:
-        """Whether ``xent score FILE`` would get past its first rows."""
-        return self.problem is None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object of ``xent inspect --json``, keys in order."""
-        return {
-            "file": self.file,
-            "format": self.format,
-            "size": self.size,
-            "rows": self.rows,
-            "columns": [
-                {"name": c.name, "type": c.type, "role": c.role, "reason": c.reason}
-                for c in self.columns
-            ],
-            "task": self.task,
-            "input": self.input,
-            "classes": list(self.classes) if self.classes is not None else None,
-            "label_column": self.label_column,
-            "labels": self.labels,
-            "reasons": dict(self.reasons),
-            "problem": self.problem,
-            "decisions": self.decisions,
-        }
 
 
 def inspect_file(

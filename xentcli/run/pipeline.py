@@ -7,7 +7,7 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -107,7 +107,8 @@ def first_decisions(
 
 @dataclass
 class _Work:
-    """The rows of a batch still in play, with their PREDS and LABELS row numbers."""
+    """The rows of a batch still in play, with their PREDS and LABELS row numbers and
+    their ``--by`` keys (each column's values, in the order given)."""
 
     scores: npt.NDArray[np.float64]
     labels: pa.Array | None
@@ -117,13 +118,21 @@ class _Work:
     rows: npt.NDArray[np.int64]
     label_rows: npt.NDArray[np.int64]
     y: npt.NDArray[np.int64] | None = None  # class indices, once encoded
+    keys: dict[str, pa.Array] = field(default_factory=dict)
 
     @classmethod
     def of(cls, batch: Batch) -> _Work:
         rows = batch.offset + np.arange(len(batch), dtype=np.int64)
         label_rows = batch.label_rows if batch.label_rows is not None else rows
         return cls(
-            batch.scores, batch.labels, batch.targets, batch.weights, batch.ids, rows, label_rows
+            batch.scores,
+            batch.labels,
+            batch.targets,
+            batch.weights,
+            batch.ids,
+            rows,
+            label_rows,
+            keys=batch.keys,
         )
 
     def __len__(self) -> int:
@@ -148,6 +157,7 @@ class _Work:
             self.rows[keep],
             self.label_rows[keep],
             self.y[keep] if self.y is not None else None,
+            {name: values.filter(kept) for name, values in self.keys.items()},
         )
 
 

@@ -32,8 +32,13 @@ INTEGER = "integer"  # integer type among float predictions
 UNPREFIXED = "unprefixed"  # outside the prediction columns' shared prefix
 TEXT = "text"  # not numeric
 DERIVED = "derived"  # a figure computed from the predictions (a loss, a predicted class)
+SLICE = "slice"  # a --by column: its values cut the rows into slices
 UNUSED = "unused"
-ROLES = (PREDICTION, LABEL, ID, WEIGHT, INDEX, KEY, INTEGER, UNPREFIXED, TEXT, DERIVED, UNUSED)
+ROLES = (
+    *(PREDICTION, LABEL, ID, WEIGHT, INDEX, KEY, INTEGER, UNPREFIXED, TEXT, DERIVED, SLICE),
+    UNUSED,
+)
+BY_REASON = "--by"  # the reason of a --by column, as the columns reason shows it
 
 # Names written for pandas' unnamed index: by to_csv (an empty header cell, read back as
 # "Unnamed: 0"), by pyarrow (__index_level_N__), by fastparquet and reset_index ("index").
@@ -160,7 +165,12 @@ class Roles:
         cols = self.order or self.columns(PREDICTION)
         shown = ", ".join(cols) if len(cols) <= 4 else f"{cols[0]} .. {cols[-1]}"
         text = f"{'--pred-cols' if self.by_option else 'numeric columns'} {shown}"
-        left = self.left_out()
+        left = sorted(self.left_out(), key=lambda e: e.role != SLICE)  # --by first
+        left += [
+            ColumnRole(e.column, e.role, f"{e.reason}, of LABELS")
+            for e in self.labels
+            if e.role == SLICE
+        ]
         if left:
             parts = [f"{e.column!r} ({e.reason})" for e in left[:6]]
             if len(left) > 6:
