@@ -30,12 +30,15 @@ class ClassSummary:
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate: ``loss <= threshold`` or ``accuracy >= threshold``, on the exact value."""
+    """One gate (``run/gates.py``): its name, threshold, the exact figure compared (None
+    when there is none, e.g. no slice of ``--min-slice-n`` rows) and whether it passed;
+    ``slice`` is the slice the figure comes from, for ``max_slice_loss``."""
 
     name: str
     threshold: float
-    value: float
+    value: float | None
     passed: bool
+    slice: SliceSummary | None = None
 
 
 @dataclass(frozen=True)

@@ -97,15 +97,14 @@ def headline(summary: Summary) -> list[tuple[str, str]]:
     if summary.compat != "xent":
         rows.append(("compat", f"{summary.compat}: the peer's rules, as follows"))
         rows.extend((f"  {name}", text) for name, text in summary.rules.items())
-    for gate in summary.gates:
-        if gate.name == "max_loss":
+    for gate in summary.gates:  # a max_ gate holds at <=, a min_ gate at >=
+        if gate.name.startswith("max_"):
             op = "<=" if gate.passed else ">"
         else:
             op = ">=" if gate.passed else "<"
         verdict = "passed" if gate.passed else "FAILED"
-        rows.append(
-            (f"gate {gate.name}", f"{verdict}: {number(gate.value)} {op} {gate.threshold!r}")
-        )
+        shown = "none" if gate.value is None else number(gate.value)
+        rows.append((f"gate {gate.name}", f"{verdict}: {shown} {op} {gate.threshold!r}"))
     return [(name, text) for name, text in rows if text]
 
 

@@ -36,6 +36,27 @@ from .validate import check_finite
 ROLES = roles.ROLES
 """A column's part in ``score``, as ``align.plan`` decides it (``roles.py``)."""
 
+OPTIONS = (
+    "pred_cols",
+    "label_col",
+    "id_col",
+    "weight_col",
+    "no_header",
+    "preds_format",
+    "input",
+    "task",
+    "positive",
+    "label_type",
+    "classes",
+    "sum_tol",
+    "renormalize",
+    "ignore_label",
+    "drop_invalid",
+    "compat",
+)
+"""The ``Options`` fields that change what ``inspect`` finds (``xent inspect`` offers
+these); the others (losses, outputs, figures, gates) are ``score``'s alone."""
+
 REASONS = ("columns", "task", "input", "labels", "rows")  # in the order they are shown
 COUNT_BATCH_ROWS = 1 << 20  # rows per batch when counting: one narrow column
 

@@ -214,7 +214,7 @@ class _Run:
                 "weights); a weighted mean needs a positive total"
             )
         summary = acc.finish(self._facts(aligner.unmatched_labels), self._ends(), __version__)
-        return apply_gates(summary, self.options.max_loss, self.options.min_accuracy)
+        return apply_gates(summary, self.options)
 
     def nothing_left(self) -> str:
         if self.dropped or self.ignored:

@@ -1,0 +1,162 @@
+"""``xent score``: read the options, score, write the reports, print, exit by the gates."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import fields
+from typing import Any
+
+import click
+
+from ..errors import UsageError
+from ..options import Options
+from ..run.gates import failure_line
+from .guard import STDOUT, check_stdout, guarded, quiet_stdout, to_stdout
+from .params import CONTEXT, options_from, settings
+
+SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
+SCORE_OPTIONS = tuple(f.name for f in fields(Options) if f.name != "batch_rows")
+"""Every ``Options`` field but the batch size, which only the Python API sets."""
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("preds", type=click.Path(allow_dash=True, readable=False))
+@click.argument("labels", required=False, type=click.Path(allow_dash=True, readable=False))
+@settings(SCORE_OPTIONS)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(SUMMARY_FORMATS),
+    help="The summary on standard output. [default: table]",
+)
+@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write the report; .json, .md, .csv or .html.",
+)
+@click.option(
+    "--per-sample",
+    metavar="FILE",
+    help="One row per sample: row or id, label, loss, pred, p_true; .csv, .tsv, "
+    ".parquet, or - for CSV on standard output (the summary then goes to "
+    "standard error).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
+@guarded
+def score(
+    preds: str,
+    labels: str | None,
+    fmt: str | None,
+    as_json: bool,
+    output: str | None,
+    per_sample: str | None,
+    quiet: bool,
+    **collected: Any,
+) -> int:
+    """Score PREDS against LABELS (or against a label column of PREDS).
+
+    Prints what it inferred and why, the loss, perplexity, accuracy and a per-class
+    breakdown. Exit 0 when every gate passed, 1 when one failed, 2 when the input or
+    the options are wrong.
+    """
+    from ..io import persample
+    from ..io.outputs import OutputSet
+    from ..report import formats as report
+    from ..run.pipeline import score as run_score
+
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(f"--json contradicts --format {fmt}; give one of them")
+    summary_format = "json" if as_json else fmt or "table"
+    options = options_from(collected)
+    if preds == "-" and labels == "-":
+        raise UsageError("PREDS and LABELS cannot both be standard input")
+    outputs = OutputSet(inputs=[p for p in (preds, labels) if p is not None])
+    report_format = None
+    if output is not None:
+        report_format = report.format_for(output)
+        outputs.claim(output, "--output")
+    sample_format = None
+    if per_sample is not None:
+        sample_format = persample.format_for(per_sample)
+        outputs.claim(per_sample, "--per-sample")
+        if per_sample == "-" and output == "-":
+            raise UsageError("--output - and --per-sample - cannot both use standard output")
+
+    if per_sample == "-":
+        check_stdout("give --per-sample FILE")
+    elif not quiet:
+        check_stdout("give -q for no summary, and -o FILE for the report")
+
+    with outputs:
+        sink = None
+        if per_sample is not None and sample_format is not None:
+            if per_sample == "-":
+                sink = persample.PerSampleWriter(sys.stdout.buffer, sample_format, STDOUT)
+            else:
+                sink = persample.PerSampleWriter(
+                    outputs.open(per_sample), sample_format, per_sample
+                )
+        bar = _progress_bar(quiet)
+        try:
+            summary = run_score(preds, labels, options=options, sink=sink, progress=bar)
+        except BaseException:
+            if sink is not None:
+                sink.abandon()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        if sink is not None:
+            sink.close()
+        if output is not None and report_format is not None:
+            outputs.write_bytes(output, report.render_text(summary, report_format).encode())
+        for warning in summary.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        if not quiet:  # before the files are published: a summary that fails takes them along
+            _print_summary(summary, summary_format, to_stderr=per_sample == "-")
+
+    for gate in summary.gates:
+        if not gate.passed:
+            click.echo(failure_line(gate), err=True)
+    return 0 if summary.passed else 1
+
+
+def _progress_bar(quiet: bool) -> Any:
+    """A progress bar on standard error when that is a terminal, not ``--quiet``, and not
+    in CI (``CI`` set to anything: CI logs keep every redraw of a bar)."""
+    if quiet or os.environ.get("CI") or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+
+    from ..report.table import ProgressBar
+
+    return ProgressBar(Console(stderr=True))
+
+
+def _print_summary(summary: Any, fmt: str, *, to_stderr: bool) -> None:
+    """The summary on standard output (standard error when the per-sample rows have
+    it). A reader that closed the pipe early (``| head -1``) has all it wanted: the
+    run goes on, publishes its files and exits by its gates."""
+    from ..report import formats as report
+
+    def write() -> None:
+        if fmt == "table":
+            from ..report.table import OutputConsole, render_summary
+
+            render_summary(summary, OutputConsole(stderr=to_stderr, highlight=False))
+        else:
+            click.echo(report.render_text(summary, fmt), nl=False, err=to_stderr)
+
+    if to_stderr:
+        write()
+        return
+    try:
+        with to_stdout():
+            write()
+    except BrokenPipeError:
+        quiet_stdout()
