@@ -197,6 +197,18 @@ class Summary:
             "inputs": dict(self.inputs),
         }
 
+    def _repr_html_(self) -> str:
+        """The notebook's view (Jupyter): ``report.notebook``, imported only when shown."""
+        from .report.notebook import to_html
+
+        return to_html(self)
+
+    def _repr_markdown_(self) -> str:
+        """The notebook's view as Markdown: ``report.notebook``, imported only when shown."""
+        from .report.notebook import to_markdown
+
+        return to_markdown(self)
+
 
 @dataclass(frozen=True)
 class SampleRows:
