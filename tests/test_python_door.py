@@ -6,7 +6,6 @@ errors about in-memory inputs that name the argument, never a file or a header."
 from __future__ import annotations
 
 import dataclasses
-import io
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -270,7 +269,7 @@ def test_sections_appear_when_set_and_not_before() -> None:
         "0.125",
     ]
     assert "(null)" in cells
-    assert ["3", "[cow] <b>", "a|b", "4.5", "0.0111"] == cells[-5:]
+    assert cells[-5:] == ["3", "[cow] <b>", "a|b", "4.5", "0.0111"]
     markdown = full._repr_markdown_()
     assert "| \\<region\\> | eu\\|west | 30 | 0.5 | 0.75 | 0.125 |" in markdown
     assert "**Worst rows**" in markdown
@@ -387,14 +386,3 @@ def test_weights_errors_name_weights() -> None:
         xentcli.cross_entropy(P[:4], Y[:4], weights=[1.0, -1.0, 1.0, 1.0])
     assert str(caught.value).startswith("weights row 1: ")
     assert "file" not in str(caught.value)
-
-
-def test_the_doctests_examples_hold() -> None:
-    """The documented reduction='none' example, line for line."""
-    got = xentcli.cross_entropy(
-        [[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], [0, -100, 1], ignore_label=-100, reduction="none"
-    )
-    assert repr(got.round(6)) == "array([0.105361,      nan, 0.693147])"
-    buffer = io.StringIO()
-    print(got.shape, file=buffer)
-    assert buffer.getvalue() == "(3,)\n"
