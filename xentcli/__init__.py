@@ -18,18 +18,35 @@ flow only (``cli -> run -> io / losses / metrics -> summary``; ``report`` reads 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from .errors import XentError
+from .errors import AlignError, InputError, XentError
 from .options import Options
-from .summary import ClassSummary, GateResult, Summary
+from .summary import (
+    CalibrationBin,
+    ClassSummary,
+    GateResult,
+    Interval,
+    SliceSummary,
+    Summary,
+    WorstRow,
+)
 from .version import __version__
 
+if TYPE_CHECKING:  # annotations only: the door imports NumPy and pyarrow when it runs
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
+
 __all__ = [
+    "CalibrationBin",
     "ClassSummary",
     "GateResult",
+    "Interval",
     "Options",
+    "SliceSummary",
     "Summary",
+    "WorstRow",
     "XentError",
     "__version__",
     "cross_entropy",
@@ -38,29 +55,71 @@ __all__ = [
 ]
 
 
+@overload
 def score(
-    preds: Any, labels: Any = None, *, options: Options | None = None, **kwargs: Any
-) -> Summary:
+    preds: Any,
+    labels: Any = ...,
+    *,
+    options: Options | None = ...,
+    per_sample: Literal[False] = ...,
+    **kwargs: Any,
+) -> Summary: ...
+
+
+@overload
+def score(
+    preds: Any,
+    labels: Any = ...,
+    *,
+    options: Options | None = ...,
+    per_sample: Literal[True],
+    **kwargs: Any,
+) -> tuple[Summary, pa.Table]: ...
+
+
+def score(
+    preds: Any,
+    labels: Any = None,
+    *,
+    options: Options | None = None,
+    per_sample: bool = False,
+    **kwargs: Any,
+) -> Summary | tuple[Summary, pa.Table]:
     """Score predictions against labels, as ``xent score`` does.
 
     Parameters
     ----------
-    preds : path, "-", pandas.DataFrame, pyarrow.Table or dict of columns
-        The predictions: a column per class, or one column for binary problems.
+    preds : path, "-", DataFrame, pyarrow Table, NumPy array or dict of columns
+        The predictions: a column per class, or one column for binary problems. A
+        pandas or polars DataFrame, a pyarrow Table or RecordBatch, anything with an
+        Arrow C stream, or an array: 2-D a column per class, 1-D P(positive), read as
+        ``xent score`` reads a ``.npy`` file of it.
     labels : same kinds as ``preds``, optional
-        The labels; when omitted, a label column of ``preds``.
+        The labels: one column (a Series, a one-column DataFrame such as ``df[["y"]]``,
+        a 1-D array or list) or a column per class. When omitted, a label column of
+        ``preds``. Rows pair by position unless ``id_col`` names a key to join on.
     options : Options, optional
         Settings; keyword arguments (the long option names, ``sum_tol=...``) override it.
+    per_sample : bool, default False
+        Also return each row's figures, as ``xent score --per-sample`` writes them.
 
     Returns
     -------
     Summary
         The figures and what was inferred; losses in ``log_base``.
+    pyarrow.Table
+        With ``per_sample=True`` only: a row per scored sample (ignored and dropped
+        rows left out), in the order of ``preds``: the ``id_col`` (else ``row``, the
+        0-based position in ``preds``), ``label``, ``loss`` (the row's own loss in
+        ``log_base``: label smoothing applied, weights not), ``pred`` (the argmax
+        class), ``p_true`` (the true class's probability), and ``weight`` when weights
+        are given. ``.to_pandas()`` makes it a DataFrame.
 
     Raises
     ------
     XentError
-        Input or options that cannot be scored, naming the file, column and row.
+        Input or options that cannot be scored, naming the argument (or file), the
+        column and the row, and the option that settles it.
 
     Examples
     --------
@@ -69,10 +128,23 @@ def score(
     >>> s = score(preds)
     >>> round(s.loss, 6), s.task, s.input, s.classes
     (0.164252, 'multiclass', 'probs', ('cat', 'dog'))
+    >>> s, rows = score(preds[["p_cat", "p_dog"]], preds[["label"]], per_sample=True)
+    >>> rows.column_names
+    ['row', 'label', 'loss', 'pred', 'p_true']
+    >>> [round(x, 6) for x in rows.column("loss").to_pylist()]
+    [0.105361, 0.223144]
     """
     from .run.pipeline import score as run
 
-    return run(preds, labels, options=options, **kwargs)
+    sink = None
+    if per_sample:
+        from .io.persample import TableSink
+
+        sink = TableSink()
+    summary = run(preds, labels, options=options, sink=sink, **kwargs)
+    if sink is None:
+        return summary
+    return summary, sink.table()
 
 
 def inspect_file(data: Any, fmt: str | None = None, **kwargs: Any) -> Any:
@@ -85,33 +157,71 @@ def inspect_file(data: Any, fmt: str | None = None, **kwargs: Any) -> Any:
     return run(data, fmt, **kwargs)
 
 
+@overload
+def cross_entropy(
+    scores: Any,
+    labels: Any,
+    *,
+    classes: Any = ...,
+    weights: Any = ...,
+    reduction: Literal["mean", "sum"] = ...,
+    options: Options | None = ...,
+    **kwargs: Any,
+) -> Summary: ...
+
+
+@overload
+def cross_entropy(
+    scores: Any,
+    labels: Any,
+    *,
+    classes: Any = ...,
+    weights: Any = ...,
+    reduction: Literal["none"],
+    options: Options | None = ...,
+    **kwargs: Any,
+) -> npt.NDArray[np.float64]: ...
+
+
 def cross_entropy(
     scores: Any,
     labels: Any,
     *,
     classes: Any = None,
     weights: Any = None,
+    reduction: Literal["mean", "sum", "none"] | None = None,
     options: Options | None = None,
     **kwargs: Any,
-) -> Summary:
+) -> Summary | npt.NDArray[np.float64]:
     """Cross-entropy of in-memory scores against labels: infer, validate, compute, aggregate.
 
     Parameters
     ----------
-    scores : array-like of shape (n,) or (n, k), pandas.DataFrame or pyarrow.Table
+    scores : array-like of shape (n,) or (n, k), DataFrame or pyarrow Table
         Probabilities, logits or log-probabilities (``input="auto"`` decides). One
         dimension, or one column, is a binary problem (the positive class).
     labels : array-like of shape (n,) or (n, k)
-        Class indices, class names, or 0/1 for binary; or a column per class: soft
-        targets (rows summing to 1), one-hot rows, or 0/1 multilabel targets.
+        Class indices, class names, or 0/1 for binary (a list, a 1-D array, a Series
+        or a one-column DataFrame); or a column per class: soft targets (rows summing
+        to 1), one-hot rows, or 0/1 multilabel targets.
     classes : sequence of str, optional
         Class names for the columns of a NumPy ``scores``; default ``"0"``..``"k-1"``.
     weights : array-like of shape (n,), optional
         Per-sample weights (``--weight-col``).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        ``"mean"`` and ``"sum"`` choose ``Summary.loss``; ``"none"`` returns the loss
+        of each row instead, as ``torch.nn.functional.cross_entropy(...,
+        reduction="none")`` does.
 
     Returns
     -------
     Summary
+        The figures, losses in ``log_base``.
+    numpy.ndarray of shape (n,)
+        With ``reduction="none"``: row i's own loss in ``log_base`` (label smoothing
+        applied; weights not, where torch multiplies in its class ``weight``), NaN for a
+        row left out (an ``ignore_label`` row, or one ``drop_invalid`` dropped), where
+        torch gives 0. ``np.nanmean`` of it is the unweighted mean loss.
 
     Examples
     --------
@@ -124,22 +234,43 @@ def cross_entropy(
     >>> soft = cross_entropy([[2.0, 2.0]], [[0.3, 0.7]])
     >>> soft.target, math.isclose(soft.loss, math.log(2))
     ('soft', True)
+    >>> cross_entropy([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], [0, -100, 1],
+    ...               ignore_label=-100, reduction="none").round(6)
+    array([0.105361,      nan, 0.693147])
     """
+    if reduction is not None and reduction != "none":
+        kwargs["reduction"] = reduction
+    return _cross_entropy(scores, labels, classes, weights, reduction == "none", options, kwargs)
+
+
+def _cross_entropy(
+    scores: Any,
+    labels: Any,
+    classes: Any,
+    weights: Any,
+    per_row: bool,
+    options: Options | None,
+    kwargs: dict[str, Any],
+) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    from .io.tableread import frames_in_step
+    from .io.arrays import numbers
+    from .io.persample import TableSink
+    from .io.tableread import Named, frames_in_step
     from .run.pipeline import score as run
 
     frames_in_step(scores, labels)  # pandas objects with one index in two orders
     table = _scores_table(scores, classes)
-    label_values = labels if isinstance(labels, pa.Array) else np.asarray(labels)
-    label_table = None
+    label_values = _label_values(labels)
+    n, k = table.num_rows, table.num_columns
+    shown_as: dict[str, tuple[str, str | None]] = {}
     if getattr(label_values, "ndim", 1) == 2:
-        if label_values.shape != (table.num_rows, table.num_columns):
-            raise XentError(
-                f"labels of shape {label_values.shape} for scores of shape "
-                f"({table.num_rows}, {table.num_columns})"
+        if label_values.shape != (n, k):
+            raise InputError(
+                f"has shape {label_values.shape} for scores of shape ({n}, {k}); pass one "
+                "label per row, or one column per class",
+                file="labels",
             )
         label_table = pa.table(
             {
@@ -147,43 +278,84 @@ def cross_entropy(
                 for j, name in enumerate(table.column_names)
             }
         )
-    elif "label" in table.column_names:
-        raise XentError("scores have a column named 'label'; pass the labels separately")
     else:
+        if len(label_values) != n:
+            raise AlignError(
+                f"scores has {n} rows but labels has {len(label_values)}; they pair by position"
+            )
         label_array = (
             label_values if isinstance(label_values, pa.Array) else pa.array(label_values.tolist())
         )
-        table = table.append_column("label", label_array)
+        label_table = pa.table({"label": label_array})
         kwargs.setdefault("label_col", "label")
+        shown_as["label"] = ("labels", None)
     if weights is not None:
+        weight_values = np.asarray(weights, dtype=np.float64)
+        if weight_values.shape != (n,):
+            raise XentError(f"weights of shape {weight_values.shape} for {n} rows of scores")
         name = "weight"
-        while name in table.column_names:
+        while name in label_table.column_names:
             name = "_" + name
-        table = table.append_column(name, pa.array(np.asarray(weights, dtype=np.float64)))
+        label_table = label_table.append_column(name, pa.array(weight_values))
         kwargs["weight_col"] = name
-    return run(table, label_table, options=options, **kwargs)
+        shown_as[name] = ("weights", None)
+    sink = TableSink() if per_row else None
+    summary = run(
+        Named(table, "scores"),
+        Named(label_table, "labels", shown_as),
+        options=options,
+        sink=sink,
+        **kwargs,
+    )
+    if sink is None:
+        return summary
+    rows = sink.table()
+    if rows.column_names[0] != "row":
+        raise XentError(
+            "reduction='none' gives the losses by position, and id_col joins by key",
+            hint="use score(..., per_sample=True) for the losses by key",
+        )
+    losses = np.full(n, np.nan)
+    losses[numbers(rows.column("row"), np.int64)] = numbers(rows.column("loss"))
+    return losses
 
 
-def _scores_table(scores: Any, classes: Any) -> Any:
+def _label_values(labels: Any) -> Any:
+    """The labels as a NumPy array (or an Arrow array as it is); a one-column table is
+    its column."""
     import numpy as np
     import pyarrow as pa
 
-    if isinstance(scores, pa.Table):
-        return scores
-    if type(scores).__module__.startswith("pandas"):
-        return pa.Table.from_pandas(scores, preserve_index=False)
-    array = np.asarray(scores)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise XentError(f"scores must be 1-d or 2-d, got shape {array.shape}")
-    names = (
-        [str(c) for c in classes]
-        if classes is not None
-        else [str(i) for i in range(array.shape[1])]
-    )
-    if len(names) != array.shape[1]:
-        raise XentError(f"{len(names)} class names for {array.shape[1]} columns of scores")
-    if array.shape[1] == 1 and classes is None:
+    if isinstance(labels, pa.Array):
+        return labels
+    if isinstance(labels, pa.ChunkedArray):
+        return labels.combine_chunks()
+    columns = getattr(labels, "columns", None)
+    if columns is not None and len(columns) == 1:  # df[["y"]], a table of one column
+        if isinstance(labels, pa.Table):
+            return labels.column(0).combine_chunks()
+        labels = (
+            labels[list(columns)[0]] if not hasattr(labels, "get_column") else labels.to_series()
+        )
+    values = np.asarray(labels)
+    if values.ndim == 2 and values.shape[1] == 1 and columns is None:
+        values = values[:, 0]
+    return values
+
+
+def _scores_table(scores: Any, classes: Any) -> pa.Table:
+    """``scores`` as a table: an array's columns named by ``classes`` (default ``0..k-1``,
+    or ``positive`` for one column); a table's columns as they are."""
+    from .io.tableread import as_table, numbers_only
+
+    table, generated = as_table(scores, "scores")
+    if not generated:
+        return table
+    numbers_only(table, "scores")
+    k = table.num_columns
+    names = [str(c) for c in classes] if classes is not None else [str(i) for i in range(k)]
+    if len(names) != k:
+        raise XentError(f"{len(names)} class names for {k} columns of scores")
+    if k == 1 and classes is None:
         names = ["positive"]
-    return pa.table({name: array[:, j] for j, name in enumerate(names)})
+    return table.rename_columns(names)

@@ -1,4 +1,5 @@
-"""Write per-sample rows (``--per-sample``) as the batches go: CSV, TSV or Parquet."""
+"""Write per-sample rows (``--per-sample``) as the batches go: CSV, TSV or Parquet; or
+gather them into one pyarrow Table (the Python door's ``per_sample=True``)."""
 
 from __future__ import annotations
 
@@ -100,6 +101,19 @@ class PerSampleWriter:
             raise
         except OSError as exc:
             raise OutputError(f"cannot write: {exc.strerror or exc}", file=self.name) from None
+
+
+class TableSink:
+    """Gather ``SampleRows`` into one pyarrow Table with the columns of ``--per-sample``."""
+
+    def __init__(self) -> None:
+        self.batches: list[pa.RecordBatch] = []
+
+    def write(self, rows: SampleRows) -> None:
+        self.batches.append(_record_batch(rows))
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_batches(self.batches)
 
 
 def _csv_lines(rows: Iterable[Sequence[object]], delimiter: str) -> bytes:

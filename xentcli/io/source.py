@@ -56,7 +56,8 @@ def open_source(data: Any, role: str, fmt: str | None = None, no_header: bool = 
     """Open a path, a directory or glob of Parquet files, ``-`` (standard input), or an
     in-memory table as a ``Source``.
 
-    ``role`` ("preds" or "labels") names in-memory inputs in messages; ``fmt`` (one of
+    ``role`` ("preds" or "labels") names in-memory inputs in messages (a
+    ``tableread.Named`` input names itself); ``fmt`` (one of
     ``FORMATS``) overrides format detection; ``no_header`` (``--no-header``) reads a
     text file whose first line is numbers only as data, its columns named ``0..K-1``.
     """
@@ -67,7 +68,7 @@ def open_source(data: Any, role: str, fmt: str | None = None, no_header: bool = 
         if path == STDIN:
             return _open_stdin(fmt, no_header)
         return _open_path(path, fmt, no_header)
-    return open_memory(data, f"<{role}>")
+    return open_memory(data, role)
 
 
 # -- paths -----------------------------------------------------------------------------

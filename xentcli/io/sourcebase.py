@@ -150,12 +150,14 @@ def make_source(
     first_rows: FirstRows | None = None,
     size: int | None = None,
     position: Callable[[], int] | None = None,
+    kind: type[Source] | None = None,
 ) -> Source:
-    """A ``Source`` whose numeric list columns are presented element by element."""
+    """A ``Source`` (or a ``kind`` of one) whose numeric list columns are presented
+    element by element."""
     lists = list_columns(schema, first_rows, name)
     if lists:
         schema = element_schema(schema, lists)
-    return Source(name, format, schema, num_rows, opener, size, position, lists)
+    return (kind or Source)(name, format, schema, num_rows, opener, size, position, lists)
 
 
 def presented_type(kind: pa.DataType) -> pa.DataType:
