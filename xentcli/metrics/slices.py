@@ -188,9 +188,7 @@ class _Column:
             self.bin_w.add(w, groups)
 
     def merge(self, other: _Column) -> _Column:
-        merged = _Column(
-            self.name, self.bins, self.max_slices, self.weighted, self.sample_weighted
-        )
+        merged = _Column(self.name, self.bins, self.max_slices, self.weighted, self.sample_weighted)
         merged.ids, merged.values = dict(self.ids), list(self.values)
         index = np.array([merged._register(v) for v in other.values], dtype=np.int64)
         k = max(len(merged.values), self.capacity, other.capacity)
@@ -217,9 +215,9 @@ class _Column:
         weight = self.weight.totals() if self.sample_weighted else n.astype(np.float64)
         bins = self.bins
         bin_n = self.bin_n.counts.reshape(-1, bins)
-        bin_w = (
-            self.bin_w.totals() if self.sample_weighted else self.bin_n.totals()
-        ).reshape(-1, bins)
+        bin_w = (self.bin_w.totals() if self.sample_weighted else self.bin_n.totals()).reshape(
+            -1, bins
+        )
         bin_conf = self.bin_conf.totals().reshape(-1, bins)
         bin_out = self.bin_out.totals().reshape(-1, bins)
         out = []
@@ -264,8 +262,10 @@ def _converter(name: str, value_type: pa.DataType) -> Any:
     t = pa.types
     if t.is_string(value_type) or t.is_large_string(value_type) or _is_view(value_type, "string"):
         return lambda v: v if v != "" else None
-    if t.is_binary(value_type) or t.is_large_binary(value_type) or t.is_fixed_size_binary(
-        value_type
+    if (
+        t.is_binary(value_type)
+        or t.is_large_binary(value_type)
+        or t.is_fixed_size_binary(value_type)
     ):
         return lambda v: v.decode("utf-8", "replace") or None
     if t.is_floating(value_type):
@@ -317,9 +317,7 @@ class Slices:
     ) -> None:
         self.by, self.bins, self.max_slices = tuple(by), bins, max_slices
         self.weighted, self.sample_weighted = weighted, sample_weighted
-        self.columns = [
-            _Column(c, bins, max_slices, weighted, sample_weighted) for c in self.by
-        ]
+        self.columns = [_Column(c, bins, max_slices, weighted, sample_weighted) for c in self.by]
 
     def add(self, rows: Rows) -> None:
         if not len(rows):
