@@ -431,3 +431,47 @@ def test_worst_rows_use_label_text_and_no_ids():
     assert got[0].row == i and got[0].id is None
     assert got[0].label == ["a|b", "", "c", "a", "b"][i]
     assert got[0].pred == ["a", "b", "c", "a|c", ""][i]
+
+
+def test_multilabel_slices_pool_row_label_pairs():
+    """Multilabel bins count (row, label) pairs: a slice's ECE is Calibration's over the
+    slice's pairs, its n counts rows."""
+    rng = np.random.default_rng(9)
+    n, labels = 300, 4
+    conf = rng.random((n, labels))
+    outcome = rng.random((n, labels)) < conf
+    w = rng.uniform(0.5, 2, n)
+    group = rng.integers(0, 3, n)
+    rows = Rows(
+        loss=np.ones(n), numerator=w, denominator=w, weights=w,
+        label=np.zeros(n, np.int64), pred=np.zeros(n, np.int64),
+        hit=outcome.all(axis=1), p_true=np.ones(n), brier=np.zeros(n),
+        confidence=conf, outcome=outcome, rows=np.arange(n),
+        keys={"g": pa.array(group)},
+    )  # fmt: skip
+    got = whole(lambda: Slices(("g",), 15, 1000, True, True), rows).finish(ENDS)["slices"]
+    for s in got:
+        mask = group == s.value
+        assert s.n == int(mask.sum())
+        cal = Calibration(15, True)
+        cal.add_pairs(conf[mask], outcome[mask], w[mask])
+        assert repr(s.ece) == repr(cal.table()[1])
+
+
+def test_partials_stay_small_whatever_the_rows():
+    """Picklable, and the pickle does not grow with the rows (no per-row arrays)."""
+    import pickle
+
+    sizes = []
+    for n in (2_000, 40_000):
+        rows = make_rows(n, weighted=True)
+        parts = [
+            whole(lambda: BootstrapInterval(0.95, 20, 1, True, True), rows),  # noqa: B023
+            whole(lambda: Slices(("region", "size"), 15, 1000, True, True), rows),  # noqa: B023
+            whole(lambda: Worst(10), rows),  # noqa: B023
+        ]
+        sizes.append([len(pickle.dumps(p)) for p in parts])
+        for p in parts:
+            assert repr(pickle.loads(pickle.dumps(p)).finish(ENDS)) == repr(p.finish(ENDS))
+    for small, large in zip(*sizes, strict=True):
+        assert large < 2 * small + 20_000, sizes
