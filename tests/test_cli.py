@@ -807,13 +807,15 @@ def test_format_csv(basic: Path) -> None:
     result = xent("score", "preds.csv", "labels.csv", "--format", "csv")
     assert result.exit_code == 0
     rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows[0] == ["scope", "class", "n", "mean_loss", "sum_loss", "accuracy"]
+    assert rows[0][:6] == ["scope", "class", "n", "mean_loss", "sum_loss", "accuracy"]
     assert rows[1][:3] == ["all", "", str(N)]
     assert float(rows[1][3]) == pytest.approx(REF_LOSS, abs=TOL)
     assert float(rows[1][4]) == pytest.approx(REF_LOSS * N, rel=TOL)
     assert float(rows[1][5]) == REF_ACC
     expected = ref_per_class(nll(P, Y), Y, P.argmax(axis=1), 3)
-    assert len(rows) == 5
+    # then the reliability bins (the evaluation figures' rows, tests/test_report_figures.py)
+    assert [row[0] for row in rows[1:5]] == ["all", "class", "class", "class"]
+    assert {row[0] for row in rows[5:]} <= {"bin"}
     for row, name, (n, mean, acc) in zip(rows[2:], CLASSES, expected, strict=True):
         assert row[:3] == ["class", name, str(n)]
         assert float(row[3]) == pytest.approx(mean, abs=TOL)
@@ -879,7 +881,7 @@ def test_output_files(odd: Path) -> None:
 def test_output_with_summary_on_stdout(basic: Path) -> None:
     result = xent("score", "preds.csv", "labels.csv", "-o", "r.json", "--format", "csv")
     assert result.exit_code == 0
-    assert result.stdout.startswith("scope,class,n,mean_loss,sum_loss,accuracy\n")
+    assert result.stdout.startswith("scope,class,n,mean_loss,sum_loss,accuracy,")
     assert strict_json(Path("r.json").read_text())["n_samples"] == N
 
 

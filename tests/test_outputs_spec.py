@@ -349,7 +349,9 @@ def test_head_closing_the_pipe_is_not_an_error(tmp_path, fmt) -> None:
     expected = {
         "table": "xent score big.csv",
         "json": "{",
-        "csv": "scope,class,n,mean_loss,sum_loss,accuracy",
+        "csv": "scope,class,n,mean_loss,sum_loss,accuracy,baseline_loss,d2,normalized_entropy,"
+        "brier,ece,mce,ci_level,ci_method,loss_lo,loss_hi,accuracy_lo,accuracy_hi,by,value,"
+        "bin_lo,bin_hi,confidence,row,id,pred,p_true",  # the evaluation figures' columns
         "per-sample": "row,label,loss,pred,p_true",
     }
     assert first[0] in expected.values()
@@ -450,7 +452,8 @@ def _invoke(*args: str) -> str:
 
 def _csv_report(text: str) -> tuple[pd.Series, pd.DataFrame]:
     report = pd.read_csv(io.StringIO(text), keep_default_na=False)
-    assert list(report.columns) == ["scope", "class", "n", "mean_loss", "sum_loss", "accuracy"]
+    assert list(report.columns)[:6] == ["scope", "class", "n", "mean_loss", "sum_loss", "accuracy"]
+    report = report[report["scope"] != "bin"]  # the reliability bins follow the classes
     assert list(report["scope"]) == ["all"] + ["class"] * (len(report) - 1)
     return report.iloc[0], report.iloc[1:].set_index("class")
 

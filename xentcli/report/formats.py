@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..io.outputs import is_stream_target
-from ..summary import Summary
+from ..summary import GateResult, SliceSummary, Summary, WorstRow
 
 EXTENSIONS = {
     ".json": "json",
@@ -67,17 +67,30 @@ def _finite(value: Any) -> Any:
 
 
 def headline(summary: Summary) -> list[tuple[str, str]]:
-    """The summary's rows as (name, text) pairs, shared by Markdown, HTML and the table."""
+    """The summary's rows as (name, text) pairs, shared by Markdown, HTML and the table:
+    the loss and the figures beside it (baseline, D², Brier, ECE), the intervals after
+    the mean loss and accuracy when asked, then the facts of the run and the gates."""
     reasons = summary.reasons
     unit = LOSS_UNITS[summary.log_base]
-    other = (
-        ("sum", summary.sum_loss) if summary.reduction == "mean" else ("mean", summary.mean_loss)
-    )
-    rows = [
-        (f"loss ({summary.reduction}, {unit})", number(summary.loss)),
-        (f"{other[0]} loss", number(other[1])),
+    loss_interval, accuracy_interval = intervals(summary)
+    headline_loss = f"loss ({summary.reduction}, {unit})"
+    if summary.reduction == "mean":
+        rows = [
+            (headline_loss, _joined(number(summary.loss), loss_interval)),
+            ("sum loss", number(summary.sum_loss)),
+        ]
+    else:  # the interval is of the mean loss, whatever the headline
+        rows = [
+            (headline_loss, number(summary.loss)),
+            ("mean loss", _joined(number(summary.mean_loss), loss_interval)),
+        ]
+    rows += [
         ("perplexity", number(summary.perplexity)),
-        ("accuracy", number(summary.accuracy)),
+        ("baseline loss", _figure(summary.baseline_loss, summary)),
+        ("D²", _d2(summary)),
+        ("Brier", _figure(summary.brier, summary)),
+        (f"ECE ({summary.bins} bins)", _ece(summary)),
+        ("accuracy", _joined(number(summary.accuracy), accuracy_interval)),
         ("samples", f"{summary.n_samples:,}"),
         ("classes", f"{summary.n_classes:,}"),
         ("task", _with_reason(summary.task, reasons.get("task"))),
@@ -97,15 +110,107 @@ def headline(summary: Summary) -> list[tuple[str, str]]:
     if summary.compat != "xent":
         rows.append(("compat", f"{summary.compat}: the peer's rules, as follows"))
         rows.extend((f"  {name}", text) for name, text in summary.rules.items())
-    for gate in summary.gates:  # a max_ gate holds at <=, a min_ gate at >=
-        if gate.name.startswith("max_"):
-            op = "<=" if gate.passed else ">"
-        else:
-            op = ">=" if gate.passed else "<"
-        verdict = "passed" if gate.passed else "FAILED"
-        shown = "none" if gate.value is None else number(gate.value)
-        rows.append((f"gate {gate.name}", f"{verdict}: {shown} {op} {gate.threshold!r}"))
+    rows.extend((f"gate {gate.name}", _gate(gate)) for gate in summary.gates)
     return [(name, text) for name, text in rows if text]
+
+
+def _joined(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
+
+
+def intervals(summary: Summary) -> tuple[str, str]:
+    """The ``--ci`` intervals as shown after the mean loss and after accuracy
+    (``[0.1921, 0.2265] 95% normal``), or two empty strings when not asked."""
+    ci = summary.ci
+    if ci is None:
+        return "", ""
+    level = f"{ci.level * 100:g}%"
+    if ci.method == "bootstrap":
+        loss_method = f"{level} bootstrap ({ci.replicates:,} replicates, seed {ci.seed})"
+        accuracy_method = f"{level} bootstrap"
+    else:
+        loss_method, accuracy_method = f"{level} {ci.method}", f"{level} Wilson"
+    return (
+        f"{_pair(ci.loss)} {loss_method}",
+        f"{_pair(ci.accuracy)} {accuracy_method}",
+    )
+
+
+def _pair(ends: tuple[float, float]) -> str:
+    return f"[{number(ends[0])}, {number(ends[1])}]"
+
+
+def _figure(value: float, summary: Summary) -> str:
+    """A new figure, ``n/a`` when it is not a number (no rows scored)."""
+    if math.isnan(value):
+        return "n/a (no rows)" if summary.n_samples == 0 else "n/a"
+    return number(value)
+
+
+def _d2(summary: Summary) -> str:
+    """D², or why it has none: the baseline's loss is 0 when every row has one class."""
+    if math.isnan(summary.d2) and summary.baseline_loss == 0:
+        return "n/a (one class only)"
+    return _figure(summary.d2, summary)
+
+
+def _ece(summary: Summary) -> str:
+    ece = _figure(summary.ece, summary)
+    if math.isnan(summary.ece) or math.isnan(summary.mce):
+        return ece
+    return f"{ece} (MCE {number(summary.mce)})"
+
+
+def _gate(gate: GateResult) -> str:
+    """``passed: 0.21 <= 0.25`` or ``FAILED: 0.3 > 0.25``; a slice gate with no slice
+    large enough compares nothing and passes."""
+    verdict = "passed" if gate.passed else "FAILED"
+    if gate.value is None:
+        return f"{verdict}: no slice has enough rows (--min-slice-n)"
+    if gate.name.startswith("min_"):
+        op = ">=" if gate.passed else "<"
+    else:
+        op = "<=" if gate.passed else ">"
+    return f"{verdict}: {number(gate.value)} {op} {gate.threshold!r}"
+
+
+def value_text(value: Any) -> str:
+    """A slice's value as written in the data: text verbatim, numbers whole (a float's
+    shortest exact form), ``true``/``false``, and ``(null)`` for a null cell."""
+    if value is None:
+        return "(null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return number(value) if not math.isfinite(value) else repr(value)
+    return str(value)
+
+
+SLICE_HEAD = ["column", "value", "n", "mean loss", "accuracy", "ECE"]
+
+
+def slice_cells(s: SliceSummary) -> list[str]:
+    """One slice's cells under ``SLICE_HEAD``."""
+    return [
+        s.column,
+        value_text(s.value),
+        f"{s.n:,}",
+        number(s.mean_loss),
+        number(s.accuracy),
+        number(s.ece),
+    ]
+
+
+def worst_head(worst: tuple[WorstRow, ...]) -> list[str]:
+    """The worst rows' columns: ``id`` when the run has an id column, else ``row``."""
+    key = "id" if any(w.id is not None for w in worst) else "row"
+    return [key, "label", "pred", "loss", "p_true"]
+
+
+def worst_cells(w: WorstRow, key: str) -> list[str]:
+    """One worst row's cells under ``worst_head``."""
+    ident = value_text(w.id) if key == "id" else str(w.row)
+    return [ident, w.label, w.pred, number(w.loss), number(w.p_true)]
 
 
 def _with_reason(decision: str, reason: str | None) -> str:
@@ -122,7 +227,8 @@ def number(value: float) -> str:
 
 
 def to_markdown(summary: Summary) -> str:
-    """Two GitHub tables: the summary and the per-class breakdown; names escaped."""
+    """GitHub tables: the summary with its figures and intervals, per class, then the
+    slices and the worst rows when asked; every name and value escaped."""
     lines = ["| | |", "|---|---|"]
     lines += [f"| {_md(k)} | {_md(v)} |" for k, v in headline(summary)]
     lines += ["", "| class | n | mean loss | accuracy |", "|---|---:|---:|---:|"]
@@ -130,8 +236,35 @@ def to_markdown(summary: Summary) -> str:
         f"| {_md(c.name)} | {c.n:,} | {number(c.mean_loss)} | {number(c.accuracy)} |"
         for c in summary.per_class
     ]
+    for title, head, rows in _sections(summary):
+        lines += ["", f"**{title}**", "", _md_row(head), _md_rule(head)]
+        lines += [_md_row(cells) for cells in rows]
     lines += ["", f"`{summary.signature}`"]
     return "\n".join(lines) + "\n"
+
+
+def _sections(summary: Summary) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The tables after the per-class one, when asked: (title, header, rows)."""
+    sections = []
+    if summary.slices is not None:
+        sections.append(("Slices", SLICE_HEAD, [slice_cells(s) for s in summary.slices]))
+    if summary.worst is not None:
+        head = worst_head(summary.worst)
+        k = len(summary.worst)
+        title = f"The {k:,} rows of highest loss" if k != 1 else "The row of highest loss"
+        sections.append((title, head, [worst_cells(w, head[0]) for w in summary.worst]))
+    return sections
+
+
+_NUMERIC = {"n", "mean loss", "accuracy", "ECE", "loss", "p_true", "row"}
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(_md(cell) for cell in cells) + " |"
+
+
+def _md_rule(head: list[str]) -> str:
+    return "|" + "|".join("---:" if h in _NUMERIC else "---" for h in head) + "|"
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>~])")  # what is special inside a table cell
@@ -141,31 +274,148 @@ def _md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
+CSV_COLUMNS = [
+    "scope",
+    "class",
+    "n",
+    "mean_loss",
+    "sum_loss",
+    "accuracy",
+    "baseline_loss",
+    "d2",
+    "normalized_entropy",
+    "brier",
+    "ece",
+    "mce",
+    "ci_level",
+    "ci_method",
+    "loss_lo",
+    "loss_hi",
+    "accuracy_lo",
+    "accuracy_hi",
+    "by",
+    "value",
+    "bin_lo",
+    "bin_hi",
+    "confidence",
+    "row",
+    "id",
+    "pred",
+    "p_true",
+]
+
+
 def to_csv(summary: Summary) -> str:
-    """One row for all samples (``class`` empty), then one per class; a class's
-    ``sum_loss`` is its rows' ``sum w l`` and ``mean_loss`` that over their weights."""
+    """One tidy table, a row per scope, for ``pandas.read_csv``: the first six columns
+    as SPEC fixes them, then one column per other figure, empty where it does not apply.
+
+    - ``all``: every sample (``class`` empty), with the headline's figures (baseline,
+      D², normalized entropy, Brier, ECE, MCE) and, with ``--ci``, the intervals;
+    - ``class``: one per class; its ``sum_loss`` is its rows' ``sum w l`` and
+      ``mean_loss`` that over their weights;
+    - ``slice``: one per ``--by`` value: ``by`` the column, ``value`` the cell (empty
+      for null), ``n``, ``mean_loss``, ``accuracy``, ``ece``;
+    - ``bin``: one per reliability bin: ``bin_lo``, ``bin_hi``, ``n``, ``confidence``,
+      ``accuracy`` (empty for an empty bin);
+    - ``worst``: one per ``--worst`` row, highest loss first: ``row``, ``id``, ``class``
+      the label, ``pred``, ``mean_loss`` the row's own loss (``n`` 1), ``p_true``.
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["scope", "class", "n", "mean_loss", "sum_loss", "accuracy"])
-    writer.writerow(
-        [
-            "all",
-            "",
-            summary.n_samples,
-            repr(summary.mean_loss),
-            repr(summary.sum_loss),
-            repr(summary.accuracy),
-        ]
-    )
-    for c in summary.per_class:
-        writer.writerow(
-            ["class", c.name, c.n, repr(c.mean_loss), repr(c.sum_loss), repr(c.accuracy)]
-        )
+    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n", restval="")
+    writer.writeheader()
+    rows: list[dict[str, Any]] = [_csv_all(summary)]
+    rows += [
+        {
+            "scope": "class",
+            "class": c.name,
+            "n": c.n,
+            "mean_loss": c.mean_loss,
+            "sum_loss": c.sum_loss,
+            "accuracy": c.accuracy,
+        }
+        for c in summary.per_class
+    ]
+    rows += [
+        {
+            "scope": "slice",
+            "by": s.column,
+            "value": s.value,
+            "n": s.n,
+            "mean_loss": s.mean_loss,
+            "accuracy": s.accuracy,
+            "ece": s.ece,
+        }
+        for s in summary.slices or ()
+    ]
+    rows += [
+        {
+            "scope": "bin",
+            "bin_lo": b.lo,
+            "bin_hi": b.hi,
+            "n": b.n,
+            "confidence": b.confidence,
+            "accuracy": b.accuracy,
+        }
+        for b in summary.calibration
+    ]
+    rows += [
+        {
+            "scope": "worst",
+            "class": w.label,
+            "n": 1,
+            "mean_loss": w.loss,
+            "row": w.row,
+            "id": w.id,
+            "pred": w.pred,
+            "p_true": w.p_true,
+        }
+        for w in summary.worst or ()
+    ]
+    writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue()
 
 
+def _csv_all(summary: Summary) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "scope": "all",
+        "class": "",
+        "n": summary.n_samples,
+        "mean_loss": summary.mean_loss,
+        "sum_loss": summary.sum_loss,
+        "accuracy": summary.accuracy,
+        "baseline_loss": summary.baseline_loss,
+        "d2": summary.d2,
+        "normalized_entropy": summary.normalized_entropy,
+        "brier": summary.brier,
+        "ece": summary.ece,
+        "mce": summary.mce,
+    }
+    if summary.ci is not None:
+        row.update(
+            ci_level=summary.ci.level,
+            ci_method=summary.ci.method,
+            loss_lo=summary.ci.loss[0],
+            loss_hi=summary.ci.loss[1],
+            accuracy_lo=summary.ci.accuracy[0],
+            accuracy_hi=summary.ci.accuracy[1],
+        )
+    return row
+
+
+def _csv_cell(value: Any) -> str:
+    """A cell pandas reads back as written: floats exact (``repr``: ``nan``, ``inf``),
+    null empty, booleans ``true``/``false``, text verbatim."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
 def to_html(summary: Summary) -> str:
-    """A self-contained page with the two tables; every name escaped."""
+    """A self-contained page with the tables of the Markdown report; every name escaped."""
 
     def table(head: list[str], rows: list[list[str]]) -> str:
         cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
@@ -178,6 +428,10 @@ def to_html(summary: Summary) -> str:
     class_rows = [
         [c.name, f"{c.n:,}", number(c.mean_loss), number(c.accuracy)] for c in summary.per_class
     ]
+    sections = "".join(
+        f"\n<h2>{html.escape(title)}</h2>\n" + table(head, rows)
+        for title, head, rows in _sections(summary)
+    )
     return (
         '<!doctype html>\n<html><head><meta charset="utf-8"><title>xent report</title>'
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}</style>"
@@ -185,5 +439,6 @@ def to_html(summary: Summary) -> str:
         + table(["", ""], summary_rows)
         + "\n<h2>Per class</h2>\n"
         + table(["class", "n", "mean loss", "accuracy"], class_rows)
+        + sections
         + f"\n<p><code>{html.escape(summary.signature)}</code></p>\n</body></html>\n"
     )

@@ -26,14 +26,15 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from ..summary import ClassSummary, Summary
-from .formats import headline, number
+from ..summary import ClassSummary, SliceSummary, Summary
+from .formats import SLICE_HEAD, headline, number, slice_cells, worst_cells, worst_head
 
 if TYPE_CHECKING:
     from ..inspection import Inspection
 
 MAX_CLASSES_SHOWN = 20
 NARROW = 60
+SHORT = {"mean loss": "loss", "accuracy": "acc"}  # a narrow line's names
 UNBOUNDED = 1_000_000  # the width a pipe or file is laid out in: no line reaches it
 
 
@@ -47,8 +48,8 @@ class OutputConsole(Console):
 
 
 def render_summary(summary: Summary, console: Console) -> None:
-    """Print the headline figures and the per-class breakdown; stack them in a narrow
-    terminal."""
+    """Print the headline figures, the per-class breakdown, and the slices and worst rows
+    when asked; stack them in a narrow terminal."""
     narrow = _narrow(console)
     _print(
         console,
@@ -57,6 +58,7 @@ def render_summary(summary: Summary, console: Console) -> None:
             _stacked(summary) if narrow else _headline(summary),
             Text(""),
             _classes(summary, narrow),
+            *_asked(summary, narrow),
             Text(""),
             Text(summary.signature, style="dim", overflow="fold"),
         ),
@@ -166,6 +168,71 @@ def _chosen(classes: tuple[ClassSummary, ...]) -> tuple[list[ClassSummary], str 
     return shown, (
         f"the {len(shown)} classes of highest mean loss; "
         f"all {len(classes):,} are in the JSON report"
+    )
+
+
+def _asked(summary: Summary, narrow: bool) -> list[RenderableType]:
+    """The slice and worst-row tables, each after a blank line, when asked for."""
+    parts: list[RenderableType] = []
+    if summary.slices is not None:
+        shown, note = _worst_slices(summary.slices)
+        rows = [slice_cells(s) for s in shown]
+        parts += [Text(""), _cells_table("slices", SLICE_HEAD, rows, note, narrow)]
+    if summary.worst is not None:
+        head = worst_head(summary.worst)
+        rows = [worst_cells(w, head[0]) for w in summary.worst]
+        title = (
+            f"the {len(rows):,} rows of highest loss"
+            if len(rows) != 1
+            else "the row of highest loss"
+        )
+        parts += [Text(""), _cells_table(title, head, rows, None, narrow)]
+    return parts
+
+
+def _cells_table(
+    title: str, head: list[str], rows: list[list[str]], note: str | None, narrow: bool
+) -> Group:
+    """A titled table of text cells, every cell verbatim; in a narrow terminal one line
+    per row, ``name value`` pairs after the first cell(s), wrapping between pairs."""
+    lines: list[RenderableType] = [Text(title, style="bold")]
+    if narrow:
+        slices = head[:2] == SLICE_HEAD[:2]
+        for cells in rows:
+            line = Text()
+            if slices:  # column=value, as the per-class lines start with the class
+                line.append(f"{cells[0]}={cells[1]}", style="bold")
+                pairs = list(zip(head[2:], cells[2:], strict=True))
+            else:
+                pairs = list(zip(head, cells, strict=True))
+            for i, (name, cell) in enumerate(pairs):
+                line.append(f"{'  ' if i or slices else ''}{SHORT.get(name, name)} ")
+                line.append(cell)
+            lines.append(line)
+    else:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for name in head:
+            numeric = name in ("n", "mean loss", "accuracy", "ECE", "loss", "p_true", "row")
+            if numeric:
+                table.add_column(name, justify="right", no_wrap=True)
+            else:
+                table.add_column(name, overflow="fold")
+        for cells in rows:
+            table.add_row(*(Text(cell) for cell in cells))
+        lines.append(table)
+    if note:
+        lines.append(Text(note, style="dim"))
+    return Group(*lines)
+
+
+def _worst_slices(slices: tuple[SliceSummary, ...]) -> tuple[list[SliceSummary], str | None]:
+    """Every slice, or for many the ones of highest mean loss (as for classes)."""
+    if len(slices) <= MAX_CLASSES_SHOWN:
+        return list(slices), None
+    shown = sorted(slices, key=lambda s: (s.n == 0, -s.mean_loss if s.n else 0.0))
+    shown = shown[: MAX_CLASSES_SHOWN // 2]
+    return shown, (
+        f"the {len(shown)} slices of highest mean loss; all {len(slices):,} are in the JSON report"
     )
 
 
