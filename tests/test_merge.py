@@ -28,9 +28,7 @@ def _exact_reference(values: np.ndarray) -> float:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(
-        st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=200
-    ),
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=200),
     st.integers(1, 4),
     st.randoms(use_true_random=False),
 )

@@ -13,12 +13,15 @@ from typing import Any
 import numpy as np
 
 from ..summary import Facts, Summary
+from .bootstrap import BootstrapInterval
 from .baseline import Baseline, against_baseline
 from .brier import Brier
 from .calibration import Calibration
 from .intervals import NormalInterval
 from .perclass import PerClass
 from .rows import Ends, Partial, Rows
+from .slices import Slices
+from .worst import Worst
 from .totals import Counters, LossTotals
 
 
@@ -35,6 +38,11 @@ class Plan:
     class_scale: tuple[float, ...] | None = None
     bins: int = 15
     ci: float | None = None
+    bootstrap: int | None = None
+    seed: int = 0
+    by: tuple[str, ...] = ()
+    max_slices: int = 1000
+    worst: int | None = None
 
 
 class Accumulator:
@@ -115,6 +123,18 @@ def _partials(plan: Plan) -> tuple[Partial, ...]:
         Brier(plan.sample_weighted),
         Calibration(plan.bins, plan.sample_weighted),
     ]
-    if plan.ci is not None:
+    if plan.ci is not None and plan.bootstrap:
+        partials.append(
+            BootstrapInterval(
+                plan.ci, plan.bootstrap, plan.seed, plan.weighted, plan.sample_weighted
+            )
+        )
+    elif plan.ci is not None:
         partials.append(NormalInterval(plan.ci, plan.weighted, plan.sample_weighted))
+    if plan.by:
+        partials.append(
+            Slices(plan.by, plan.bins, plan.max_slices, plan.weighted, plan.sample_weighted)
+        )
+    if plan.worst is not None:
+        partials.append(Worst(plan.worst))
     return tuple(partials)

@@ -333,6 +333,11 @@ class _Run:
                 class_scale=tuple(scale.tolist()) if scale is not None else None,
                 bins=opts.bins,
                 ci=opts.ci,
+                bootstrap=opts.bootstrap,
+                seed=opts.seed,
+                by=opts.by,
+                max_slices=opts.max_slices,
+                worst=opts.worst,
             )
         )
 
@@ -414,6 +419,9 @@ class _Run:
             hit = losses.pred == classes
         dropped, ignored = self.left_out
         self.left_out = (0, 0)
+        texts = (None, None)
+        if multilabel and self.options.worst is not None:
+            texts = self._label_texts(work, result)
         self.accumulator.add(
             Rows(
                 loss=losses.loss,
@@ -432,6 +440,9 @@ class _Run:
                 per_label=result.per_label,
                 label_hits=result.hits,
                 ids=work.ids,
+                keys=work.keys,
+                label_text=texts[0],
+                pred_text=texts[1],
                 clipped=losses.clipped,
                 renormalized=checked.renormalized + result.renormalized,
                 dropped=dropped,
@@ -441,6 +452,15 @@ class _Run:
         if sink is not None:
             sink.write(self._sample_rows(work, classes, result, row_weights))
 
+    def _label_texts(self, work: _Work, result: family.Weighted) -> tuple[Any, Any]:
+        """Multilabel rows' label and prediction as text: the positive labels joined by
+        ``|`` (as ``--per-sample`` writes them)."""
+        assert self.decisions is not None
+        assert work.targets is not None and result.hits is not None
+        truth = work.targets > 0.5
+        names = self.decisions.classes
+        return _joined(truth, names), _joined(truth == result.hits, names)
+
     def _rows_left_out(self) -> Rows:
         """No rows, only the counts of those left out since the last batch scored."""
         none = np.zeros(0)
@@ -449,8 +469,20 @@ class _Run:
         dropped, ignored = self.left_out
         self.left_out = (0, 0)
         return Rows(
-            none, none, None, None, index, index, flags, none, none, none, flags, index,
-            dropped=dropped, ignored=ignored,
+            none,
+            none,
+            None,
+            None,
+            index,
+            index,
+            flags,
+            none,
+            none,
+            none,
+            flags,
+            index,
+            dropped=dropped,
+            ignored=ignored,
         )
 
     def _compute(
@@ -512,10 +544,7 @@ class _Run:
         keys = work.ids if work.ids is not None else from_numpy(work.rows)
         label_names = pred_names = None
         if decisions.task == "multilabel":
-            assert work.targets is not None and result.hits is not None
-            truth = work.targets > 0.5
-            label_names = _joined(truth, decisions.classes)
-            pred_names = _joined(truth == result.hits, decisions.classes)
+            label_names, pred_names = self._label_texts(work, result)
         losses = result.losses
         return SampleRows(
             key_name=self.layout.id_col or "row",
@@ -584,7 +613,9 @@ class _Run:
             seen = np.flatnonzero(q > 0)  # a class no row has weighs nothing
             y, share, targets = seen, q[seen], None
             column = q[1] if task == "binary" else None
-            scores = np.full((seen.size, 1), column) if task == "binary" else np.tile(q, (seen.size, 1))
+            scores = (
+                np.full((seen.size, 1), column) if task == "binary" else np.tile(q, (seen.size, 1))
+            )
             if k == 0 or not seen.size:
                 return float("nan")
         result = self._compute(np.asarray(scores, dtype=np.float64), y, targets, "probs")
