@@ -351,7 +351,7 @@ def test_a_missing_by_column_is_named_with_the_columns(tmp_path: Path) -> None:
         f"{tmp_path / 'labels.csv'} (columns: id, p, region, label, site)"
     )
     assert refusal(df[["p", "label"]], by=["region"]) == (
-        "--by 'region' is not a column of <preds> (columns: p, label)"
+        "--by 'region' is not a column of preds (columns: p, label)"
     )
 
 

@@ -106,7 +106,14 @@ def part(name: str) -> str:
     return name.split(".")[0]
 
 
+# The one import against the flow, lazily inside the two methods a notebook calls to
+# show a Summary: the view lives with the other reports, the hook on the Summary.
+NOTEBOOK_VIEW = ("summary", "report.notebook")
+
+
 def allowed(importer: str, target: str) -> bool:
+    if (importer, target) == NOTEBOOK_VIEW:
+        return True
     here, there = part(importer), part(target)
     if here == there and here in FOLDERS:
         return True
@@ -129,7 +136,7 @@ def test_the_walk_sees_the_imports_it_must() -> None:
     assert ("run.pipeline", "run.align") in found  # from .align import ...
     assert ("run.align.plan", "run.roles") in found  # from ..roles import ...
     assert ("run.inspect", "run.roles") in found  # from . import roles
-    assert ("cli", "io.persample") in found  # inside a function
+    assert ("cli.score", "io.persample") in found  # inside a function
     assert ("report.table", "inspection") in found  # under TYPE_CHECKING
     assert ("report.formats", "io.outputs") in found
     assert ("losses.core", "<ext>:numpy") in found
@@ -191,7 +198,7 @@ def test_root_modules_import_no_folder() -> None:
     wrong = [
         f"{importer} imports {target}"
         for importer, target, _, _ in PAIRS
-        if importer in ROOT and part(target) in FOLDERS
+        if importer in ROOT and part(target) in FOLDERS and (importer, target) != NOTEBOOK_VIEW
     ]
     assert not wrong, wrong
 

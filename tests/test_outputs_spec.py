@@ -514,9 +514,11 @@ def test_csv_per_class_sums_are_the_groupby_of_the_per_sample_rows(tmp_path, tas
     rows["w"] = rows["weight"] if weighted else 1.0
     rows["wl"] = rows["w"] * rows["loss"]
     rows["hit"] = rows["pred"] == rows["label"]
+    rows["whit"] = rows["w"] * rows["hit"]  # a class's weight is constant in the class
     groups = rows.groupby(rows["label"].astype(str)).agg(
-        n=("loss", "size"), sum_wl=("wl", "sum"), sum_w=("w", "sum"), accuracy=("hit", "mean")
+        n=("loss", "size"), sum_wl=("wl", "sum"), sum_w=("w", "sum"), sum_whit=("whit", "sum")
     )
+    groups["accuracy"] = groups["sum_whit"] / groups["sum_w"]  # weighted, SPEC's figures
     assert sorted(per_class.index) == sorted(groups.index)
     for name, ref in groups.iterrows():
         got = per_class.loc[name]
@@ -578,7 +580,8 @@ def test_csv_multilabel_sums_are_each_labels_own_binary_losses(tmp_path, options
         assert float(got["sum_loss"]) == pytest.approx(sums[j], rel=RTOL)
         assert float(got["mean_loss"]) == pytest.approx(means[j], rel=RTOL)
         assert float(got["mean_loss"]) == report["per_class"][j]["mean_loss"]
-        hits = ((logits[:, j] > 0) == (targets[:, j] == 1)).mean()
+        right = (logits[:, j] > 0) == (targets[:, j] == 1)
+        hits = np.average(right, weights=row_weights)  # weighted by the sample weights
         assert float(got["accuracy"]) == pytest.approx(hits, rel=RTOL)
         # the old mean x n (n the positives) is another number
         assert float(got["mean_loss"]) * int(got["n"]) != pytest.approx(sums[j], rel=1e-6)

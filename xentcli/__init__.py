@@ -7,13 +7,13 @@ The package is laid out by the stage each module serves, and imports point down 
 flow only (``cli -> run -> io / losses / metrics -> summary``; ``report`` reads a
 ``Summary``)::
 
-    __init__, options, errors, summary, version   the public door and shared types
-    cli/      the xent command: options, exit codes
+    __init__, options, errors, summary, inspection, version   the door and shared types
+    cli/      the xent command: options declared once, score, inspect, exit codes
     io/       readers (every format as Arrow batches) and writers (atomic outputs)
-    losses/   per-sample cross-entropy in NumPy, and the peers' conventions
-    run/      column roles, decisions made once, alignment, checks, the batch loop
-    metrics/  the mergeable totals a run accumulates
-    report/   the rich table and the JSON, CSV, Markdown and HTML reports
+    losses/   per-sample cross-entropy and per-row figures in NumPy, peers' conventions
+    run/      column roles, decisions made once, alignment, checks, the batch loop, gates
+    metrics/  the mergeable partials of every figure, over exact sums
+    report/   the rich table, JSON, CSV, Markdown, HTML and the notebook view
 """
 
 from __future__ import annotations

@@ -259,6 +259,18 @@ class Summary:
             ]
         return asked
 
+    def _repr_html_(self) -> str:
+        """The notebook's view (Jupyter): ``report.notebook``, imported only when shown."""
+        from .report.notebook import to_html
+
+        return to_html(self)
+
+    def _repr_markdown_(self) -> str:
+        """The notebook's view as Markdown: ``report.notebook``, imported only when shown."""
+        from .report.notebook import to_markdown
+
+        return to_markdown(self)
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Summary:
         """The ``Summary`` of a JSON report read back (``"inf"``/``"-inf"``/``"nan"``
@@ -378,18 +390,6 @@ def _number(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a number")
     return float(value) if isinstance(value, int | float) else value
-
-    def _repr_html_(self) -> str:
-        """The notebook's view (Jupyter): ``report.notebook``, imported only when shown."""
-        from .report.notebook import to_html
-
-        return to_html(self)
-
-    def _repr_markdown_(self) -> str:
-        """The notebook's view as Markdown: ``report.notebook``, imported only when shown."""
-        from .report.notebook import to_markdown
-
-        return to_markdown(self)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
-"""Mergeable partials: the sums, counts and per-class figures a run accumulates.
+"""Mergeable partials: every figure a run accumulates, each a small object with ``add``
+(one batch of ``Rows``), ``merge`` and ``finish`` (its fields of the ``Summary``).
 
-An ``Accumulator`` adds batches of per-sample losses and ``finish`` gives the
-``Summary``; sums are made in fixed 4096-row blocks, so the same rows give the same
-bits however they were batched. May import ``losses`` (for the per-sample types),
-NumPy and the root modules (``summary``, ``errors``, ``options``); knows no files.
+``rows`` holds the protocol, ``exact`` the exact sums they all use (any cut merged in any
+order gives the same bits), ``totals`` the headline and counters, then one module per
+figure (``perclass``, ``baseline``, ``brier``, ``calibration``, ``intervals``,
+``bootstrap``, ``slices``, ``worst``); ``accumulate`` makes a run's tuple of partials
+from its ``Plan`` and finishes the ``Summary``. May import ``losses`` (for the
+per-sample types), NumPy, pyarrow arrays (slice keys) and the root modules (``summary``,
+``errors``, ``options``); knows no files.
 """

@@ -52,6 +52,8 @@ class Baseline:
         if ends.constant_loss is None or not float(self.rows.totals()[0]) > 0:
             return {"baseline_loss": math.nan}
         freq = self.frequencies()
+        if np.all((freq == 0) | (freq == 1)):  # one class (every label constant): SPEC's 0
+            return {"baseline_loss": 0.0}
         return {"baseline_loss": ends.constant_loss(freq) / ends.scale}
 
 
