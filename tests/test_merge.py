@@ -26,7 +26,7 @@ def _exact_reference(values: np.ndarray) -> float:
         return math.inf if total > 0 else -math.inf
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)  # examples: the profile (tests/conftest.py)
 @given(
     st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=200),
     st.integers(1, 4),
@@ -126,9 +126,7 @@ def _frames(draw_seed: int, task: str, weighted: bool):
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
 @pytest.mark.parametrize("weighted", [False, True])
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), shuffle=st.randoms(use_true_random=False))
 def test_any_cut_merged_in_any_order_gives_the_one_pass_summary(
     monkeypatch, task, weighted, seed, shuffle

@@ -13,16 +13,16 @@ from typing import Any
 import numpy as np
 
 from ..summary import Facts, Summary
-from .bootstrap import BootstrapInterval
 from .baseline import Baseline, against_baseline
+from .bootstrap import BootstrapInterval
 from .brier import Brier
 from .calibration import Calibration
 from .intervals import NormalInterval
 from .perclass import PerClass
 from .rows import Ends, Partial, Rows
 from .slices import Slices
-from .worst import Worst
 from .totals import Counters, LossTotals
+from .worst import Worst
 
 
 @dataclass(frozen=True)
