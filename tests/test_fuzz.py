@@ -189,6 +189,8 @@ def _reference_loss(table: pa.Table, report: dict, noise: float) -> float:
     eps = float(report["eps"])
     if report["task"] == "binary":
         y = np.array([int(str(v)) for v in raw])
+        if "holds P(label = 0)" in report["reasons"]["labels"]:  # a column named '0;' is
+            y = 1 - y  # class 0's probability, as the report says (issue 10's naming rule)
         z = block[:, 0]
         if report["input"] == "logits":
             losses = np.where(y == 1, np.logaddexp(0, -z), np.logaddexp(0, z))
