@@ -30,7 +30,8 @@ from xentcli.options import Options
 from xentcli.run.align import Aligner, Layout, plan
 from xentcli.run.firstrows import first_rows_together
 from xentcli.run.inspect import inspect_file
-from xentcli.run.pipeline import _Run, _Work
+from xentcli.run.pipeline import _Run
+from xentcli.run.work import Work as _Work
 
 N = 12_000  # more than the first rows (10,000): batches stream after them
 BATCH = 37  # smaller than the first rows: the first batches are joined, then stream

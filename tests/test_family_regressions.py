@@ -156,7 +156,7 @@ def test_one_column_cannot_be_weight_and_id(work: Path) -> None:
 def test_multilabel_per_sample_names_each_rows_labels() -> None:
     """The per-sample label text is made once per distinct row of flags (it was a Python
     loop over rows, 6x slower): the same text as joining each row's names."""
-    from xentcli.run.pipeline import _joined
+    from xentcli.run.work import joined as _joined
 
     flags = np.random.default_rng(6).random((500, 11)) < 0.4
     flags[0] = False  # a row with no label at all

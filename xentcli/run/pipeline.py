@@ -7,16 +7,13 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import InputError, UsageError, ValidationError, XentError
-from ..io.arrays import from_numpy, mask, strings
+from ..io.arrays import from_numpy
 from ..io.source import Source, open_source
 from ..io.tableread import frames_in_step
 from ..losses import family
@@ -28,7 +25,7 @@ from ..metrics.rows import Ends, Rows
 from ..options import Options
 from ..summary import Facts, SampleRows, SampleSink, Summary
 from ..version import __version__
-from .align import Aligner, Batch, Layout, plan
+from .align import Aligner, Layout, plan
 from .decisions import (
     Decisions,
     class_aliases,
@@ -39,9 +36,10 @@ from .decisions import (
 )
 from .firstrows import first_rows_together
 from .gates import apply_gates
-from .infer import DECISION_ROWS, label_text
+from .infer import DECISION_ROWS
 from .signature import signature
 from .validate import Checked, check_finite, check_scores, check_targets, check_weights
+from .work import Work, ignored_rows, joined
 
 BATCH_BYTES = 32 << 20  # a batch's block of scores: 65536 rows of 64 classes, 4096 of 1000
 
@@ -95,7 +93,7 @@ def first_decisions(
     run = _Run(preds, None, layout, options)
     try:
         for batch in first_rows_together(Aligner(preds, None, layout, run.batch_rows())):
-            run.prepare(_Work.of(batch))
+            run.prepare(Work.of(batch))
             if run.decisions is not None:
                 break
         else:
@@ -103,62 +101,6 @@ def first_decisions(
     except XentError as error:
         return run.decisions, error
     return run.decisions, None
-
-
-@dataclass
-class _Work:
-    """The rows of a batch still in play, with their PREDS and LABELS row numbers and
-    their ``--by`` keys (each column's values, in the order given)."""
-
-    scores: npt.NDArray[np.float64]
-    labels: pa.Array | None
-    targets: npt.NDArray[np.float64] | None
-    weights: npt.NDArray[np.float64] | None
-    ids: pa.Array | None
-    rows: npt.NDArray[np.int64]
-    label_rows: npt.NDArray[np.int64]
-    y: npt.NDArray[np.int64] | None = None  # class indices, once encoded
-    keys: dict[str, pa.Array] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, batch: Batch) -> _Work:
-        rows = batch.offset + np.arange(len(batch), dtype=np.int64)
-        label_rows = batch.label_rows if batch.label_rows is not None else rows
-        return cls(
-            batch.scores,
-            batch.labels,
-            batch.targets,
-            batch.weights,
-            batch.ids,
-            rows,
-            label_rows,
-            keys=batch.keys,
-        )
-
-    def __len__(self) -> int:
-        return int(self.scores.shape[0])
-
-    def first(self, n: int) -> _Work:
-        """The first ``n`` of these rows (all of them when fewer)."""
-        if len(self) <= n:
-            return self
-        return self.without(np.arange(len(self)) >= n)
-
-    def without(self, bad: npt.NDArray[np.bool_]) -> _Work:
-        """These rows less the ``bad`` ones."""
-        keep = ~bad
-        kept = from_numpy(keep)
-        return _Work(
-            np.asfortranarray(self.scores[keep]),
-            self.labels.filter(kept) if self.labels is not None else None,
-            self.targets[keep] if self.targets is not None else None,
-            self.weights[keep] if self.weights is not None else None,
-            self.ids.filter(kept) if self.ids is not None else None,
-            self.rows[keep],
-            self.label_rows[keep],
-            self.y[keep] if self.y is not None else None,
-            {name: values.filter(kept) for name, values in self.keys.items()},
-        )
 
 
 class _Run:
@@ -192,7 +134,7 @@ class _Run:
             self.preds, self.labels, self.layout, self.batch_rows(), self.options.classes
         )
         for batch in first_rows_together(aligner):
-            prepared = self.prepare(_Work.of(batch))
+            prepared = self.prepare(Work.of(batch))
             if prepared is not None:
                 self._add(*prepared, sink)
             if progress is not None:
@@ -228,7 +170,7 @@ class _Run:
 
     # -- one batch -----------------------------------------------------------------------
 
-    def prepare(self, work: _Work) -> tuple[_Work, Checked] | None:
+    def prepare(self, work: Work) -> tuple[Work, Checked] | None:
         """One batch's rows ready for the kernels: ignored and invalid rows out, the
         decisions made (on the first rows that remain), scores and labels checked and
         encoded against them. None when no row is left. ``xent inspect`` runs this on a
@@ -274,7 +216,7 @@ class _Run:
         self.unnormalized += checked.unnormalized
         return work, checked
 
-    def _filter(self, work: _Work) -> _Work:
+    def _filter(self, work: Work) -> Work:
         """The rows left after ``--ignore-label`` and non-finite predictions; before the
         decisions, also the rows whose label cells are not numbers in [0, 1] (they decide
         nothing: they are dropped, or the error)."""
@@ -304,7 +246,7 @@ class _Run:
                 work = self._drop(work, bad)
         return work
 
-    def _decide(self, work: _Work) -> None:
+    def _decide(self, work: Work) -> None:
         """The decisions, on the first rows that remain, and what follows from them: the
         peer's rules and an accumulator of the right shape. The task and input kind are
         kept even when the labels then fail, for ``xent inspect``."""
@@ -341,13 +283,13 @@ class _Run:
             )
         )
 
-    def _drop(self, work: _Work, bad: npt.NDArray[np.bool_]) -> _Work:
+    def _drop(self, work: Work, bad: npt.NDArray[np.bool_]) -> Work:
         count = int(np.count_nonzero(bad))
         self.dropped += count
         self.left_out = (self.left_out[0] + count, self.left_out[1])
         return work.without(bad)
 
-    def _labels(self, work: _Work) -> _Work:
+    def _labels(self, work: Work) -> Work:
         """The rows with their class indices (none for soft and multilabel targets),
         less rows whose labels are invalid under ``--drop-invalid``."""
         decisions = self.decisions
@@ -390,7 +332,7 @@ class _Run:
 
     # -- compute and accumulate ------------------------------------------------------------
 
-    def _add(self, work: _Work, checked: Checked, sink: SampleSink | None) -> None:
+    def _add(self, work: Work, checked: Checked, sink: SampleSink | None) -> None:
         assert self.accumulator is not None and self.decisions is not None
         y = work.y
         result = self._compute(checked.scores, y, work.targets)
@@ -452,14 +394,14 @@ class _Run:
         if sink is not None:
             sink.write(self._sample_rows(work, classes, result, row_weights))
 
-    def _label_texts(self, work: _Work, result: family.Weighted) -> tuple[Any, Any]:
+    def _label_texts(self, work: Work, result: family.Weighted) -> tuple[Any, Any]:
         """Multilabel rows' label and prediction as text: the positive labels joined by
         ``|`` (as ``--per-sample`` writes them)."""
         assert self.decisions is not None
         assert work.targets is not None and result.hits is not None
         truth = work.targets > 0.5
         names = self.decisions.classes
-        return _joined(truth, names), _joined(truth == result.hits, names)
+        return joined(truth, names), joined(truth == result.hits, names)
 
     def _rows_left_out(self) -> Rows:
         """No rows, only the counts of those left out since the last batch scored."""
@@ -534,7 +476,7 @@ class _Run:
 
     def _sample_rows(
         self,
-        work: _Work,
+        work: Work,
         classes: npt.NDArray[np.int64],
         result: family.Weighted,
         weights: npt.NDArray[np.float64] | None,
@@ -606,18 +548,14 @@ class _Run:
         row whose target is ``q`` (soft and multilabel targets)."""
         decisions = self.decisions
         assert decisions is not None
-        task, k = decisions.task, q.shape[0]
-        if task == "multilabel" or decisions.target == "soft":
-            scores, targets, y, share = q[None, :], q[None, :], None, np.ones(1)
-        else:
-            seen = np.flatnonzero(q > 0)  # a class no row has weighs nothing
-            y, share, targets = seen, q[seen], None
-            column = q[1] if task == "binary" else None
-            scores = (
-                np.full((seen.size, 1), column) if task == "binary" else np.tile(q, (seen.size, 1))
-            )
-            if k == 0 or not seen.size:
-                return float("nan")
+        y: npt.NDArray[np.int64] | None = None
+        if decisions.task == "multilabel" or decisions.target == "soft":
+            scores, targets, share = q[None, :], q[None, :], np.ones(1)
+        else:  # a row per class that some row has, each weighted by its frequency
+            y = np.flatnonzero(q > 0)
+            targets, share = None, q[y]
+            binary = decisions.task == "binary"
+            scores = np.full((y.size, 1), q[1]) if binary else np.tile(q, (y.size, 1))
         result = self._compute(np.asarray(scores, dtype=np.float64), y, targets, "probs")
         numerator = float(np.dot(share, result.numerator))
         denominator = float(np.dot(share, result.denominator))
@@ -661,27 +599,3 @@ def batch_rows_for(width: int, options: Options) -> int:
     """Rows per batch: ``batch_rows``, fewer when the classes are many, so that a
     batch's float64 block stays near ``BATCH_BYTES`` whatever the width."""
     return max(1, min(options.batch_rows, BATCH_BYTES // (8 * width)))
-
-
-def ignored_rows(labels: pa.Array, ignore_label: object) -> npt.NDArray[np.bool_]:
-    """The rows whose label is ``--ignore-label``, compared as labels are (as text)."""
-    return mask(pc.equal(label_text(labels), _ignore_text(ignore_label)))
-
-
-def _ignore_text(value: object) -> pa.Scalar | None:
-    """``--ignore-label`` as the text labels are compared in (``-100.0`` is ``-100``)."""
-    if value is None:
-        return None
-    return label_text(strings([str(value)]))[0]
-
-
-def _joined(flags: npt.NDArray[np.bool_], names: tuple[str, ...]) -> pa.Array:
-    """Per row, the names whose flag is set, joined by ``|``: made once per distinct row
-    of flags (few, in practice) and taken for every row."""
-    if not flags.shape[0]:
-        return strings([])
-    packed = np.ascontiguousarray(np.packbits(flags, axis=1))
-    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    texts = ["|".join(n for n, f in zip(names, flags[i], strict=True) if f) for i in first]
-    return strings(texts).take(from_numpy(inverse.astype(np.int64).ravel()))
