@@ -1,4 +1,4 @@
-"""The chain of DESIGN.md: source -> align -> infer -> validate -> core -> accumulate.
+"""The batch loop: source -> align -> infer -> validate -> core -> the partials -> Summary.
 
 ``score`` runs it over files or tables batch by batch and returns the ``Summary``;
 a ``SampleSink`` given to it receives each batch's per-sample rows as they are made.
