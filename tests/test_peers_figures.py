@@ -178,11 +178,26 @@ def torch_logit_losses(c) -> np.ndarray:
     return F.cross_entropy(z, target, reduction="none").numpy()
 
 
+def torch_logprob_losses(c) -> np.ndarray:
+    """Per-row losses straight from the log-probabilities, unclipped as torch's
+    ``nll_loss`` (a log-probability of -744 costs 744 nats; sklearn clips p at eps)."""
+    lp, T, y = torch.tensor(c["scores"]), torch.tensor(c["T"]), c["y"]
+    if c["P"].ndim == 1 or c["opts"].get("task") == "multilabel":
+        t = T[:, 0] if c["P"].ndim == 1 else T
+        rows = -torch.where(t == 1, lp, torch.log(-torch.expm1(lp)))
+        return (rows if c["P"].ndim == 1 else rows.mean(dim=1)).numpy()
+    if y is None:
+        return (-(T * lp).sum(dim=1)).numpy()
+    return F.nll_loss(lp, torch.tensor(y), reduction="none").numpy()
+
+
 def peer_losses(c) -> tuple[float, float]:
     """(mean loss, baseline loss) from scikit-learn / torch, natural log, weighted."""
     P, T, y, w = c["P"], c["T"], c["y"], c["weights"]
     n = len(T)
-    logits = torch_logit_losses(c) if c["kind"] == "logits" else None
+    logits = {"logits": torch_logit_losses, "logprobs": torch_logprob_losses}.get(
+        c["kind"], lambda c: None
+    )(c)
     if c["opts"].get("task") == "multilabel":
         means, bases = [], []
         for j in range(T.shape[1]):
@@ -256,7 +271,7 @@ def test_d2_and_baseline_match_sklearn_and_torch(params):
     assert close(s.baseline_loss, base), (s.baseline_loss, base)
     assert close(s.d2, 1 - mean / base), (s.d2, 1 - mean / base)
     assert close(s.normalized_entropy, mean / base)
-    clipped = kind == "logits" and extreme  # sklearn clips expit(1000) = 1.0
+    clipped = kind != "probs" and extreme  # sklearn clips expit(1000) = 1.0
     if c["y"] is not None and not clipped:  # sklearn's own D² (hard labels)
         P = c["P"] if c["P"].ndim == 2 else np.c_[1 - c["P"], c["P"]]
         theirs = d2_log_loss_score(
@@ -342,7 +357,7 @@ def test_ece_mce_match_torchmetrics(params, bins):
         for norm, ours in (("l1", s.ece), ("max", s.mce)):
             metric = MulticlassCalibrationError(num_classes=P.shape[1], n_bins=bins, norm=norm)
             theirs = float(metric(preds, target))
-            assert close(ours, theirs, rel=1e-6, abs_=1e-7), (norm, ours, theirs)
+            assert close(ours, theirs, rel=1e-5, abs_=1e-7), (norm, ours, theirs)
 
 
 @pytest.mark.parametrize("bins", [15, 10, 4])
@@ -395,7 +410,9 @@ def test_weighted_bins_are_repeated_rows():
 def test_normal_interval_matches_scipy(task, level):
     c = case(task, "logits", False, seed=int(level * 100) + len(task), n=500)
     s, rows = xentcli.score(
-        pd.DataFrame(np.atleast_2d(c["scores"].T).T).rename(columns=str),
+        pd.DataFrame(np.atleast_2d(c["scores"].T).T).rename(
+            columns=lambda j: "score" if c["P"].ndim == 1 else f"p{j}"
+        ),
         _label_frame(c),
         per_sample=True,
         ci=level,
@@ -420,7 +437,7 @@ def test_normal_interval_matches_scipy(task, level):
 def _label_frame(c):
     if c["y"] is not None:
         return pd.DataFrame({"label": c["y"]})
-    return pd.DataFrame(c["T"], columns=[str(j) for j in range(c["T"].shape[1])])
+    return pd.DataFrame(c["T"], columns=[f"p{j}" for j in range(c["T"].shape[1])])
 
 
 def test_weighted_normal_interval_matches_its_formula():
@@ -451,7 +468,7 @@ def _slice_frames(seed: int, task: str, weighted: bool, n: int = 600):
     c = case(task, kind, weighted, seed=seed, n=n)
     rng = np.random.default_rng(seed)
     scores = np.atleast_2d(c["scores"].T).T
-    names = [f"c{j}" for j in range(scores.shape[1])]
+    names = ["score"] if task == "binary" else [f"c{j}" for j in range(scores.shape[1])]
     preds = pd.DataFrame(scores, columns=names)
     preds["region"] = rng.choice(["north", "south", "east", None], n)
     preds["size"] = rng.integers(-2, 3, n)
