@@ -615,3 +615,44 @@ def test_torchmetrics_multiclass_bins_in_float32():
     )
     assert close(s.ece, ours)
     assert close(theirs, ours, rel=1e-6)  # the same ECE here: one row per bin either way
+
+
+def test_torchmetrics_float64_linspace_edges_are_not_i_over_b():
+    """``torch.linspace(0, 1, 11, dtype=float64)[3]`` is 0.30000000000000004, not 3/10
+    (numpy's ``linspace`` too): torchmetrics bins a confidence of exactly 0.3 in
+    [0.2, 0.3), SPEC (and xent) in [0.3, 0.4). p = (0.25, 0.3), y = (0, 1), 10 bins:
+    ECE 0.475 (xent) vs 0.225 (torchmetrics), MCE 0.7 vs 0.225."""
+    edges = torch.linspace(0, 1, 11, dtype=torch.float64)
+    assert float(edges[3]) == 0.30000000000000004 != 3 / 10
+    p, y = np.array([0.25, 0.3]), np.array([0, 1])
+    s = xentcli.cross_entropy(p, y, input="probs", bins=10)
+    assert [b.n for b in s.calibration][2:4] == [1, 1]
+    assert close(s.ece, (0.25 + 0.7) / 2) and close(s.mce, 0.7)
+    preds, target = torch.tensor(p), torch.tensor(y)
+    assert close(float(BinaryCalibrationError(n_bins=10)(preds, target)), 0.225)
+    assert close(float(BinaryCalibrationError(n_bins=10, norm="max")(preds, target)), 0.225)
+
+
+@pytest.mark.parametrize("bins", [15, 10, 7, 3])
+@pytest.mark.parametrize(
+    "params", [p for p in CASES if p[3] and p[0] != "soft"], ids=case_id
+)  # extreme: confidences on edges, exactly 0 and 1
+def test_extreme_ece_is_torchmetrics_with_spec_edges(params, bins):
+    """On edges and at 1 the only difference from torchmetrics is its edges: its own
+    ``_ce_compute`` given the edges i/B (the last nudged past 1, so that 1 is in the last
+    bin) gives xent's ECE and MCE to 1e-12."""
+    task, kind, weighted, _ = params
+    c = case(task, kind, False, seed=seed_of(params) + bins, extreme=True)
+    if weighted:
+        c["weights"] = np.random.default_rng(bins).integers(0, 4, len(c["T"])).astype(float)
+    s = run(c, bins=bins)
+    conf, outcome, w = confidences(c)
+    if w is not None:
+        conf, outcome = np.repeat(conf, w.astype(int)), np.repeat(outcome, w.astype(int))
+    edges = np.arange(bins + 1) / bins
+    edges[-1] = np.nextafter(1.0, 2.0)
+    for norm, ours in (("l1", s.ece), ("max", s.mce)):
+        theirs = float(
+            _ce_compute(torch.tensor(conf), torch.tensor(outcome), torch.tensor(edges), norm=norm)
+        )
+        assert close(ours, theirs, abs_=1e-15), (norm, ours, theirs)
