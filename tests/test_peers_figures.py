@@ -36,7 +36,7 @@ import scipy.stats
 import torch
 import torch.nn.functional as F
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import brier_score_loss, d2_log_loss_score, log_loss
+from sklearn.metrics import accuracy_score, brier_score_loss, d2_log_loss_score, log_loss
 
 import xentcli
 
@@ -253,8 +253,8 @@ def hits(c) -> np.ndarray:
     P, T = c["P"], c["T"]
     if P.ndim == 1:
         return ((P > 0.5) == (T[:, 0] == 1)).astype(float)
-    if c["opts"].get("task") == "multilabel":
-        return ((P > 0.5) == (T == 1)).mean(axis=1)
+    if c["opts"].get("task") == "multilabel":  # exact match, as sklearn accuracy_score
+        return ((P > 0.5) == (T == 1)).all(axis=1).astype(float)
     return (P.argmax(axis=1) == T.argmax(axis=1)).astype(float)
 
 
@@ -426,8 +426,6 @@ def test_normal_interval_matches_scipy(task, level):
     assert close(z, statistics.NormalDist().inv_cdf((1 + level) / 2), rel=1e-14)
     half = z * losses.std(ddof=1) / math.sqrt(len(losses))
     assert close(s.ci.loss[0], mean - half) and close(s.ci.loss[1], mean + half), (s.ci, half)
-    if task in ("multilabel",):
-        return  # accuracy is a mean of label hits, not a count of successes
     k = int(hits(c).sum())
     assert close(s.accuracy, k / len(losses))
     wilson = scipy.stats.binomtest(k, len(losses)).proportion_ci(level, method="wilson")
@@ -656,3 +654,49 @@ def test_extreme_ece_is_torchmetrics_with_spec_edges(params, bins):
             _ce_compute(torch.tensor(conf), torch.tensor(outcome), torch.tensor(edges), norm=norm)
         )
         assert close(ours, theirs, abs_=1e-15), (norm, ours, theirs)
+
+
+def _peer_row_losses(c) -> np.ndarray:
+    """Each row's loss from torch on the clipped probabilities (soft, multilabel)."""
+    P = torch.tensor(np.clip(c["P"], EPS, 1 - EPS))
+    if c["opts"].get("task") == "multilabel":
+        return F.binary_cross_entropy(P, torch.tensor(c["T"]), reduction="none").mean(1).numpy()
+    return F.cross_entropy(torch.log(P), torch.tensor(c["T"]), reduction="none").numpy()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("task", ["soft", "multilabel"])
+def test_soft_and_multilabel_slices_match_pandas_groupby(task, weighted):
+    c = case(task, "probs", weighted, seed=41 + weighted, n=600)
+    names = ["c0", "c1", "c2"]
+    preds = pd.DataFrame(c["scores"], columns=names)
+    preds["region"] = np.random.default_rng(41).choice(["b", "a", "é", None], 600)
+    labels = pd.DataFrame(c["T"], columns=names)
+    opts = dict(pred_cols=tuple(names), **c["opts"])
+    if weighted:
+        labels["w"] = c["weights"]
+        opts["weight_col"] = "w"
+    s = xentcli.score(preds, labels, by=["region"], bins=10, **opts)
+    w = np.ones(600) if c["weights"] is None else c["weights"]
+    frame = pd.DataFrame(
+        {"region": preds["region"], "loss": _peer_row_losses(c), "hit": hits(c), "w": w}
+    )
+    frame["wl"], frame["wh"] = frame["loss"] * frame["w"], frame["hit"] * frame["w"]
+    grouped = frame.groupby("region", dropna=False, sort=True)
+    sums = grouped[["wl", "wh", "w"]].sum()
+    got = [(x.value, x.n, x.mean_loss, x.accuracy, x.ece) for x in s.slices]
+    assert [g[0] for g in got] == ["a", "b", "é", None]  # code point order, null last
+    assert [g[1] for g in got] == grouped.size().tolist()
+    if task == "multilabel":  # subset accuracy, as scikit-learn's accuracy_score
+        whole = accuracy_score(c["T"], c["P"] > 0.5, sample_weight=c["weights"])
+        assert close(s.accuracy, whole)
+    for g, (value, row) in zip(got, sums.iterrows(), strict=True):
+        assert close(g[2], row["wl"] / row["w"]) and close(g[3], row["wh"] / row["w"]), (g, row)
+        idx = (
+            np.flatnonzero(preds["region"].isna())
+            if pd.isna(value)
+            else np.flatnonzero(preds["region"] == value)
+        )
+        sub = {"P": c["P"][idx], "T": c["T"][idx], "weights": w[idx], "opts": c["opts"]}
+        conf, outcome, ww = confidences(sub)
+        assert close(g[4], _weighted_ece(conf, outcome, ww, 10), abs_=1e-15)
