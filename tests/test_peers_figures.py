@@ -6,20 +6,25 @@ multiclass hard and soft targets and multilabel, from probabilities, logits and
 log-probabilities, with and without sample weights:
 
 - D² and normalized entropy: scikit-learn ``d2_log_loss_score`` / ``log_loss``, TorchEval
-  ``BinaryNormalizedEntropy``, torch ``cross_entropy`` for soft targets;
+  ``BinaryNormalizedEntropy``, torch ``cross_entropy`` for soft targets. From logits and
+  log-probabilities the mean loss is torch's (``binary_cross_entropy_with_logits``,
+  ``cross_entropy``, ``nll_loss``): scikit-learn sees ``expit(1000)`` = 1.0 and clips it
+  at 1 - eps, where xent (SPEC "Computation") keeps the logit's exact loss;
 - Brier: scikit-learn ``brier_score_loss`` (binary, multiclass, two-column halving);
 - ECE / MCE / bins: torchmetrics ``Binary/MulticlassCalibrationError`` (and its own
-  ``_ce_compute`` in float64), scikit-learn ``calibration_curve``;
+  ``_ce_compute`` in float64), scikit-learn ``calibration_curve``; sample weights as
+  integer weights against the peer given each row repeated that many times;
 - intervals: scipy ``binomtest(...).proportion_ci(method="wilson")`` and
-  ``scipy.stats.norm.ppf``;
+  ``scipy.stats.norm.ppf`` (== ``statistics.NormalDist().inv_cdf``);
 - slices and worst rows: pandas ``groupby`` and ``sort_values`` over per-row losses.
 
 The peers' probabilities come from scipy (``expit``, ``softmax``, ``exp`` of the
 log-probabilities), never from xent. Float64 peers agree to 1e-12 relative; the public
 ``MulticlassCalibrationError`` casts confidences to float32 (``confidences.float()``), so
-it is checked to 1e-6 and its float64 core ``_ce_compute`` to 1e-12. Where a peer bins
-differently (sklearn's right-closed bins, torchmetrics' extra bin for a confidence of
-exactly 1 and its float32 edges) the tests at the end pin both numbers.
+it is checked to 1e-5 (measured: 5.6e-6) and its float64 core ``_ce_compute`` to 1e-12.
+Where a peer bins differently (sklearn's right-closed bins, torchmetrics' extra bin for
+a confidence of exactly 1, its ``linspace`` edges such as 0.30000000000000004 and its
+float32 confidences) the tests at the end pin both numbers.
 """
 
 from __future__ import annotations
