@@ -191,6 +191,13 @@ def figures(folder: Path, quick: bool, repeats: int, env: dict[str, str]) -> str
         name = f"{name}_quick"
     parquet = make_data(folder, name, rows, classes)["parquet"]
     commands = figure_rows(parquet)
+    where = subprocess.run(
+        [PYTHON, "-c", "import xentcli; print(xentcli.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.strip()
     for label, argv in commands.items():  # warm the page cache and the imports; check once
         check_figures(label, _report(argv, env), rows)
     runs: dict[str, list[Run]] = {label: [] for label in commands}
@@ -200,7 +207,7 @@ def figures(folder: Path, quick: bool, repeats: int, env: dict[str, str]) -> str
     base = statistics.median(r.seconds for r in runs["xent"])
     lines = [
         f"{name} (parquet, {parquet.stat().st_size / 2**20:,.0f} MB), {repeats} repeats "
-        "round-robin",
+        f"round-robin, xentcli from {where}",
         "",
         "| xent run | median s | min s | × plain xent | peak RSS MB | loss |",
         "|---|---:|---:|---:|---:|---|",
