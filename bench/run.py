@@ -5,12 +5,18 @@ Run by hand (needs the test extra: scikit-learn and torch):
     python bench/run.py                 # every data set, 3 repeats
     python bench/run.py --quick         # data sets a tenth of the size, 2 repeats
     python bench/run.py --only mc10_1M  # one data set
+    python bench/run.py --figures       # the evaluation figures' rows on mc10_1M
 
 It writes the data sets once into bench/data/ (float32 logits and an int64 label, as
 Parquet and CSV), runs each tool once to warm the page cache, then round-robin
 ``--repeats`` times, and prints a table per data set: median wall time, the ratio of
 each tool's time to xent's in the same run, the peak RSS of the child (from its own
 rusage) and the loss each printed, which must agree. Then the import times.
+
+``--figures`` runs only xent on mc10_1M Parquet, plain and with each costly figure
+(``--bootstrap 200``, ``--by`` a column of 100 values, ``--worst 100``), and prints each
+row's wall time, its cost over the plain row and its peak RSS. The old code against the
+new is bench/before_after.py.
 """
 
 from __future__ import annotations
@@ -70,6 +76,25 @@ def make_data(folder: Path, name: str, rows: int, classes: int) -> dict[str, Pat
     return paths
 
 
+def make_group_labels(parquet: Path, groups: int = 100) -> Path:
+    """Write (once) a LABELS file beside ``parquet``: its label and an int64 ``group`` column.
+
+    The bench's data has no column worth slicing by, so ``--by group`` reads it from LABELS;
+    the label is the PREDS file's own, so the two label columns agree row by row.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = parquet.with_name(f"{parquet.stem}_labels_group{groups}.parquet")
+    if path.exists():
+        return path
+    label = pq.read_table(parquet, columns=["label"]).column("label")
+    group = np.random.default_rng(1).integers(0, groups, len(label))
+    pq.write_table(pa.table({"label": label, "group": group}), path)
+    return path
+
+
 def command(tool: str, path: Path, kind: str) -> list[str]:
     if tool == "xent":
         return [*XENT, "score", str(path), "--json"]
@@ -121,6 +146,89 @@ def table(name: str, fmt: str, runs: dict[str, list[Run]], size_mb: float) -> st
         loss = runs[tool][-1].loss
         lines.append(f"| {tool} | {t:.2f} | {t / base:.2f} | {rss:,.0f} | {loss:.10g} |")
     return "\n".join(lines)
+
+
+def figure_rows(parquet: Path) -> dict[str, list[str]]:
+    """The xent commands of the figures bench: plain, then one costly figure each."""
+    plain = [*XENT, "score", str(parquet), "--json"]
+    return {
+        "xent": plain,
+        "xent --bootstrap 200": [*plain, "--bootstrap", "200"],
+        "xent LABELS --by group (100 values)": [
+            *XENT,
+            "score",
+            str(parquet),
+            str(make_group_labels(parquet)),
+            "--json",
+            "--by",
+            "group",
+        ],
+        "xent --worst 100": [*plain, "--worst", "100"],
+    }
+
+
+def check_figures(name: str, report: dict[str, object], rows: int) -> None:
+    """Refuse a figures row whose report lacks what it was asked for (a bench of a no-op)."""
+    ci, slices, worst = report.get("ci"), report.get("slices"), report.get("worst")
+    if "bootstrap" in name:
+        ok = isinstance(ci, dict) and ci.get("replicates") == 200
+    elif "--by" in name:
+        ok = isinstance(slices, list) and len(slices) == 100 and sum(s["n"] for s in slices) == rows
+    elif "worst" in name:
+        ok = isinstance(worst, list) and len(worst) == 100
+    else:
+        ok = not ci and not slices and not worst
+    if not ok:
+        raise SystemExit(f"{name}: the report does not hold the figure asked for")
+
+
+def figures(folder: Path, quick: bool, repeats: int, env: dict[str, str]) -> str:
+    """Time xent with each costly figure against plain xent on mc10_1M Parquet."""
+    rows, classes = DATASETS["mc10_1M"]
+    name = "mc10_1M"
+    if quick:
+        rows //= 10
+        name = f"{name}_quick"
+    parquet = make_data(folder, name, rows, classes)["parquet"]
+    commands = figure_rows(parquet)
+    where = subprocess.run(
+        [PYTHON, "-c", "import xentcli; print(xentcli.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.strip()
+    for label, argv in commands.items():  # warm the page cache and the imports; check once
+        check_figures(label, _report(argv, env), rows)
+    runs: dict[str, list[Run]] = {label: [] for label in commands}
+    for _ in range(repeats):
+        for label, argv in commands.items():
+            runs[label].append(run_child(argv, env))
+    base = statistics.median(r.seconds for r in runs["xent"])
+    lines = [
+        f"{name} (parquet, {parquet.stat().st_size / 2**20:,.0f} MB), {repeats} repeats "
+        f"round-robin, xentcli from {where}",
+        "",
+        "| xent run | median s | min s | × plain xent | peak RSS MB | loss |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for label, row in runs.items():
+        t = statistics.median(r.seconds for r in row)
+        lines.append(
+            f"| {label} | {t:.2f} | {min(r.seconds for r in row):.2f} | {t / base:.2f} | "
+            f"{max(r.rss_mb for r in row):,.0f} | {row[-1].loss:.10g} |"
+        )
+    losses = {r.loss for row in runs.values() for r in row}
+    if len(losses) != 1:
+        raise SystemExit(f"the figures rows disagree on the loss: {sorted(losses)}")
+    return "\n".join(lines)
+
+
+def _report(argv: list[str], env: dict[str, str]) -> dict[str, object]:
+    done = subprocess.run(argv, capture_output=True, env=env)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr.decode()}")
+    return json.loads(done.stdout)
 
 
 def import_times(env: dict[str, str], folder: Path) -> str:
@@ -217,6 +325,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", choices=sorted(DATASETS), help="these data sets")
     parser.add_argument("--formats", nargs="*", default=["parquet", "csv"])
     parser.add_argument("--data", type=Path, default=HERE / "data")
+    parser.add_argument(
+        "--figures",
+        action="store_true",
+        help="only xent on mc10_1M Parquet, plain and with --bootstrap, --by, --worst",
+    )
     args = parser.parse_args()
     env = dict(os.environ)
     # The machine's OPENBLAS_CORETYPE/L2_SIZE slow a current NumPy; unset for every tool alike.
@@ -224,8 +337,12 @@ def main() -> None:
     env.pop("OPENBLAS_L2_SIZE", None)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}\n"
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, load "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
     )
+    if args.figures:
+        print(figures(args.data, args.quick, args.repeats, env))
+        return
     for name, (rows, classes) in DATASETS.items():
         if args.only and name not in args.only:
             continue
