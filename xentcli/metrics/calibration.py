@@ -59,7 +59,8 @@ class Calibration:
         self.n += np.bincount(index, minlength=self.bins)
         self.confidence.add(confidence if weights is None else confidence * weights, index)
         self.outcome.add(weights, outcome, index)
-        self.weight.add_rows(confidence.shape[0], weights, index)
+        if self.sample_weighted:  # else a bin's weight is its count, ``n``
+            self.weight.add_rows(confidence.shape[0], weights, index)
 
     def merge(self, other: Calibration) -> Calibration:
         merged = Calibration(self.bins, self.sample_weighted)
@@ -71,7 +72,7 @@ class Calibration:
 
     def table(self) -> tuple[tuple[CalibrationBin, ...], float, float]:
         """The bins, ECE and MCE (NaN when no bin has rows)."""
-        weight = self.weight.totals()
+        weight = self.weight.totals() if self.sample_weighted else self.n.astype(np.float64)
         confidence = self.confidence.totals()
         outcome = self.outcome.totals()
         total = math.fsum(weight.tolist())

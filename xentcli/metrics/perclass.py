@@ -52,7 +52,8 @@ class PerClass:
         label = rows.label
         self.n += np.bincount(label, minlength=self.k)
         self.loss.add(rows.loss if w is None else rows.loss * w, label)
-        self.weight.add_rows(n, w, label)
+        if self.sample_weighted:  # else a class's weight is its row count, ``n``
+            self.weight.add_rows(n, w, label)
         self.right.add(w, rows.hit, label)
 
     def merge(self, other: PerClass) -> PerClass:
@@ -68,6 +69,8 @@ class PerClass:
         weight = self.weight.totals()
         if self.multilabel:
             weight = np.full(self.k, weight[0])
+        elif not self.sample_weighted:
+            weight = self.n.astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = loss / weight / ends.scale
             accuracy = self.right.totals() / weight
