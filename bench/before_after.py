@@ -1,8 +1,8 @@
 """Time plain ``xent score FILE --json`` with an old tree against a new one, in one session.
 
-    git worktree add --detach /work/wt-before 5d20565
-    python bench/before_after.py --before /work/wt-before            # new: this tree
-    python bench/before_after.py --before /work/wt-before --after /work/main --repeats 9
+    git worktree add --detach ../before 5d20565
+    python bench/before_after.py --before ../before            # new: this tree
+    python bench/before_after.py --before ../before --after . --repeats 9
 
 PYTHONPATH decides which xentcli a child imports, so the children run in an empty
 directory (``python -m`` puts the working directory first on the path, ahead of
