@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import DATASETS, PYTHON, XENT, Run, make_data, run_child  # noqa: E402
+from run import DATASETS, XENT, Run, imported_xentcli, make_data, run_child  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,13 +32,7 @@ HERE = Path(__file__).resolve().parent
 def tree_env(tree: Path, base: dict[str, str]) -> dict[str, str]:
     """The environment whose ``import xentcli`` is ``tree``'s, checked, not assumed."""
     env = {**base, "PYTHONPATH": str(tree)}
-    found = subprocess.run(
-        [PYTHON, "-c", "import xentcli; print(xentcli.__file__)"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    ).stdout.strip()
+    found = imported_xentcli(env)
     if not Path(found).resolve().is_relative_to(tree.resolve()):
         raise SystemExit(f"PYTHONPATH={tree} imports xentcli from {found}")
     return env

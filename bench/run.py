@@ -182,6 +182,17 @@ def check_figures(name: str, report: dict[str, object], rows: int) -> None:
         raise SystemExit(f"{name}: the report does not hold the figure asked for")
 
 
+def imported_xentcli(env: dict[str, str]) -> str:
+    """The file ``import xentcli`` finds in a child with ``env``."""
+    return subprocess.run(
+        [PYTHON, "-c", "import xentcli; print(xentcli.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.strip()
+
+
 def figures(folder: Path, quick: bool, repeats: int, env: dict[str, str]) -> str:
     """Time xent with each costly figure against plain xent on mc10_1M Parquet."""
     rows, classes = DATASETS["mc10_1M"]
@@ -191,13 +202,7 @@ def figures(folder: Path, quick: bool, repeats: int, env: dict[str, str]) -> str
         name = f"{name}_quick"
     parquet = make_data(folder, name, rows, classes)["parquet"]
     commands = figure_rows(parquet)
-    where = subprocess.run(
-        [PYTHON, "-c", "import xentcli; print(xentcli.__file__)"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    ).stdout.strip()
+    where = imported_xentcli(env)
     for label, argv in commands.items():  # warm the page cache and the imports; check once
         check_figures(label, _report(argv, env), rows)
     runs: dict[str, list[Run]] = {label: [] for label in commands}

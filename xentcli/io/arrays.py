@@ -77,6 +77,19 @@ def from_numpy(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values.copy())])
 
 
+def numpy_column(values: np.ndarray) -> pa.Array | None:
+    """A 1-D NumPy array of numbers or text as an Arrow array (bytes read as UTF-8, which
+    raises ``UnicodeDecodeError``); None for any other dtype, for the caller to name."""
+    kind = values.dtype.kind
+    if kind in "biuf":
+        return from_numpy(values.astype(values.dtype.newbyteorder("=")))
+    if kind == "U":
+        return strings([str(v) for v in values.tolist()])
+    if kind == "S":
+        return strings([v.decode("utf-8") for v in values.tolist()])
+    return None
+
+
 def strings(values: Sequence[str]) -> pa.Array:
     """Python strings as an Arrow string array."""
     encoded = [v.encode("utf-8") for v in values]

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError
-from .arrays import from_numpy, strings
+from .arrays import numpy_column
 from .detect import NUMPY_MAGIC, ZIP_MAGICS
 from .sourcebase import Source
 from .tableread import table_source
@@ -119,16 +119,12 @@ def _columns(array: np.ndarray, key: str | None, name: str) -> dict[str, pa.Arra
 
 
 def _column(values: np.ndarray, what: str, name: str) -> pa.Array:
-    kind = values.dtype.kind
-    if kind in "biuf":
-        return from_numpy(values.astype(values.dtype.newbyteorder("=")))
-    if kind == "U":
-        return strings([str(v) for v in values.tolist()])
-    if kind == "S":
-        try:
-            return strings([v.decode("utf-8") for v in values.tolist()])
-        except UnicodeDecodeError:
-            raise InputError(f"{what} holds bytes that are not UTF-8 text", file=name) from None
+    try:
+        column = numpy_column(values)
+    except UnicodeDecodeError:
+        raise InputError(f"{what} holds bytes that are not UTF-8 text", file=name) from None
+    if column is not None:
+        return column
     raise InputError(
         f"{what} has dtype {values.dtype}, which xent does not read (numbers or strings)",
         file=name,

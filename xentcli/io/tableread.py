@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import InputError, XentError, quoted
-from .arrays import from_numpy, strings
+from .arrays import numpy_column
 from .sourcebase import Source, arrow_message, cast_batch, make_source
 
 
@@ -241,18 +241,13 @@ def _array_table(data: Any, name: str) -> tuple[pa.Table, bool]:
 
 
 def _array_column(values: np.ndarray, name: str, column: str | None) -> pa.Array:
+    try:
+        converted = numpy_column(values)
+    except UnicodeDecodeError:
+        raise InputError("holds bytes that are not UTF-8 text", file=name, column=column) from None
+    if converted is not None:
+        return converted
     kind = values.dtype.kind
-    if kind in "biuf":
-        return from_numpy(values.astype(values.dtype.newbyteorder("=")))
-    if kind == "U":
-        return strings([str(v) for v in values.tolist()])
-    if kind == "S":
-        try:
-            return strings([v.decode("utf-8") for v in values.tolist()])
-        except UnicodeDecodeError:
-            raise InputError(
-                "holds bytes that are not UTF-8 text", file=name, column=column
-            ) from None
     if kind == "O":
         items = values.tolist()
         try:
