@@ -457,3 +457,30 @@ def test_keys_from_hive_partitions_count_as_pandas_groups_them(tmp_path: Path) -
     assert {tuple(map(str, k)): v for k, v in counted.items()} == {
         tuple(map(str, k)): v for k, v in expected.items()
     }
+
+
+def test_slices_from_a_shuffled_labels_file_follow_the_shared_pandas_index(
+    tmp_path: Path,
+) -> None:
+    """The layout people really have: both files written by ``DataFrame.to_csv()`` with
+    their index, the LABELS file shuffled and holding the slice column. xent joins the rows
+    on the shared index (issue 10); the slices must follow that join, not the position."""
+    rng = np.random.default_rng(5)
+    n = 300
+    p = rng.uniform(0.01, 0.99, n)
+    y = (rng.uniform(size=n) < p).astype(int)
+    region = rng.choice(["north", "south", "east"], n)
+    y[region == "north"] = 1 - y[region == "north"]  # a region the model gets wrong
+    pd.DataFrame({"p": p}).to_csv(tmp_path / "preds.csv")
+    labels = pd.DataFrame({"label": y, "region": region}).sample(frac=1, random_state=2)
+    labels.to_csv(tmp_path / "labels.csv")
+    summary = xentcli.score(
+        str(tmp_path / "preds.csv"), str(tmp_path / "labels.csv"), by=["region"]
+    )
+    assert summary.mean_loss == pytest.approx(log_loss(y, p), rel=1e-12)
+    got = {s.value: (s.n, s.mean_loss) for s in summary.slices}
+    for name in ("north", "south", "east"):
+        rows = region == name
+        expected = (int(rows.sum()), log_loss(y[rows], p[rows], labels=[0, 1]))
+        assert got[name][0] == expected[0]
+        assert got[name][1] == pytest.approx(expected[1], rel=1e-12)
