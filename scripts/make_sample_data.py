@@ -45,6 +45,16 @@ def digits() -> None:
     # NumPy's own text form, as a notebook saves arrays: no header, space-separated
     np.savetxt(OUT / "digits_probs.txt", probs)
     np.savetxt(OUT / "digits_labels.txt", y_test, fmt="%d")
+    # a second, weaker model on the same rows, for `xent compare`: half the pixels
+    # (every other row of the 8x8 image)
+    pixels = [8 * r + c for r in range(0, 8, 2) for c in range(8)]
+    weak = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000))
+    weak.fit(x_train[:, pixels], y_train)
+    frame = pd.DataFrame(
+        weak.predict_proba(x_test[:, pixels]), columns=[f"p_{k}" for k in range(10)]
+    )
+    frame.insert(0, "id", ids)
+    frame.to_csv(OUT / "digits_probs_weak.csv", index=False, float_format="%.10g")
 
 
 def breast_cancer() -> None:
@@ -65,6 +75,16 @@ def breast_cancer() -> None:
             "size": _thirds(x_test[:, list(data.feature_names).index("mean radius")]),
         }
     ).to_csv(OUT / "cancer.csv", index=False, float_format="%.10g")
+    # a second, weaker model on the same rows, for `xent compare`: the first three features
+    weak = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000))
+    weak.fit(x_train[:, :3], y_train)
+    pd.DataFrame(
+        {
+            "p_benign": weak.predict_proba(x_test[:, :3])[:, 1],
+            "label": names[y_test],
+            "size": _thirds(x_test[:, list(data.feature_names).index("mean radius")]),
+        }
+    ).to_csv(OUT / "cancer_weak.csv", index=False, float_format="%.10g")
 
 
 def _thirds(values: np.ndarray) -> np.ndarray:
