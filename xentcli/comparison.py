@@ -1,0 +1,271 @@
+"""The frozen result of ``xent compare`` every output is made from: ``Comparison``.
+
+Two ``Summary`` objects (BASE and NEW) and what changed between them: each headline
+figure, each class's and each slice's mean loss, as ``new - base`` and relative to the
+base; in paired mode also the figures of the per-row differences (``PairedFigures``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .summary import SCHEMA, GateResult, Summary
+
+Mode = Literal["reports", "paired"]
+
+FIGURES = ("loss", "mean_loss", "accuracy", "d2", "brier", "ece")
+"""The headline figures ``delta`` and ``rel_delta`` hold (SPEC "xent compare")."""
+
+LOWER_IS_BETTER = {
+    "loss": True,
+    "mean_loss": True,
+    "accuracy": False,
+    "d2": False,
+    "brier": True,
+    "ece": True,
+}
+"""Which way each figure improves: a lower loss, a higher accuracy."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One figure in both runs: ``delta = new - base``, ``rel = delta / base`` (None
+    where the base is 0 or a side has no figure, e.g. a class only one run saw)."""
+
+    base: float | None
+    new: float | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.base is None or self.new is None:
+            return None
+        if self.base == self.new:  # inf - inf and equal figures: no change, never nan
+            return 0.0
+        return self.new - self.base
+
+    @property
+    def rel(self) -> float | None:
+        delta = self.delta
+        if delta is None or self.base is None or self.base == 0 or math.isnan(self.base):
+            return None
+        if delta == 0:
+            return 0.0
+        if math.isinf(self.base):
+            return None
+        return delta / abs(self.base)
+
+
+@dataclass(frozen=True)
+class ClassChange:
+    """One class's mean loss in both runs (``n``: its rows in BASE and in NEW)."""
+
+    name: str
+    change: Change
+    n_base: int | None
+    n_new: int | None
+
+
+@dataclass(frozen=True)
+class SliceChange:
+    """One slice's mean loss in both runs (``--by``)."""
+
+    column: str
+    value: Any
+    change: Change
+    n_base: int | None
+    n_new: int | None
+
+
+@dataclass(frozen=True)
+class PairedFigures:
+    """The figures of the per-row differences ``d = l_new - l_base`` (paired mode), in the
+    report's log base: their (weighted) mean ``delta`` with its ``se`` and interval, the
+    paired t-test and exact McNemar p-values, and how many rows each model won."""
+
+    n: int
+    delta: float
+    se: float
+    level: float
+    method: str
+    interval: tuple[float, float]
+    replicates: int | None
+    seed: int | None
+    p_value_loss: float
+    p_value_accuracy: float
+    wins: int
+    losses: int
+    ties: int
+    base_only: int
+    new_only: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """BASE against NEW: both summaries, the changes, the paired figures (paired mode
+    only), the gates. ``mismatch`` names the first signature field that differs when
+    ``--allow-mismatch`` let it through."""
+
+    mode: Mode
+    signature: str
+    base: Summary
+    new: Summary
+    figures: dict[str, Change]
+    per_class: tuple[ClassChange, ...]
+    slices: tuple[SliceChange, ...] | None
+    paired: PairedFigures | None = None
+    gates: tuple[GateResult, ...] = ()
+    passed: bool = True
+    mismatch: str | None = None
+    warnings: tuple[str, ...] = ()
+    xent_version: str = ""
+    gate_classes: tuple[str | None, ...] = ()
+    """Per gate, the class it reads (``--max-class-increase``), else None."""
+
+    @property
+    def delta_loss(self) -> float | None:
+        """The change of the headline loss: the paired mean of ``d`` when there is one
+        (mean reduction), else ``new.loss - base.loss``."""
+        if self.paired is not None and self.base.reduction == "mean":
+            return self.paired.delta
+        return self.figures["loss"].delta
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report's keys (SPEC "xent compare"), in order."""
+        delta: dict[str, Any] = {name: self.figures[name].delta for name in FIGURES}
+        rel: dict[str, Any] = {name: self.figures[name].rel for name in FIGURES}
+        if self.paired is not None:
+            delta["loss"] = self.delta_loss
+            if self.base.reduction == "mean":
+                delta["mean_loss"] = self.paired.delta
+        delta["per_class"] = [
+            {
+                "class": c.name,
+                "base": c.change.base,
+                "new": c.change.new,
+                "delta": c.change.delta,
+            }
+            for c in self.per_class
+        ]
+        rel["per_class"] = [{"class": c.name, "delta": c.change.rel} for c in self.per_class]
+        if self.slices is not None:
+            delta["slices"] = [
+                {
+                    "column": s.column,
+                    "value": s.value,
+                    "base": s.change.base,
+                    "new": s.change.new,
+                    "delta": s.change.delta,
+                }
+                for s in self.slices
+            ]
+            rel["slices"] = [
+                {"column": s.column, "value": s.value, "delta": s.change.rel} for s in self.slices
+            ]
+        out: dict[str, Any] = {
+            "schema": SCHEMA,
+            "xent_version": self.xent_version,
+            "mode": self.mode,
+            "signature": self.signature,
+            "mismatch": self.mismatch,
+            "base": self.base.to_dict(),
+            "new": self.new.to_dict(),
+            "delta": delta,
+            "rel_delta": rel,
+        }
+        if self.paired is not None:
+            p = self.paired
+            ci: dict[str, Any] = {
+                "level": p.level,
+                "method": p.method,
+                "loss": list(p.interval),
+                "se": p.se,
+            }
+            if p.replicates is not None:
+                ci["replicates"] = p.replicates
+                ci["seed"] = p.seed
+            out["n_paired"] = p.n
+            out["ci"] = ci
+            out["p_value"] = {"loss": p.p_value_loss, "accuracy": p.p_value_accuracy}
+            out["wins"], out["losses"], out["ties"] = p.wins, p.losses, p.ties
+            out["discordant"] = {"base_only": p.base_only, "new_only": p.new_only}
+        gates = []
+        for i, g in enumerate(self.gates):
+            entry: dict[str, Any] = {
+                "name": g.name,
+                "threshold": g.threshold,
+                "value": g.value,
+                "passed": g.passed,
+            }
+            cls = self.gate_classes[i] if i < len(self.gate_classes) else None
+            if cls is not None:
+                entry["class"] = cls
+            gates.append(entry)
+        out["gates"] = gates
+        out["passed"] = self.passed
+        out["warnings"] = list(self.warnings)
+        return out
+
+
+def changes(
+    base: Summary, new: Summary
+) -> tuple[dict[str, Change], tuple[ClassChange, ...], tuple[SliceChange, ...] | None]:
+    """Every figure, class and slice of BASE next to NEW's: classes in BASE's order then
+    those only NEW has; slices likewise, matched on (column, value)."""
+    figures = {name: Change(_figure(base, name), _figure(new, name)) for name in FIGURES}
+    base_classes = {c.name: c for c in base.per_class}
+    new_classes = {c.name: c for c in new.per_class}
+    per_class = tuple(
+        ClassChange(
+            name,
+            Change(
+                _present(base_classes.get(name), "mean_loss"),
+                _present(new_classes.get(name), "mean_loss"),
+            ),
+            _present(base_classes.get(name), "n"),
+            _present(new_classes.get(name), "n"),
+        )
+        for name in _union(base_classes, new_classes)
+    )
+    slices = None
+    if base.slices is not None and new.slices is not None:
+        base_slices = {_slice_key(s.column, s.value): s for s in base.slices}
+        new_slices = {_slice_key(s.column, s.value): s for s in new.slices}
+        slices = tuple(
+            SliceChange(
+                key[0],
+                (base_slices.get(key) or new_slices[key]).value,
+                Change(
+                    _present(base_slices.get(key), "mean_loss"),
+                    _present(new_slices.get(key), "mean_loss"),
+                ),
+                _present(base_slices.get(key), "n"),
+                _present(new_slices.get(key), "n"),
+            )
+            for key in _union(base_slices, new_slices)
+        )
+    return figures, per_class, slices
+
+
+def _figure(summary: Summary, name: str) -> float | None:
+    value = getattr(summary, name)
+    return None if value is None else float(value)
+
+
+def _present(item: Any, attribute: str) -> Any:
+    return None if item is None else getattr(item, attribute)
+
+
+def _union(first: dict[Any, Any], second: dict[Any, Any]) -> Iterable[Any]:
+    yield from first
+    yield from (key for key in second if key not in first)
+
+
+def _slice_key(column: str, value: Any) -> tuple[str, str]:
+    """A slice's identity across two reports: its column and its value as JSON writes
+    it, so a run's value and the same value read back from its report match."""
+    import json
+
+    return column, json.dumps(value, sort_keys=True, default=str)
