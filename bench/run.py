@@ -6,6 +6,7 @@ Run by hand (needs the test extra: scikit-learn and torch):
     python bench/run.py --quick         # data sets a tenth of the size, 2 repeats
     python bench/run.py --only mc10_1M  # one data set
     python bench/run.py --figures       # the evaluation figures' rows on mc10_1M
+    python bench/run.py --compare       # xent compare's paired mode on mc10_1M
 
 It writes the data sets once into bench/data/ (float32 logits and an int64 label, as
 Parquet and CSV), runs each tool once to warm the page cache, then round-robin
@@ -17,6 +18,10 @@ rusage) and the loss each printed, which must agree. Then the import times.
 (``--bootstrap 200``, ``--by`` a column of 100 values, ``--worst 100``), and prints each
 row's wall time, its cost over the plain row and its peak RSS. The old code against the
 new is bench/before_after.py.
+
+``--compare`` writes a second model's logits for mc10_1M (the first's plus noise, same
+labels) and times ``xent compare BASE NEW --json`` (paired mode, one pass over both
+files) next to the two ``xent score`` runs it replaces, with each one's peak RSS.
 """
 
 from __future__ import annotations
@@ -93,6 +98,78 @@ def make_group_labels(parquet: Path, groups: int = 100) -> Path:
     group = np.random.default_rng(1).integers(0, groups, len(label))
     pq.write_table(pa.table({"label": label, "group": group}), path)
     return path
+
+
+def make_second_model(parquet: Path) -> Path:
+    """Write (once) a second model's predictions beside ``parquet``: its logits plus
+    Gaussian noise (sd 1), float32, the same ``label`` column."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = parquet.with_name(f"{parquet.stem}_new.parquet")
+    if path.exists():
+        return path
+    table = pq.read_table(parquet)
+    rng = np.random.default_rng(2)
+    columns = {
+        name: (
+            table.column(name)
+            if name == "label"
+            else pa.array(
+                table.column(name).to_numpy() + rng.normal(0, 1, table.num_rows).astype(np.float32)
+            )
+        )
+        for name in table.column_names
+    }
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def compare_rows(folder: Path, quick: bool, repeats: int, env: dict[str, str]) -> str:
+    """``xent compare`` in paired mode against the two ``xent score`` runs it replaces."""
+    rows, classes = DATASETS["mc10_1M"]
+    name = "mc10_1M_quick" if quick else "mc10_1M"
+    if quick:
+        rows //= 10
+    base = make_data(folder, name, rows, classes)["parquet"]
+    new = make_second_model(base)
+    commands = {
+        "xent score BASE": [*XENT, "score", str(base), "--json"],
+        "xent score NEW": [*XENT, "score", str(new), "--json"],
+        "xent compare BASE NEW": [*XENT, "compare", str(base), str(new), "--json"],
+    }
+    for argv in commands.values():  # warm the page cache and the imports
+        _report(argv, env)
+    runs: dict[str, list[tuple[float, float]]] = {label: [] for label in commands}
+    for _ in range(repeats):
+        for label, argv in commands.items():
+            runs[label].append(_measured(argv, env))
+    medians = {label: statistics.median(t for t, _ in row) for label, row in runs.items()}
+    both = medians["xent score BASE"] + medians["xent score NEW"]
+    lines = [
+        f"{name} (parquet, two models), {repeats} repeats round-robin, xentcli from "
+        f"{imported_xentcli(env)}",
+        "",
+        "| run | median s | min s | × two score runs | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, row in runs.items():
+        lines.append(
+            f"| {label} | {medians[label]:.2f} | {min(t for t, _ in row):.2f} | "
+            f"{medians[label] / both:.2f} | {max(r for _, r in row):,.0f} |"
+        )
+    lines.append(f"| the two score runs | {both:.2f} | | 1.00 | |")
+    return "\n".join(lines)
+
+
+def _measured(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child, through measure.py."""
+    done = subprocess.run([PYTHON, str(HERE / "measure.py"), *argv], capture_output=True, env=env)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr.decode()}")
+    measured = json.loads(done.stderr.decode().strip().splitlines()[-1])
+    return measured["seconds"], measured["rss_kb"] / 1024
 
 
 def command(tool: str, path: Path, kind: str) -> list[str]:
@@ -335,6 +412,11 @@ def main() -> None:
         action="store_true",
         help="only xent on mc10_1M Parquet, plain and with --bootstrap, --by, --worst",
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="only xent compare's paired mode on mc10_1M Parquet against two score runs",
+    )
     args = parser.parse_args()
     env = dict(os.environ)
     # The machine's OPENBLAS_CORETYPE/L2_SIZE slow a current NumPy; unset for every tool alike.
@@ -347,6 +429,9 @@ def main() -> None:
     )
     if args.figures:
         print(figures(args.data, args.quick, args.repeats, env))
+        return
+    if args.compare:
+        print(compare_rows(args.data, args.quick, args.repeats, env))
         return
     for name, (rows, classes) in DATASETS.items():
         if args.only and name not in args.only:

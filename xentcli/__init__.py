@@ -1,14 +1,16 @@
 """xent: score a classifier's predictions against labels with cross-entropy.
 
 The public door: ``score`` for files and tables, ``cross_entropy`` for arrays, the
-``Options`` they share with the ``xent`` command, and the ``Summary`` they return.
+``Options`` they share with the ``xent`` command, and the ``Summary`` they return;
+``compare`` for two reports or two models' predictions, returning a ``Comparison``.
 
 The package is laid out by the stage each module serves, and imports point down the
 flow only (``cli -> run -> io / losses / metrics -> summary``; ``report`` reads a
 ``Summary``)::
 
     __init__, options, errors, summary, inspection, version   the door and shared types
-    cli/      the xent command: options declared once, score, inspect, exit codes
+    comparison                                                what changed, for compare
+    cli/      the xent command: options declared once, score, inspect, compare, exit codes
     io/       readers (every format as Arrow batches) and writers (atomic outputs)
     losses/   per-sample cross-entropy and per-row figures in NumPy, peers' conventions
     run/      column roles, decisions made once, alignment, checks, the batch loop, gates
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from .comparison import Comparison
 from .errors import AlignError, InputError, XentError
 from .options import Options
 from .summary import (
@@ -41,6 +44,7 @@ if TYPE_CHECKING:  # annotations only: the door imports NumPy and pyarrow when i
 __all__ = [
     "CalibrationBin",
     "ClassSummary",
+    "Comparison",
     "GateResult",
     "Interval",
     "Options",
@@ -49,6 +53,7 @@ __all__ = [
     "WorstRow",
     "XentError",
     "__version__",
+    "compare",
     "cross_entropy",
     "inspect_file",
     "score",
@@ -145,6 +150,75 @@ def score(
     if sink is None:
         return summary
     return summary, sink.table()
+
+
+def compare(
+    base: Any,
+    new: Any,
+    labels: Any = None,
+    *,
+    options: Options | None = None,
+    max_increase: float | None = None,
+    max_rel_increase: float | None = None,
+    max_accuracy_drop: float | None = None,
+    max_class_increase: float | None = None,
+    alpha: float | None = None,
+    allow_mismatch: bool = False,
+    **kwargs: Any,
+) -> Comparison:
+    """Compare NEW with BASE, as ``xent compare`` does.
+
+    Parameters
+    ----------
+    base, new : report or predictions
+        Two reports of ``score`` (a ``Summary``, its ``to_dict()``, or a path to its
+        JSON): every figure side by side. Or two models' predictions (any kind ``score``
+        takes) scored against the same ``labels`` (or each against its own label column,
+        which must agree row by row): paired, row by row.
+    labels : optional
+        The labels of paired mode, as for ``score``.
+    options : Options, optional
+        Paired mode: the settings of ``score``, applied to both models; keyword arguments
+        override it (``ci`` defaults to 0.95 here; ``bootstrap=B`` for a paired
+        bootstrap).
+    max_increase, max_rel_increase, max_accuracy_drop, max_class_increase : float
+        Gates on the change (``Comparison.gates``, ``Comparison.passed``).
+    alpha : float, optional
+        Paired mode: the loss gates fail only on a rise significant at this level.
+    allow_mismatch : bool
+        Compare reports whose signatures differ.
+
+    Returns
+    -------
+    Comparison
+        Frozen: ``base``/``new`` (each a ``Summary``), ``figures`` (each a ``Change``
+        with ``base``, ``new``, ``delta``, ``rel``), ``per_class``, ``slices``,
+        ``paired`` (paired mode: ``delta``, ``interval``, ``p_value_loss``,
+        ``p_value_accuracy``, ``wins``, ``losses``, ``ties``), ``gates``, ``passed``;
+        ``to_dict()`` is the JSON of ``xent compare --json``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> labels = pd.DataFrame({"label": ["cat", "dog", "dog"]})
+    >>> old = pd.DataFrame({"p_cat": [0.6, 0.4, 0.5], "p_dog": [0.4, 0.6, 0.5]})
+    >>> new = pd.DataFrame({"p_cat": [0.9, 0.2, 0.3], "p_dog": [0.1, 0.8, 0.7]})
+    >>> c = compare(old, new, labels)
+    >>> c.mode, round(c.paired.delta, 6), (c.paired.wins, c.paired.losses, c.paired.ties)
+    ('paired', -0.419719, (3, 0, 0))
+    """
+    from .options import CompareOptions
+    from .run.compare import compare as run
+
+    gates = CompareOptions(
+        max_increase=max_increase,
+        max_rel_increase=max_rel_increase,
+        max_accuracy_drop=max_accuracy_drop,
+        max_class_increase=max_class_increase,
+        alpha=alpha,
+        allow_mismatch=allow_mismatch,
+    )
+    return run(base, new, labels, options=options, compare_options=gates, **kwargs)
 
 
 def inspect_file(data: Any, fmt: str | None = None, **kwargs: Any) -> Any:

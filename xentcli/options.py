@@ -170,6 +170,51 @@ class Options:
         return replace(base, **kwargs)
 
 
+@dataclass(frozen=True)
+class CompareOptions:
+    """What ``xent compare`` adds to the options of ``score`` (SPEC "xent compare"): its
+    gates on the change from BASE to NEW, ``--alpha`` and ``--allow-mismatch``."""
+
+    max_increase: float | None = None
+    max_rel_increase: float | None = None
+    max_accuracy_drop: float | None = None
+    max_class_increase: float | None = None
+    alpha: float | None = None
+    allow_mismatch: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("max_increase", "max_rel_increase", "max_accuracy_drop", "max_class_increase"):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, int | float) or isinstance(value, bool) or math.isnan(value)
+            ):
+                raise UsageError(f"--{name.replace('_', '-')} must be a number, got {value!r}")
+        if self.alpha is not None and not (
+            isinstance(self.alpha, int | float)
+            and not isinstance(self.alpha, bool)
+            and 0 < self.alpha < 1
+        ):
+            raise UsageError(f"--alpha must be a level in (0, 1) such as 0.05, got {self.alpha!r}")
+        if self.alpha is not None and self.max_increase is None and self.max_rel_increase is None:
+            raise UsageError(
+                "--alpha makes a loss gate fail only on a significant rise; "
+                "pass --max-increase or --max-rel-increase"
+            )
+
+    @property
+    def gated(self) -> bool:
+        """Whether any gate is asked for."""
+        return any(
+            getattr(self, name) is not None
+            for name in (
+                "max_increase",
+                "max_rel_increase",
+                "max_accuracy_drop",
+                "max_class_increase",
+            )
+        )
+
+
 def split_list(text: str, option: str = "--pred-cols") -> tuple[str, ...]:
     """``'a, b,c'`` -> ``('a', 'b', 'c')``."""
     items = tuple(part.strip() for part in text.split(",") if part.strip())

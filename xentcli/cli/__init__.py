@@ -6,6 +6,7 @@ The only package that knows click. Read in this order:
     guard.py    exit codes (errors, signals, closed pipes) and guarded standard output
     score.py    ``xent score``
     inspect.py  ``xent inspect``
+    compare.py  ``xent compare``
 
 This module is the group and the console script's ``main``.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import click
 
 from ..version import __version__
+from .compare import compare
 from .guard import STDOUT, check_stdout, guarded, to_stdout
 from .inspect import inspect
 from .params import CONTEXT
@@ -32,11 +34,13 @@ def cli() -> None:
       xent score preds.parquet labels.csv
       xent score preds.csv labels.csv --max-loss 0.35 --json > report.json
       cat preds.csv | xent score - labels.parquet --per-sample - | sort -t, -k3 -gr | head
+      xent compare base.json new.json --max-increase 0.01
     """
 
 
 cli.add_command(score)
 cli.add_command(inspect)
+cli.add_command(compare)
 
 
 def main() -> None:

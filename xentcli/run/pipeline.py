@@ -6,7 +6,7 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -119,6 +119,7 @@ class _Run:
         self.class_weights = class_weights
         self.label_file = (labels or preds).name
         self.decisions: Decisions | None = None
+        self.aligner: Aligner | None = None
         self.rules: Rules | None = None
         self.accumulator: Accumulator | None = None
         self.weight_vector: npt.NDArray[np.float64] | None = None
@@ -130,16 +131,26 @@ class _Run:
         self.unnormalized = 0
 
     def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
-        aligner = Aligner(
+        for _ in self.stream(sink, progress):
+            pass
+        return self.finish()
+
+    def stream(self, sink: SampleSink | None, progress: Progress | None = None) -> Iterator[Rows]:
+        """Read, check and score the input batch by batch, adding each to the partials;
+        yields each batch's scored ``Rows`` (``xent compare`` pairs two runs' rows)."""
+        self.aligner = Aligner(
             self.preds, self.labels, self.layout, self.batch_rows(), self.options.classes
         )
-        for batch in first_rows_together(aligner):
+        for batch in first_rows_together(self.aligner):
             prepared = self.prepare(Work.of(batch))
             if prepared is not None:
-                self._add(*prepared, sink)
+                yield self._add(*prepared, sink)
             if progress is not None:
                 done = batch.offset + len(batch)
                 progress(done, self.preds.fraction_done(done))
+
+    def finish(self) -> Summary:
+        """The ``Summary`` of every batch ``stream`` read, its gates judged."""
         acc = self.accumulator
         if acc is None or acc.n == 0:
             raise InputError(self.nothing_left(), file=self.preds.name)
@@ -155,7 +166,8 @@ class _Run:
                 "the weights of the rows scored sum to 0 (sample weights times class "
                 "weights); a weighted mean needs a positive total"
             )
-        summary = acc.finish(self._facts(aligner.unmatched_labels), self._ends(), __version__)
+        assert self.aligner is not None
+        summary = acc.finish(self._facts(self.aligner.unmatched_labels), self._ends(), __version__)
         return apply_gates(summary, self.options)
 
     def nothing_left(self) -> str:
@@ -332,7 +344,7 @@ class _Run:
 
     # -- compute and accumulate ------------------------------------------------------------
 
-    def _add(self, work: Work, checked: Checked, sink: SampleSink | None) -> None:
+    def _add(self, work: Work, checked: Checked, sink: SampleSink | None) -> Rows:
         assert self.accumulator is not None and self.decisions is not None
         y = work.y
         result = self._compute(checked.scores, y, work.targets)
@@ -364,35 +376,35 @@ class _Run:
         texts = (None, None)
         if multilabel and self.options.worst is not None:
             texts = self._label_texts(work, result)
-        self.accumulator.add(
-            Rows(
-                loss=losses.loss,
-                numerator=numerator,
-                denominator=denominator if self.accumulator.plan.weighted else None,
-                weights=work.weights,
-                label=classes,
-                pred=classes if multilabel else losses.pred,
-                hit=hit,
-                p_true=losses.p_true,
-                brier=result.brier,
-                confidence=result.confidence,
-                outcome=result.outcome,
-                rows=work.rows,
-                targets=work.targets,
-                per_label=result.per_label,
-                label_hits=result.hits,
-                ids=work.ids,
-                keys=work.keys,
-                label_text=texts[0],
-                pred_text=texts[1],
-                clipped=losses.clipped,
-                renormalized=checked.renormalized + result.renormalized,
-                dropped=dropped,
-                ignored=ignored,
-            )
+        rows = Rows(
+            loss=losses.loss,
+            numerator=numerator,
+            denominator=denominator if self.accumulator.plan.weighted else None,
+            weights=work.weights,
+            label=classes,
+            pred=classes if multilabel else losses.pred,
+            hit=hit,
+            p_true=losses.p_true,
+            brier=result.brier,
+            confidence=result.confidence,
+            outcome=result.outcome,
+            rows=work.rows,
+            targets=work.targets,
+            per_label=result.per_label,
+            label_hits=result.hits,
+            ids=work.ids,
+            keys=work.keys,
+            label_text=texts[0],
+            pred_text=texts[1],
+            clipped=losses.clipped,
+            renormalized=checked.renormalized + result.renormalized,
+            dropped=dropped,
+            ignored=ignored,
         )
+        self.accumulator.add(rows)
         if sink is not None:
             sink.write(self._sample_rows(work, classes, result, row_weights))
+        return rows
 
     def _label_texts(self, work: Work, result: family.Weighted) -> tuple[Any, Any]:
         """Multilabel rows' label and prediction as text: the positive labels joined by

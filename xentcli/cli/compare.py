@@ -1,0 +1,175 @@
+"""``xent compare``: read the options, compare, write the report, print, exit by the gates."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+import click
+
+from ..errors import UsageError
+from ..options import CompareOptions, Options
+from .guard import check_stdout, guarded, quiet_stdout, to_stdout
+from .params import CONTEXT, options_from, settings
+
+SCORE_GATES = ("max_loss", "min_accuracy", "max_ece", "min_d2", "max_brier", "max_slice_loss")
+COMPARE_SCORE_OPTIONS = tuple(
+    f.name for f in fields(Options) if f.name not in (*SCORE_GATES, "min_slice_n", "batch_rows")
+)
+"""The options of ``score`` that ``compare`` applies to both models: all but its gates
+(``compare`` gates on the change) and the batch size."""
+SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("base", type=click.Path(allow_dash=True, readable=False))
+@click.argument("new", type=click.Path(allow_dash=True, readable=False))
+@click.argument("labels", required=False, type=click.Path(allow_dash=True, readable=False))
+@settings(
+    COMPARE_SCORE_OPTIONS,
+    help={
+        "ci": "Paired mode: the level of the interval of the change in mean loss "
+        "(normal, or --bootstrap). [default: 0.95]",
+    },
+)
+@click.option(
+    "--max-increase",
+    type=click.FLOAT,
+    metavar="D",
+    help="Gate: exit 1 when NEW's mean loss is above BASE's by more than D.",
+)
+@click.option(
+    "--max-rel-increase",
+    type=click.FLOAT,
+    metavar="R",
+    help="Gate: exit 1 when NEW's mean loss is above BASE's by more than R times BASE's.",
+)
+@click.option(
+    "--max-accuracy-drop",
+    type=click.FLOAT,
+    metavar="D",
+    help="Gate: exit 1 when NEW's accuracy is below BASE's by more than D.",
+)
+@click.option(
+    "--max-class-increase",
+    type=click.FLOAT,
+    metavar="D",
+    help="Gate: exit 1 when any class's mean loss rose by more than D.",
+)
+@click.option(
+    "--alpha",
+    type=click.FLOAT,
+    metavar="A",
+    help="Paired mode: the loss gates fail only when the rise beyond their threshold "
+    "is significant at level A (one-sided).",
+)
+@click.option(
+    "--allow-mismatch",
+    is_flag=True,
+    help="Compare reports whose signatures differ (the conventions behind the numbers).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(SUMMARY_FORMATS),
+    help="The comparison on standard output. [default: table]",
+)
+@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write the comparison; .json, .md or .csv.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
+@guarded
+def compare(
+    base: str,
+    new: str,
+    labels: str | None,
+    max_increase: float | None,
+    max_rel_increase: float | None,
+    max_accuracy_drop: float | None,
+    max_class_increase: float | None,
+    alpha: float | None,
+    allow_mismatch: bool,
+    fmt: str | None,
+    as_json: bool,
+    output: str | None,
+    quiet: bool,
+    **collected: Any,
+) -> int:
+    """Compare NEW with BASE: two reports of xent score (JSON), or two models'
+    predictions against the same LABELS (paired, row by row).
+
+    Prints each figure for both, the change and whether it is better or worse; paired,
+    also the interval of the change in mean loss, its p-value (paired t-test), the
+    accuracy's (exact McNemar) and the rows each model won. Exit 0 when every gate
+    passed, 1 when one failed, 2 when the input or the options are wrong.
+    """
+    from ..io.outputs import OutputSet
+    from ..report import compare as render
+    from ..report import formats
+    from ..run.compare import compare as run_compare
+    from ..run.comparegates import failure_line
+
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(f"--json contradicts --format {fmt}; give one of them")
+    summary_format = "json" if as_json else fmt or "table"
+    options = options_from(collected)
+    gates = CompareOptions(
+        max_increase=max_increase,
+        max_rel_increase=max_rel_increase,
+        max_accuracy_drop=max_accuracy_drop,
+        max_class_increase=max_class_increase,
+        alpha=alpha,
+        allow_mismatch=allow_mismatch,
+    )
+    inputs = [p for p in (base, new, labels) if p is not None]
+    if inputs.count("-") > 1:
+        raise UsageError("only one of BASE, NEW and LABELS can be standard input")
+    outputs = OutputSet(inputs=inputs)
+    report_format = None
+    if output is not None:
+        report_format = formats.format_for(output)
+        if report_format not in ("json", "markdown", "csv"):
+            raise UsageError(f"--output {output}: compare writes .json, .md or .csv")
+        outputs.claim(output, "--output")
+    if not quiet:
+        check_stdout("give -q for no summary, and -o FILE for the report")
+
+    with outputs:
+        comparison = run_compare(base, new, labels, options=options, compare_options=gates)
+        if output is not None and report_format is not None:
+            outputs.write_bytes(output, render.render_text(comparison, report_format).encode())
+        for side, summary in (("BASE", comparison.base), ("NEW", comparison.new)):
+            for warning in summary.warnings:
+                click.echo(f"Warning: {side}: {warning}", err=True)
+        for warning in comparison.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        if not quiet:
+            _print(comparison, summary_format)
+
+    for index, gate in enumerate(comparison.gates):
+        if not gate.passed:
+            click.echo(failure_line(comparison, index, gates.alpha), err=True)
+    return 0 if comparison.passed else 1
+
+
+def _print(comparison: Any, fmt: str) -> None:
+    """The comparison on standard output; a reader that closed the pipe early has all
+    it wanted."""
+    from ..report import compare as render
+
+    try:
+        with to_stdout():
+            if fmt == "table":
+                from ..report.table import OutputConsole
+
+                render.render_table(comparison, OutputConsole(highlight=False))
+            else:
+                click.echo(render.render_text(comparison, fmt), nl=False)
+    except BrokenPipeError:
+        quiet_stdout()
