@@ -119,6 +119,11 @@ def figure_rows(comparison: Comparison) -> list[tuple[str, Change, bool]]:
     return [(label, comparison.figures[key], LOWER_IS_BETTER[key]) for key, label in names]
 
 
+def figure_cells(comparison: Comparison) -> list[list[str]]:
+    """The figures' rows: the label, then the cells under ``CHANGE_HEAD``."""
+    return [[label, *change_cells(c, lower)] for label, c, lower in figure_rows(comparison)]
+
+
 def verdict(change: Change, lower_is_better: bool = True) -> str:
     """``better``, ``worse`` or ``same`` for NEW, ``n/a`` when there is nothing to say."""
     delta = change.delta
@@ -235,32 +240,20 @@ def _more(more: int, what: str) -> str:
 
 def sections(comparison: Comparison) -> list[Section]:
     """The tables of the Markdown and HTML views, in order; empty ones left out."""
-    found = [
-        Section(
-            "",
-            ("figure", *CHANGE_HEAD),
-            tuple(
-                tuple([label, *change_cells(c, lower)])
-                for label, c, lower in figure_rows(comparison)
-            ),
-        )
-    ]
+    found = [Section("", ("figure", *CHANGE_HEAD), tuple(map(tuple, figure_cells(comparison))))]
     rows, more = class_rows(comparison, MAX_ROWS)
     title_ = "Per class (mean loss)" + (", the largest changes" if more else "")
-    found.append(
-        Section(
-            title_, ("class", "n", *CHANGE_HEAD), tuple(map(tuple, rows)), 1, _more(more, "classes")
-        )
-    )
+    head = ("class", "n", *CHANGE_HEAD)
+    found.append(Section(title_, head, tuple(map(tuple, rows)), note=_more(more, "classes")))
     if comparison.slices is not None:
         rows, more = slice_rows(comparison, MAX_ROWS)
         title_ = "Slices (mean loss)" + (", the largest changes" if more else "")
         head = ("column", "value", "n", *CHANGE_HEAD)
-        found.append(Section(title_, head, tuple(map(tuple, rows)), 2, _more(more, "slices")))
+        found.append(Section(title_, head, tuple(map(tuple, rows)), note=_more(more, "slices")))
     gates = tuple(
         (name, ("✅ " if passed else "❌ ") + text) for name, text, passed in gate_rows(comparison)
     )
-    found.append(Section("Gates", ("gate", "result"), gates, 2))
+    found.append(Section("Gates", ("gate", "result"), gates))
     return [s for s in found if s.rows]
 
 
@@ -404,14 +397,7 @@ def render_table(comparison: Comparison, console: Console) -> None:
     mismatch = mismatch_line(comparison)
     if mismatch:
         parts.append(Text(f"Warning: {mismatch}", style="yellow"))
-    parts += [
-        Text(""),
-        _changes(
-            ["figure"],
-            [[label, *change_cells(c, lower)] for label, c, lower in figure_rows(comparison)],
-            narrow,
-        ),
-    ]
+    parts += [Text(""), _changes(["figure"], figure_cells(comparison), narrow)]
     if comparison.paired is not None:
         parts += [Text("")]
         parts += [Text(line, overflow="fold") for line in paired_lines(comparison.paired)]
