@@ -132,6 +132,18 @@ class Comparison:
             return self.paired.delta
         return self.figures["loss"].delta
 
+    def _repr_html_(self) -> str:
+        """The notebook's view (Jupyter): ``report.compare``, imported only when shown."""
+        from .report.compare import to_html_fragment
+
+        return to_html_fragment(self)
+
+    def _repr_markdown_(self) -> str:
+        """The notebook's view as Markdown: ``report.compare``, imported only when shown."""
+        from .report.compare import to_markdown
+
+        return to_markdown(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's keys (SPEC "xent compare"), in order."""
         delta: dict[str, Any] = {name: self.figures[name].delta for name in FIGURES}

@@ -51,9 +51,12 @@ def to_json(summary: Summary) -> str:
     >>> _finite({"loss": math.inf, "per_class": [{"mean_loss": math.nan}], "n": 3})
     {'loss': 'inf', 'per_class': [{'mean_loss': 'nan'}], 'n': 3}
     """
-    return (
-        json.dumps(_finite(summary.to_dict()), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    )
+    return json_text(summary.to_dict())
+
+
+def json_text(data: dict[str, Any]) -> str:
+    """``data`` as the reports write it: strict, indented, UTF-8 as is, a final newline."""
+    return json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _finite(value: Any) -> Any:
@@ -124,19 +127,29 @@ def intervals(summary: Summary) -> tuple[str, str]:
     ci = summary.ci
     if ci is None:
         return "", ""
-    level = f"{ci.level * 100:g}%"
-    if ci.method == "bootstrap":
-        loss_method = f"{level} bootstrap ({ci.replicates:,} replicates, seed {ci.seed})"
-        accuracy_method = f"{level} bootstrap"
-    else:
-        loss_method, accuracy_method = f"{level} {ci.method}", f"{level} Wilson"
+    loss_method = interval_method(ci.level, ci.method, ci.replicates, ci.seed)
+    accuracy_method = interval_method(
+        ci.level, "bootstrap" if ci.method == "bootstrap" else "Wilson"
+    )
     return (
-        f"{_pair(ci.loss)} {loss_method}",
-        f"{_pair(ci.accuracy)} {accuracy_method}",
+        f"{interval_text(ci.loss)} {loss_method}",
+        f"{interval_text(ci.accuracy)} {accuracy_method}",
     )
 
 
-def _pair(ends: tuple[float, float]) -> str:
+def interval_method(
+    level: float, method: str, replicates: int | None = None, seed: int | None = None
+) -> str:
+    """How an interval was made: ``95% normal``, ``95% bootstrap (1,000 replicates,
+    seed 0)`` when the replicates are given."""
+    text = f"{level * 100:g}% {method}"
+    if method == "bootstrap" and replicates is not None:
+        text += f" ({replicates:,} replicates, seed {seed})"
+    return text
+
+
+def interval_text(ends: tuple[float, float]) -> str:
+    """An interval's ends, ``[0.1921, 0.2265]``."""
     return f"[{number(ends[0])}, {number(ends[1])}]"
 
 
