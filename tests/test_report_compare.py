@@ -190,7 +190,7 @@ def test_markdown_tables_keep_their_shape_with_odd_names() -> None:
     base, new = cancer(odd=True)
     text = render_text(compare(base, new), "markdown")
     assert text.splitlines()[0] == (
-        r"**xent compare: sample\_data/cancer\_weak.csv vs sample\_data/cancer.csv**"
+        r"**xent compare sample\_data/cancer.csv → sample\_data/cancer\_weak.csv**"
     )
     tables: list[list[str]] = [[]]
     for line in text.splitlines():
@@ -325,7 +325,7 @@ def test_table_paired_lines_gates_and_mismatch() -> None:
     assert "gate max_class_increase (class 2): passed: 0.372 <= 0.5" in text
     assert "Warning: signatures differ in eps (--allow-mismatch)" in text
     assert text.splitlines()[0] == (
-        "xent compare: sample_data/digits_probs_weak.csv vs sample_data/digits_probs.csv"
+        "xent compare sample_data/digits_probs.csv → sample_data/digits_probs_weak.csv"
     )
 
 

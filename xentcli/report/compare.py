@@ -86,8 +86,9 @@ def to_json(comparison: Comparison) -> str:
 
 
 def title(comparison: Comparison) -> str:
-    """``xent compare: NEW vs BASE``, the runs named by their predictions."""
-    return f"xent compare: {_name(comparison.new, 'NEW')} vs {_name(comparison.base, 'BASE')}"
+    """``xent compare BASE → NEW``, the runs named by their predictions, in the order
+    the command line gives them."""
+    return f"xent compare {_name(comparison.base, 'BASE')} → {_name(comparison.new, 'NEW')}"
 
 
 def _name(summary: Any, fallback: str) -> str:
