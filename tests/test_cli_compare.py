@@ -92,11 +92,20 @@ def test_paired_json_has_the_paired_keys():
 
 def test_a_failed_gate_exits_1_with_one_line_per_gate(reports):
     done = invoke(
-        "compare", "base.json", "new.json", "-q", "--max-increase", "0.1", "--max-accuracy-drop", "0.5"
+        "compare",
+        "base.json",
+        "new.json",
+        "-q",
+        "--max-increase",
+        "0.1",
+        "--max-accuracy-drop",
+        "0.5",
     )
     assert done.exit_code == 1
     assert done.stdout == ""
-    assert done.stderr.splitlines() == ["Gate failed: mean loss rose by 0.2769 > 0.1 (--max-increase)"]
+    assert done.stderr.splitlines() == [
+        "Gate failed: mean loss rose by 0.27695 > 0.1 (--max-increase)"
+    ]
 
 
 def test_class_gate_names_the_class(reports):

@@ -241,7 +241,9 @@ def test_reports_of_another_schema_or_signature_stop(tmp_path):
     with pytest.raises(XentError, match="schema 2"):
         xentcli.compare(base, other)
     summed = xentcli.score(CANCER[1], reduction="sum").to_dict()
-    with pytest.raises(XentError, match=r"differ in reduction \(BASE mean, NEW sum\).*--allow-mismatch"):
+    with pytest.raises(
+        XentError, match=r"differ in reduction \(BASE mean, NEW sum\).*--allow-mismatch"
+    ):
         xentcli.compare(base, summed)
     allowed = xentcli.compare(base, summed, allow_mismatch=True)
     assert allowed.mismatch == "reduction"
@@ -276,9 +278,7 @@ def test_gates_read_the_changes():
     assert by["max_rel_increase"].value == rel and not by["max_rel_increase"].passed
     assert by["max_accuracy_drop"].value == pytest.approx(base.accuracy - new.accuracy)
     assert not by["max_accuracy_drop"].passed
-    rises = {
-        cls.name: cls.change.delta for cls in c.per_class if cls.change.delta is not None
-    }
+    rises = {cls.name: cls.change.delta for cls in c.per_class if cls.change.delta is not None}
     worst = max(rises, key=rises.get)
     assert by["max_class_increase"].value == rises[worst]
     assert c.gate_classes[3] == worst

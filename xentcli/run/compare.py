@@ -62,6 +62,7 @@ def compare(
         comparison = _from_reports(reports[0], reports[1], gates)
     elif reports[0] is not None or reports[1] is not None:
         report, other = ("BASE", "NEW") if reports[0] is not None else ("NEW", "BASE")
+        _exists(new if other == "NEW" else base)
         raise UsageError(
             f"{report} is a report of xent score and {other} holds predictions; compare "
             "two reports, or two prediction files against the same LABELS"
@@ -89,9 +90,16 @@ def _report(data: Any, side: str) -> Summary | None:
     path = os.fspath(data)
     if path == STDIN:
         stream = sys.stdin.buffer if sys.stdin is not None else None
-        if stream is None or stream.closed or stream.isatty() or not hasattr(stream, "peek"):
+        if stream is None or stream.closed or stream.isatty():
             return None
-        if not _looks_like_report(stream.peek(REPORT_SNIFF)):
+        if hasattr(stream, "peek"):  # a pipe: look without taking
+            head = stream.peek(REPORT_SNIFF)
+        elif stream.seekable():  # in memory (a test's runner): read, then rewind
+            head = stream.read(REPORT_SNIFF)
+            stream.seek(0)
+        else:
+            return None
+        if not _looks_like_report(head):
             return None
         return _summary(_json(stream.read(), "<stdin>"), side, "<stdin>")
     try:
@@ -104,6 +112,14 @@ def _report(data: Any, side: str) -> Summary | None:
             return _summary(_json(handle.read(), path), side, path)
     except OSError:
         return None  # the reader of predictions says what is wrong with the path
+
+
+def _exists(data: Any) -> None:
+    """A path that is not there is that, not "predictions"."""
+    if isinstance(data, str | os.PathLike):
+        path = os.fspath(data)
+        if path != STDIN and not os.path.exists(path) and not any(c in path for c in "*?["):
+            raise InputError("no such file", file=path)
 
 
 def _looks_like_report(head: bytes) -> bool:
