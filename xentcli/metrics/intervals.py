@@ -76,23 +76,36 @@ class NormalInterval:
             merged.weight_sq = self.weight_sq.merge(other.weight_sq)
         return merged
 
-    def loss_interval(self) -> tuple[float, float, float]:
-        """The mean loss (nats) and its interval's ends."""
+    def moments(self) -> tuple[Fraction, Fraction | None] | None:
+        """The exact mean ``Σ num / Σ den`` (nats) and the exact square of its se (None
+        below two rows); None when a sum is not finite, or there is no row or weight."""
         exact = self.sums.exact()
         if any(isinstance(v, float) for v in exact) or self.n < 1:
-            return math.nan, math.nan, math.nan
+            return None
         if self.weighted:
             num, num_sq, den, num_den, den_sq = exact
         else:
             num, num_sq = exact[:2]
             den, num_den, den_sq = Fraction(self.n), num, Fraction(self.n)
         if den == 0:
-            return math.nan, math.nan, math.nan
+            return None
         mean = num / den
         if self.n < 2:
+            return mean, None
+        # the squares were rounded before they were summed: a spread of (nearly) equal
+        # rows can come out a hair below 0, which is 0
+        spread = max(Fraction(0), num_sq - 2 * mean * num_den + mean * mean * den_sq)
+        return mean, Fraction(self.n, self.n - 1) * spread / (den * den)
+
+    def loss_interval(self) -> tuple[float, float, float]:
+        """The mean loss (nats) and its interval's ends."""
+        moments = self.moments()
+        if moments is None:
+            return math.nan, math.nan, math.nan
+        mean, variance = moments
+        if variance is None:
             return float(mean), math.nan, math.nan
-        spread = num_sq - 2 * mean * num_den + mean * mean * den_sq
-        se = math.sqrt(float(Fraction(self.n, self.n - 1) * spread / (den * den)))
+        se = math.sqrt(float(variance))
         z = z_of(self.level)
         centre = float(mean)
         return centre, centre - z * se, centre + z * se
