@@ -205,7 +205,7 @@ def compare(
     >>> new = pd.DataFrame({"p_cat": [0.9, 0.2, 0.3], "p_dog": [0.1, 0.8, 0.7]})
     >>> c = compare(old, new, labels)
     >>> c.mode, round(c.paired.delta, 6), (c.paired.wins, c.paired.losses, c.paired.ties)
-    ('paired', -0.419719, (3, 0, 0))
+    ('paired', -0.343206, (3, 0, 0))
     """
     from .options import CompareOptions
     from .run.compare import compare as run

@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..comparison import PairedFigures
 from .bootstrap import BootstrapInterval, _percentiles
 from .intervals import NormalInterval, z_of
 from .rows import BoolArray, FloatArray, IntArray, Rows
@@ -55,25 +56,6 @@ class PairedRows:
 
     def __len__(self) -> int:
         return int(self.numerator.shape[0])
-
-
-@dataclass(frozen=True)
-class PairedFigures:
-    n: int
-    delta: float  # the (weighted) mean of d, exactly rounded (sum num / sum den), report base
-    se: float  # score's se formula (intervals.NormalInterval) applied to d, report base
-    level: float
-    method: str  # "normal" | "bootstrap"
-    interval: tuple[float, float]  # report base
-    replicates: int | None
-    seed: int | None
-    p_value_loss: float  # two-sided paired t-test, t = delta/se, df = n - 1
-    p_value_accuracy: float  # exact McNemar on (base right & new wrong, base wrong & new right)
-    wins: int  # rows where loss_new < loss_base
-    losses: int  # loss_new > loss_base
-    ties: int  # equal
-    base_only: int  # rows base got right and new got wrong (McNemar's b)
-    new_only: int  # rows new got right and base got wrong (c)
 
 
 def _differences(rows: PairedRows) -> Rows:
