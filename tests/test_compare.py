@@ -299,6 +299,14 @@ def test_alpha_fails_only_a_significant_rise():
     assert passing.gates[0].value == delta and passing.gates[0].passed
     without = xentcli.compare(CANCER[0], CANCER[1], max_increase=above)
     assert not without.gates[0].passed  # the point estimate is above it
+    assert without.gate_bounds == (None,)
+    entry = passing.to_dict()["gates"][0]
+    assert entry["alpha"] == 0.05 and entry["lower_bound"] == pytest.approx(bound, rel=1e-12)
+    # the relative gate's bound is over the base's mean loss
+    base = c.base.mean_loss
+    rel = xentcli.compare(CANCER[0], CANCER[1], max_rel_increase=0.1, alpha=0.05)
+    assert rel.gate_bounds[0] == pytest.approx(bound / base, rel=1e-12)
+    assert rel.gates[0].value == delta / base
 
 
 # -- the mirror ---------------------------------------------------------------------------

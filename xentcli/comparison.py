@@ -123,6 +123,11 @@ class Comparison:
     xent_version: str = ""
     gate_classes: tuple[str | None, ...] = ()
     """Per gate, the class it reads (``--max-class-increase``), else None."""
+    alpha: float | None = None
+    """``--alpha``: the loss gates fail only on a significant rise (paired mode)."""
+    gate_bounds: tuple[float | None, ...] = ()
+    """Per gate, the one-sided lower confidence bound at level ``1 - alpha`` of what it
+    reads, in the gate's own units, when ``--alpha`` judged it; else None."""
 
     @property
     def delta_loss(self) -> float | None:
@@ -214,6 +219,10 @@ class Comparison:
             cls = self.gate_classes[i] if i < len(self.gate_classes) else None
             if cls is not None:
                 entry["class"] = cls
+            bound = self.gate_bounds[i] if i < len(self.gate_bounds) else None
+            if bound is not None:
+                entry["alpha"] = self.alpha
+                entry["lower_bound"] = bound
             gates.append(entry)
         out["gates"] = gates
         out["passed"] = self.passed

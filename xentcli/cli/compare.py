@@ -154,7 +154,7 @@ def compare(
 
     for index, gate in enumerate(comparison.gates):
         if not gate.passed:
-            click.echo(failure_line(comparison, index, gates.alpha), err=True)
+            click.echo(failure_line(comparison, index), err=True)
     return 0 if comparison.passed else 1
 
 

@@ -206,8 +206,11 @@ def slice_rows(comparison: Comparison, cap: int) -> tuple[list[list[str]], int]:
 
 
 def paired_lines(paired: PairedFigures) -> list[str]:
-    """The figures of the per-row differences ``d = l_new - l_base``, three lines."""
+    """The figures of the per-row differences ``d = l_new - l_base``, three lines; one
+    that says so when every row's loss is the same in both."""
     method = interval_method(paired.level, paired.method, paired.replicates, paired.seed)
+    if paired.n and paired.ties == paired.n:
+        return [f"no change: NEW's loss equals BASE's on every one of the {paired.n:,} rows"]
     return [
         f"Δ loss {_signed(paired.delta)} {interval_text(paired.interval)} {method}, "
         f"p = {_p(paired.p_value_loss)} (paired t-test)",
@@ -228,7 +231,16 @@ def gate_rows(comparison: Comparison) -> list[tuple[str, str, bool]]:
     for i, gate in enumerate(comparison.gates):
         cls = comparison.gate_classes[i] if i < len(comparison.gate_classes) else None
         name = gate.name if cls is None else f"{gate.name} (class {cls})"
-        rows.append((name, _gate(gate), gate.passed))
+        bound = comparison.gate_bounds[i] if i < len(comparison.gate_bounds) else None
+        text = _gate(gate)
+        if bound is not None and gate.value is not None and gate.value > gate.threshold:
+            sure = "significantly" if bound > gate.threshold else "not significantly"
+            text = (
+                f"{'passed' if gate.passed else 'FAILED'}: {number(gate.value)} > "
+                f"{gate.threshold!r}, {sure} (lower bound {number(bound)} at alpha "
+                f"{comparison.alpha!r})"
+            )
+        rows.append((name, text, gate.passed))
     return rows
 
 

@@ -87,49 +87,47 @@ def apply_compare_gates(comparison: Comparison, options: CompareOptions) -> Comp
     """``comparison`` with its gates (one per gate option set, in ``GATES`` order)."""
     results: list[GateResult] = []
     classes: list[str | None] = []
+    bounds: list[float | None] = []
     for gate in GATES:
         threshold = getattr(options, gate.name)
         if threshold is None:
             continue
         value, cls = gate.read(comparison)
         passed = value is None or (not math.isnan(value) and value <= threshold)
-        if not passed and gate.significance and options.alpha is not None:
-            passed = not _significant(comparison, gate, threshold, options.alpha)
+        bound = None
+        if gate.significance and options.alpha is not None and comparison.paired is not None:
+            bound = lower_bound(comparison, gate, options.alpha)
+            if not passed:  # a rise beyond the threshold fails only when significant
+                passed = not bound > threshold
         results.append(GateResult(gate.name, float(threshold), value, passed))
         classes.append(cls)
+        bounds.append(bound)
     return replace(
         comparison,
         gates=tuple(results),
         gate_classes=tuple(classes),
+        gate_bounds=tuple(bounds),
+        alpha=options.alpha,
         passed=all(g.passed for g in results),
     )
 
 
-def lower_bound(comparison: Comparison, alpha: float) -> float:
-    """The one-sided lower confidence bound of the mean loss's change at level
-    ``1 - alpha``: ``delta - z(1 - alpha) se`` (paired mode)."""
+def lower_bound(comparison: Comparison, gate: CompareGate, alpha: float) -> float:
+    """The one-sided lower confidence bound at level ``1 - alpha`` of what ``gate``
+    reads (paired mode): ``delta - z(1 - alpha) se``, for the relative gate over the
+    base's mean loss. NaN when it cannot be had (fewer than two rows): not significant."""
     paired = comparison.paired
     assert paired is not None
-    return paired.delta - NormalDist().inv_cdf(1 - alpha) * paired.se
-
-
-def _significant(comparison: Comparison, gate: CompareGate, threshold: float, alpha: float) -> bool:
-    """Whether the rise beyond ``threshold`` is significant at ``alpha``: the lower bound
-    is above it (for the relative gate, above the threshold times the base's mean loss).
-    A bound that cannot be had (fewer than two rows) is not significant."""
-    if comparison.paired is None:
-        return True
-    bound = lower_bound(comparison, alpha)
-    if math.isnan(bound):
-        return False
+    bound = paired.delta - NormalDist().inv_cdf(1 - alpha) * paired.se
     if gate.name == "max_rel_increase":
         base = comparison.figures["mean_loss"].base
-        assert base is not None
-        return bound > threshold * abs(base)
-    return bound > threshold
+        if not base:
+            return math.nan
+        return bound / abs(base)
+    return bound
 
 
-def failure_line(comparison: Comparison, index: int, alpha: float | None = None) -> str:
+def failure_line(comparison: Comparison, index: int) -> str:
     """One line for the failed gate ``comparison.gates[index]``, with digits enough to
     show why: ``Gate failed: mean loss rose by 0.0123 > 0.01 (--max-increase)``."""
     result = comparison.gates[index]
@@ -142,8 +140,8 @@ def failure_line(comparison: Comparison, index: int, alpha: float | None = None)
         return f"Gate failed: {figure} nan, not <= {result.threshold!r} ({gate.option})"
     value, threshold = distinguishing(result.value, result.threshold)
     line = f"Gate failed: {figure} {value} > {threshold}"
-    if gate.significance and alpha is not None and comparison.paired is not None:
-        line += (
-            f", significant at alpha {alpha!r} (lower bound {lower_bound(comparison, alpha):.6g})"
-        )
+    bound = comparison.gate_bounds[index] if index < len(comparison.gate_bounds) else None
+    if bound is not None:
+        shown, _ = distinguishing(bound, result.threshold)
+        line += f", significantly (lower bound {shown} at alpha {comparison.alpha!r})"
     return f"{line} ({gate.option})"
