@@ -350,3 +350,48 @@ def _same(a: float | None, b: float | None) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return a == b
+
+
+# -- files as real writers write them ----------------------------------------------------
+
+
+def test_models_written_by_polars_and_duckdb_pair_with_pandas_labels(tmp_path):
+    """BASE from polars (Parquet), NEW from DuckDB (CSV with COPY), LABELS from pandas:
+    the paired figures are those of the same models read from the sample CSVs."""
+    import duckdb
+    import polars as pl
+
+    base, new = tmp_path / "base.parquet", tmp_path / "new.csv"
+    pl.read_csv(DIGITS[0]).write_parquet(base)
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM read_csv_auto('{DIGITS[1]}', all_varchar=false)) "
+        f"TO '{new}' (HEADER, DELIMITER ',')"
+    )
+    expected = xentcli.compare(DIGITS[0], DIGITS[1], DIGIT_LABELS, id_col="id")
+    got = xentcli.compare(base, new, DIGIT_LABELS, id_col="id")
+    assert got.paired.wins == expected.paired.wins
+    assert got.paired.delta == pytest.approx(expected.paired.delta, rel=1e-12)
+    assert got.paired.p_value_loss == pytest.approx(expected.paired.p_value_loss, rel=1e-9)
+
+
+def test_models_whose_columns_are_in_another_order_pair_by_class_name(tmp_path):
+    """Two files may list the same classes in another order: rows pair by class name,
+    and a class set that differs stops."""
+    frame = pd.read_csv(DIGITS[1])
+    reordered = tmp_path / "weak_reordered.csv"
+    frame[["id", *[f"p_{k}" for k in (3, 1, 0, 2, 4, 5, 6, 7, 8, 9)]]].to_csv(
+        reordered, index=False
+    )
+    plain = xentcli.compare(DIGITS[0], DIGITS[1], DIGIT_LABELS, label_type="names")
+    moved = xentcli.compare(DIGITS[0], reordered, DIGIT_LABELS, label_type="names")
+    assert moved.paired == plain.paired
+    assert moved.figures == plain.figures
+    fewer = tmp_path / "weak_nine.csv"
+    nine = frame.drop(columns=["p_9"])
+    nine[[f"p_{k}" for k in range(9)]] = nine[[f"p_{k}" for k in range(9)]].div(
+        nine[[f"p_{k}" for k in range(9)]].sum(axis=1), axis=0
+    )
+    nine.to_csv(fewer, index=False)
+    with pytest.raises(XentError):
+        xentcli.compare(DIGITS[0], fewer, DIGIT_LABELS, label_type="names")

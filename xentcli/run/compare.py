@@ -15,6 +15,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -277,18 +278,16 @@ def _paired(
                     plan_.sample_weighted,
                 )
             paired.add(rows)
-        summaries = [run.finish() for run in runs]
+        summaries = []
+        for side, run in enumerate(runs):
+            with scoring(side, run):
+                summaries.append(run.finish())
         assert paired is not None  # finish raised if a run had no rows
     except XentError as error:
         for source in sources:
             source.locate(error)
         raise
     base_summary, new_summary = summaries
-    if base_summary.classes != new_summary.classes:
-        raise InputError(
-            f"BASE's classes {_names(base_summary.classes)} differ from NEW's "
-            f"{_names(new_summary.classes)}; pass --classes to fix them for both"
-        )
     field, warnings = _mismatch(base_summary, new_summary, gates, ("xent", "input"))
     figures, per_class, slices = changes(base_summary, new_summary)
     return Comparison(
@@ -304,6 +303,17 @@ def _paired(
         warnings=tuple(warnings),
         xent_version=__version__,
     )
+
+
+@contextmanager
+def scoring(side: int, run: _Run) -> Iterator[None]:
+    """Say which model an error of its run is about (LABELS is read by both)."""
+    try:
+        yield
+    except XentError as error:
+        named = SIDES[side] if error.file == run.preds.name else f"{SIDES[side]} ({run.preds.name})"
+        error.message = f"{named}: {error.message}"
+        raise
 
 
 def _names(classes: tuple[str, ...]) -> str:
@@ -406,15 +416,17 @@ class _Pairing:
         self.streams = [run.stream(None) for run in runs]
         self.pending: list[_Scored | None] = [None, None]
         self.done = [False, False]
+        self.order: Any = False  # not yet known: see _in_base_order
 
     def _pull(self, side: int) -> bool:
         """Read the next non-empty batch of ``side`` into its pending rows."""
-        for rows in self.streams[side]:
-            if len(rows):
-                scored = _Scored.of(rows)
-                held = self.pending[side]
-                self.pending[side] = scored if held is None else _concat([held, scored])
-                return True
+        with scoring(side, self.runs[side]):
+            for rows in self.streams[side]:
+                if len(rows):
+                    scored = _Scored.of(rows)
+                    held = self.pending[side]
+                    self.pending[side] = scored if held is None else _concat([held, scored])
+                    return True
         self.done[side] = True
         return False
 
@@ -518,17 +530,37 @@ class _Pairing:
             row=row,
         )
 
+    def _in_base_order(self) -> npt.NDArray[np.int64] | None:
+        """For each of BASE's classes, its index among NEW's (None when both runs list
+        the same classes in the same order): two files may order their columns
+        differently and still hold the same classes. Different classes stop here."""
+        if self.order is not False:
+            return self.order  # type: ignore[return-value]
+        base = self.runs[0].decisions.classes  # type: ignore[union-attr]
+        new = self.runs[1].decisions.classes  # type: ignore[union-attr]
+        if sorted(base) != sorted(new):
+            raise InputError(
+                f"BASE's classes {_names(base)} differ from NEW's {_names(new)}; paired "
+                "mode compares two models of the same classes (--classes fixes them for both)"
+            )
+        self.order = None if base == new else np.array([new.index(c) for c in base])
+        return self.order
+
     def _paired(self, base: _Scored, new: _Scored) -> PairedRows:
         """One batch of pairs, their labels and weights checked to agree."""
-        if not np.array_equal(base.label, new.label):
-            differ = base.label != new.label
+        order = self._in_base_order()
+        new_label = new.label
+        if order is not None:  # NEW's label in BASE's class order
+            new_label = np.argsort(order)[new_label] if new_label.ndim == 1 else new_label[:, order]
+        if not np.array_equal(base.label, new_label):
+            differ = base.label != new_label
             first = int(np.argmax(np.any(differ, axis=1) if differ.ndim > 1 else differ))
             said = ""
             if base.label.ndim == 1:
                 classes = self.runs[0].decisions.classes  # type: ignore[union-attr]
                 said = (
                     f" (BASE {quoted(classes[base.label[first]])}, "
-                    f"NEW {quoted(classes[new.label[first]])})"
+                    f"NEW {quoted(classes[new_label[first]])})"
                 )
             raise InputError(
                 f"the labels of BASE and NEW disagree at BASE row {int(base.rows[first])}"
