@@ -458,8 +458,9 @@ def test_failed_figure_gates_reach_the_json_and_the_markdown(real: Summary) -> N
     ]
     assert data["passed"] is False
     markdown = formats.render_text(judged, "markdown")
-    assert r"| gate max\_ece | FAILED: 0.2 \> 0.1 |" in markdown  # a max_ gate holds at <=
-    assert r"| gate min\_d2 | passed: 0.1 \>= 0.05 |" in markdown
+    assert r"| max\_ece | FAILED: 0.2 \> 0.1 |" in markdown  # a max_ gate holds at <=
+    assert r"| min\_d2 | passed: 0.1 \>= 0.05 |" in markdown
+    assert markdown.startswith(r"**xent: failed**: max\_ece")
 
 
 # -- end to end: loss and accuracy gates ------------------------------------------------

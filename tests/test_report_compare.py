@@ -189,7 +189,8 @@ def _cells(line: str) -> list[str]:
 def test_markdown_tables_keep_their_shape_with_odd_names() -> None:
     base, new = cancer(odd=True)
     text = render_text(compare(base, new), "markdown")
-    assert text.splitlines()[0] == (
+    assert text.splitlines()[0] == "**xent: passed**"  # the status line first (SPEC)
+    assert text.splitlines()[2] == (
         r"**xent compare sample\_data/cancer.csv → sample\_data/cancer\_weak.csv**"
     )
     tables: list[list[str]] = [[]]
@@ -234,7 +235,8 @@ def test_markdown_paired_lines_and_gates() -> None:
     assert "- wins 120, losses 300, ties 30" in text
     assert r"| max\_increase | ❌ FAILED: 0.1625 \> 0.05 |" in text
     assert r"| max\_class\_increase (class 2) | ✅ passed: 0.372 \<= 0.5 |" in text
-    assert "**Gates FAILED**" in text
+    assert text.splitlines()[0] == r"**xent: failed**: max\_increase"
+    assert text.index("**Gates**") < text.index("**Per class")  # gates before the classes
     assert text.endswith(f"`{paired().signature}`\n")
 
 

@@ -46,13 +46,16 @@ from rich.text import Text
 from ..comparison import LOWER_IS_BETTER, Change, Comparison, PairedFigures
 from .formats import (
     LOSS_UNITS,
+    Rows,
     _csv_cell,
     _gate,
+    capped_markdown,
     format_for,
     interval_method,
     interval_text,
     json_text,
     number,
+    status_line,
     value_text,
 )
 from .notebook import MAX_ROWS, Section, _md
@@ -67,7 +70,11 @@ VERDICT_STYLE = {"better": "green", "worse": "red"}
 
 
 def render_text(comparison: Comparison, fmt: str) -> str:
-    """The comparison in ``fmt`` (json, markdown, csv or html), ending with a newline."""
+    """The comparison in ``fmt`` (json, markdown, csv, html or xml), ending with a newline."""
+    if fmt == "xml":
+        from .junit import comparison_junit
+
+        return comparison_junit(comparison)
     writers: dict[str, Callable[[Comparison], str]] = {
         "json": to_json,
         "markdown": to_markdown,
@@ -271,32 +278,39 @@ def sections(comparison: Comparison) -> list[Section]:
 
 
 def to_markdown(comparison: Comparison) -> str:
-    """GitHub Markdown (a CI step summary, a notebook): a title line, the figures side by
-    side, the paired figures, then per class, per slice and the gates; names escaped."""
-    parts = [f"**{_md(title(comparison))}**", _md(mode_line(comparison))]
+    """GitHub Markdown (a CI step summary, a notebook): the status line, a title line,
+    the figures side by side, the paired figures, the gates, then per class and per
+    slice; names escaped, never over 1 MiB (score's cap)."""
+    failed = [name for name, _text, passed in gate_rows(comparison) if not passed]
+    parts: list[str | Rows] = [status_line(comparison.passed, failed), ""]
+    parts += [f"**{_md(title(comparison))}**", "", _md(mode_line(comparison)), ""]
     mismatch = mismatch_line(comparison)
     if mismatch:
-        parts.append(f"⚠️ {_md(mismatch)}")
+        parts += [f"⚠️ {_md(mismatch)}", ""]
     tables = sections(comparison)
-    parts.append(_md_table(tables[0]))
+    parts += [*_md_table(tables[0]), ""]
     if comparison.paired is not None:
-        parts.append("\n".join(f"- {_md(line)}" for line in paired_lines(comparison.paired)))
-    parts += [_md_table(section) for section in tables[1:]]
-    if comparison.gates:
-        parts.append("**" + ("All gates passed" if comparison.passed else "Gates FAILED") + "**")
+        parts += [f"- {_md(line)}" for line in paired_lines(comparison.paired)]
+        parts.append("")
+    gates = [s for s in tables[1:] if s.title == "Gates"]
+    for section in gates + [s for s in tables[1:] if s.title != "Gates"]:
+        parts += [*_md_table(section), ""]
     parts += [f"Warning: {_md(text)}" for text in comparison.warnings]
+    if comparison.warnings:
+        parts.append("")
     parts.append(f"`{comparison.signature}`")
-    return "\n\n".join(parts) + "\n"
+    return capped_markdown(parts)
 
 
-def _md_table(section: Section) -> str:
-    lines = [f"**{_md(section.title)}**", ""] if section.title else []
+def _md_table(section: Section) -> list[str | Rows]:
+    lines: list[str | Rows] = [f"**{_md(section.title)}**", ""] if section.title else []
     lines.append("| " + " | ".join(_md(h) for h in section.head) + " |")
     lines.append("|" + "|".join("---:" if h in NUMERIC else "---" for h in section.head) + "|")
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in section.rows]
+    rows = ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in section.rows]
+    lines.append(Rows(rows, "rows"))
     if section.note:
         lines += ["", _md(section.note)]
-    return "\n".join(lines)
+    return lines
 
 
 def to_html_fragment(comparison: Comparison) -> str:

@@ -9,6 +9,8 @@ import json
 import math
 import os
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
@@ -22,7 +24,18 @@ EXTENSIONS = {
     ".csv": "csv",
     ".html": "html",
     ".htm": "html",
+    ".xml": "xml",
 }
+FORMAT_NAMES = {
+    "json": "json",
+    "md": "markdown",
+    "markdown": "markdown",
+    "csv": "csv",
+    "html": "html",
+    "xml": "xml",
+}
+"""The names ``-o FORMAT:PATH`` takes, and the format each means."""
+_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9]+):(.*)", re.S)
 LOSS_UNITS = {"e": "nats", "2": "bits", "10": "decimal digits"}
 
 
@@ -39,8 +52,39 @@ def format_for(path: str) -> str:
     return EXTENSIONS[ext]
 
 
+def parse_output(spec: str) -> tuple[str, str]:
+    r"""``-o``'s value as (format, path): ``FORMAT:PATH`` names the format (for a path
+    with no extension, ``md:$GITHUB_STEP_SUMMARY``), else the extension decides. Only a
+    prefix of two or more letters is read as a format, so ``C:\report.md`` stays a
+    path; such a prefix that names no format is a usage error.
+
+    >>> parse_output("md:/tmp/step_summary")
+    ('markdown', '/tmp/step_summary')
+    >>> parse_output("report.xml")
+    ('xml', 'report.xml')
+    >>> parse_output("C:\\out\\report.json")
+    ('json', 'C:\\out\\report.json')
+    """
+    match = _PREFIX.fullmatch(spec)
+    if match is not None:
+        name, path = match.group(1), match.group(2)
+        if name.lower() not in FORMAT_NAMES:
+            raise UsageError(
+                f"--output {spec}: unknown format {name!r}; "
+                f"use one of {', '.join(FORMAT_NAMES)} (as FORMAT:PATH)"
+            )
+        if not path:
+            raise UsageError(f"--output {spec}: no path after {name}:")
+        return FORMAT_NAMES[name.lower()], path
+    return format_for(spec), spec
+
+
 def render_text(summary: Summary, fmt: str) -> str:
-    """The report in ``fmt`` (json, markdown, csv or html), ending with a newline."""
+    """The report in ``fmt`` (json, markdown, csv, html or xml), ending with a newline."""
+    if fmt == "xml":
+        from .junit import summary_junit
+
+        return summary_junit(summary)
     return {"json": to_json, "markdown": to_markdown, "csv": to_csv, "html": to_html}[fmt](summary)
 
 
@@ -69,10 +113,11 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def headline(summary: Summary) -> list[tuple[str, str]]:
+def headline(summary: Summary, gates: bool = True) -> list[tuple[str, str]]:
     """The summary's rows as (name, text) pairs, shared by Markdown, HTML and the table:
     the loss and the figures beside it (baseline, D², Brier, ECE), the intervals after
-    the mean loss and accuracy when asked, then the facts of the run and the gates."""
+    the mean loss and accuracy when asked, then the facts of the run and (unless
+    ``gates`` is false: Markdown gives them their own table) the gates."""
     reasons = summary.reasons
     unit = LOSS_UNITS[summary.log_base]
     loss_interval, accuracy_interval = intervals(summary)
@@ -113,7 +158,8 @@ def headline(summary: Summary) -> list[tuple[str, str]]:
     if summary.compat != "xent":
         rows.append(("compat", f"{summary.compat}: the peer's rules, as follows"))
         rows.extend((f"  {name}", text) for name, text in summary.rules.items())
-    rows.extend((f"gate {gate.name}", _gate(gate)) for gate in summary.gates)
+    if gates:
+        rows.extend((f"gate {gate.name}", _gate(gate)) for gate in summary.gates)
     return [(name, text) for name, text in rows if text]
 
 
@@ -239,21 +285,108 @@ def number(value: float) -> str:
     return f"{value:.6g}"
 
 
+MARKDOWN_LIMIT = 1_048_576
+"""GitHub refuses a step summary over 1 MiB (ECOSYSTEM 2.1): no Markdown report exceeds it."""
+DETAILS_BEYOND = 20
+"""More classes than this fold into a ``<details>`` block."""
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Table rows that ``capped_markdown`` may cut, and what they are (``classes``)."""
+
+    lines: Sequence[str]
+    what: str
+
+
+def capped_markdown(parts: Sequence[str | Rows], limit: int = MARKDOWN_LIMIT) -> str:
+    """``parts`` a line each (a text may hold several), at most ``limit`` bytes of UTF-8:
+    the texts are kept whole and the rows cut, in order, where the budget ends, with a
+    line saying how many were left out.
+
+    >>> text = capped_markdown(["**t**", Rows(["| a |", "| b |", "| c |"], "rows")], 220)
+    >>> text.splitlines()[:4], len(text.encode()) <= 220
+    (['**t**', '| a |', '| b |', ''], True)
+    """
+    note_room = 200  # bytes kept for each cut line
+    fixed = sum(len(p.encode()) + 1 for p in parts if isinstance(p, str))
+    budget = limit - fixed - note_room * sum(isinstance(p, Rows) for p in parts)
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        kept = 0
+        for line in part.lines:
+            size = len(line.encode()) + 1
+            if size > budget:
+                break
+            budget -= size
+            kept += 1
+        out.extend(part.lines[:kept])
+        cut = len(part.lines) - kept
+        if cut:
+            out += [
+                "",
+                _md(
+                    f"… and {cut:,} more {part.what}, cut to keep this under GitHub's "
+                    "1 MiB step-summary limit (all in the JSON report)"
+                ),
+            ]
+    return "\n".join(out) + "\n"
+
+
+def status_line(passed: bool, failed: Sequence[str]) -> str:
+    """The first line of a Markdown report: ``**xent: passed**``, or ``**xent: failed**``
+    and the gates that failed."""
+    if passed:
+        return "**xent: passed**"
+    return "**xent: failed**: " + ", ".join(_md(name) for name in failed)
+
+
+def gates_table(rows: Sequence[tuple[str, str]]) -> str:
+    """The gates as a two-column table (name, result), or nothing without gates."""
+    if not rows:
+        return ""
+    lines = ["**Gates**", "", "| gate | result |", "|---|---|"]
+    return "\n".join(lines + [f"| {_md(name)} | {_md(text)} |" for name, text in rows]) + "\n"
+
+
 def to_markdown(summary: Summary) -> str:
-    """GitHub tables: the summary with its figures and intervals, per class, then the
-    slices and the worst rows when asked; every name and value escaped."""
-    lines = ["| | |", "|---|---|"]
-    lines += [f"| {_md(k)} | {_md(v)} |" for k, v in headline(summary)]
-    lines += ["", "| class | n | mean loss | accuracy |", "|---|---:|---:|---:|"]
-    lines += [
-        f"| {_md(c.name)} | {c.n:,} | {number(c.mean_loss)} | {number(c.accuracy)} |"
-        for c in summary.per_class
-    ]
+    """GitHub Markdown that can be appended to ``$GITHUB_STEP_SUMMARY`` as is (SPEC "CI
+    surfaces"): the status line, the summary table, the gates, the classes (folded in a
+    ``<details>`` block beyond 20), then the slices and the worst rows when asked; every
+    name escaped, never over ``MARKDOWN_LIMIT`` bytes."""
+    failed = [g.name for g in summary.gates if not g.passed]
+    parts: list[str | Rows] = [status_line(summary.passed, failed), ""]
+    parts += ["| | |", "|---|---|"]
+    parts += [f"| {_md(k)} | {_md(v)} |" for k, v in headline(summary, gates=False)]
+    parts.append("")
+    gates = gates_table([(g.name, _gate(g)) for g in summary.gates])
+    if gates:
+        parts.append(gates)
+    folded = len(summary.per_class) > DETAILS_BEYOND
+    if folded:
+        n = len(summary.per_class)
+        parts += [f"<details><summary>Per class ({n:,} classes)</summary>", ""]
+    parts += ["| class | n | mean loss | accuracy |", "|---|---:|---:|---:|"]
+    parts.append(
+        Rows(
+            [
+                f"| {_md(c.name)} | {c.n:,} | {number(c.mean_loss)} | {number(c.accuracy)} |"
+                for c in summary.per_class
+            ],
+            "classes",
+        )
+    )
+    if folded:
+        parts += ["", "</details>"]
     for title, head, rows in _sections(summary):
-        lines += ["", f"**{title}**", "", _md_row(head), _md_rule(head)]
-        lines += [_md_row(cells) for cells in rows]
-    lines += ["", f"`{summary.signature}`"]
-    return "\n".join(lines) + "\n"
+        parts += ["", f"**{title}**", "", _md_row(head), _md_rule(head)]
+        what = "slices" if title == "Slices" else "rows"
+        parts.append(Rows([_md_row(cells) for cells in rows], what))
+    parts += ["", f"`{summary.signature}`"]
+    return capped_markdown(parts)
 
 
 def _sections(summary: Summary) -> list[tuple[str, list[str], list[list[str]]]]:
