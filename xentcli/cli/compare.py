@@ -11,6 +11,7 @@ from ..errors import UsageError
 from ..options import CompareOptions, Options
 from .guard import check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, options_from, settings
+from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
 
 SCORE_GATES = ("max_loss", "min_accuracy", "max_ece", "min_d2", "max_brier", "max_slice_loss")
 COMPARE_SCORE_OPTIONS = tuple(
@@ -19,6 +20,7 @@ COMPARE_SCORE_OPTIONS = tuple(
 """The options of ``score`` that ``compare`` applies to both models: all but its gates
 (``compare`` gates on the change) and the batch size."""
 SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
+REPORT_FORMATS = ("json", "markdown", "csv", "html", "xml")
 
 
 @click.command(context_settings=CONTEXT)
@@ -75,13 +77,8 @@ SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
     help="The comparison on standard output. [default: table]",
 )
 @click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
-@click.option(
-    "-o",
-    "--output",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Also write the comparison; .json, .md or .csv.",
-)
+@output_option("the comparison", ".json, .md, .csv, .html, .xml for JUnit")
+@annotations_option()
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
@@ -97,7 +94,8 @@ def compare(
     allow_mismatch: bool,
     fmt: str | None,
     as_json: bool,
-    output: str | None,
+    output: tuple[str, ...],
+    no_annotations: bool,
     quiet: bool,
     **collected: Any,
 ) -> int:
@@ -111,7 +109,7 @@ def compare(
     """
     from ..io.outputs import OutputSet
     from ..report import compare as render
-    from ..report import formats
+    from ..report.junit import comparison_junit
     from ..run.compare import compare as run_compare
     from ..run.comparegates import failure_line
 
@@ -131,19 +129,21 @@ def compare(
     if inputs.count("-") > 1:
         raise UsageError("only one of BASE, NEW and LABELS can be standard input")
     outputs = OutputSet(inputs=inputs)
-    report_format = None
-    if output is not None:
-        report_format = formats.format_for(output)
-        if report_format not in ("json", "markdown", "csv"):
-            raise UsageError(f"--output {output}: compare writes .json, .md or .csv")
-        outputs.claim(output, "--output")
+    reports = claim_reports(outputs, output, REPORT_FORMATS)
     if not quiet:
         check_stdout("give -q for no summary, and -o FILE for the report")
 
     with outputs:
         comparison = run_compare(base, new, labels, options=options, compare_options=gates)
-        if output is not None and report_format is not None:
-            outputs.write_bytes(output, render.render_text(comparison, report_format).encode())
+        gates_ = comparison.gates
+        lines = [None if g.passed else failure_line(comparison, i) for i, g in enumerate(gates_)]
+        for path, fmt in reports:  # all published together, also when a gate failed
+            if fmt == "xml":
+                said = [None if line is None else line.removeprefix(GATE_PREFIX) for line in lines]
+                text = comparison_junit(comparison, said)
+            else:
+                text = render.render_text(comparison, fmt)
+            outputs.write_bytes(path, text.encode())
         for side, summary in (("BASE", comparison.base), ("NEW", comparison.new)):
             for warning in summary.warnings:
                 click.echo(f"Warning: {side}: {warning}", err=True)
@@ -152,9 +152,8 @@ def compare(
         if not quiet:
             _print(comparison, summary_format)
 
-    for index, gate in enumerate(comparison.gates):
-        if not gate.passed:
-            click.echo(failure_line(comparison, index), err=True)
+    failed = [(g.name, line) for g, line in zip(gates_, lines, strict=True) if line is not None]
+    report_gates(failed, no_annotations)
     return 0 if comparison.passed else 1
 
 

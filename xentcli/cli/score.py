@@ -14,8 +14,10 @@ from ..options import Options
 from ..run.gates import failure_line
 from .guard import STDOUT, check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, options_from, settings
+from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
 
 SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
+REPORT_FORMATS = ("json", "markdown", "csv", "html", "xml")
 SCORE_OPTIONS = tuple(f.name for f in fields(Options) if f.name != "batch_rows")
 """Every ``Options`` field but the batch size, which only the Python API sets."""
 
@@ -31,13 +33,8 @@ SCORE_OPTIONS = tuple(f.name for f in fields(Options) if f.name != "batch_rows")
     help="The summary on standard output. [default: table]",
 )
 @click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
-@click.option(
-    "-o",
-    "--output",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Also write the report; .json, .md, .csv or .html.",
-)
+@output_option("the report", ".json, .md, .csv, .html, .xml for JUnit")
+@annotations_option()
 @click.option(
     "--per-sample",
     metavar="FILE",
@@ -53,7 +50,8 @@ def score(
     labels: str | None,
     fmt: str | None,
     as_json: bool,
-    output: str | None,
+    output: tuple[str, ...],
+    no_annotations: bool,
     per_sample: str | None,
     quiet: bool,
     **collected: Any,
@@ -67,6 +65,7 @@ def score(
     from ..io import persample
     from ..io.outputs import OutputSet
     from ..report import formats as report
+    from ..report.junit import summary_junit
     from ..run.pipeline import score as run_score
 
     if as_json and fmt not in (None, "json"):
@@ -76,16 +75,11 @@ def score(
     if preds == "-" and labels == "-":
         raise UsageError("PREDS and LABELS cannot both be standard input")
     outputs = OutputSet(inputs=[p for p in (preds, labels) if p is not None])
-    report_format = None
-    if output is not None:
-        report_format = report.format_for(output)
-        outputs.claim(output, "--output")
+    reports = claim_reports(outputs, output, REPORT_FORMATS)
     sample_format = None
     if per_sample is not None:
         sample_format = persample.format_for(per_sample)
         outputs.claim(per_sample, "--per-sample")
-        if per_sample == "-" and output == "-":
-            raise UsageError("--output - and --per-sample - cannot both use standard output")
 
     if per_sample == "-":
         check_stdout("give --per-sample FILE")
@@ -113,17 +107,26 @@ def score(
                 bar.close()
         if sink is not None:
             sink.close()
-        if output is not None and report_format is not None:
-            outputs.write_bytes(output, report.render_text(summary, report_format).encode())
+        failed = [(g.name, failure_line(g)) for g in summary.gates if not g.passed]
+        for path, fmt in reports:  # all published together, also when a gate failed
+            if fmt == "xml":
+                said = [None if g.passed else failure_line(g) for g in summary.gates]
+                text = summary_junit(summary, [_words(line) for line in said])
+            else:
+                text = report.render_text(summary, fmt)
+            outputs.write_bytes(path, text.encode())
         for warning in summary.warnings:
             click.echo(f"Warning: {warning}", err=True)
         if not quiet:  # before the files are published: a summary that fails takes them along
             _print_summary(summary, summary_format, to_stderr=per_sample == "-")
 
-    for gate in summary.gates:
-        if not gate.passed:
-            click.echo(failure_line(gate), err=True)
+    report_gates(failed, no_annotations)
     return 0 if summary.passed else 1
+
+
+def _words(line: str | None) -> str | None:
+    """A failure line without its ``Gate failed:`` prefix, as JUnit's message."""
+    return None if line is None else line.removeprefix(GATE_PREFIX)
 
 
 def _progress_bar(quiet: bool) -> Any:

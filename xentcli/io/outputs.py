@@ -36,7 +36,10 @@ class OutputSet:
         if key in self._inputs:
             raise UsageError(f"{option} {path} is also an input; it would be overwritten")
         if key in self._claimed:
-            raise UsageError(f"{option} and {self._claimed[key]} both write {path}")
+            first = self._claimed[key]
+            if first == option:
+                raise UsageError(f"{option} names {path} twice; give each output its own path")
+            raise UsageError(f"{option} and {first} both write {path}")
         self._claimed[key] = option
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
