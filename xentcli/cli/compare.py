@@ -10,7 +10,7 @@ import click
 from ..errors import UsageError
 from ..options import CompareOptions, Options
 from .guard import check_stdout, guarded, quiet_stdout, to_stdout
-from .params import CONTEXT, options_from, settings
+from .params import CONTEXT, PanelCommand, options_from, settings
 from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
 
 SCORE_GATES = ("max_loss", "min_accuracy", "max_ece", "min_d2", "max_brier", "max_slice_loss")
@@ -21,9 +21,15 @@ COMPARE_SCORE_OPTIONS = tuple(
 (``compare`` gates on the change) and the batch size."""
 SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
 REPORT_FORMATS = ("json", "markdown", "csv", "html", "xml")
+EXAMPLES = """\b
+xent score base_preds.csv labels.csv -q -o base.json
+xent compare base.json new.json --max-increase 0.01
+xent compare base_preds.csv new_preds.csv labels.csv --max-increase 0.01 --alpha 0.05
+xent compare base.json new.json --format markdown >> "$GITHUB_STEP_SUMMARY"
+"""
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(cls=PanelCommand, context_settings=CONTEXT, epilog=EXAMPLES)
 @click.argument("base", type=click.Path(allow_dash=True, readable=False))
 @click.argument("new", type=click.Path(allow_dash=True, readable=False))
 @click.argument("labels", required=False, type=click.Path(allow_dash=True, readable=False))
@@ -101,6 +107,9 @@ def compare(
 ) -> int:
     """Compare NEW with BASE: two reports of xent score (JSON), or two models'
     predictions against the same LABELS (paired, row by row).
+
+    A report is read from the JSON that xent score writes; prediction files are read as
+    score reads PREDS (CSV, TSV, Parquet, Arrow, JSON Lines, NumPy, - for standard input).
 
     Prints each figure for both, the change and whether it is better or worse; paired,
     also the interval of the change in mean loss, its p-value (paired t-test), the

@@ -10,10 +10,16 @@ import click
 from ..errors import UsageError
 from ..run.inspect import OPTIONS as INSPECT_OPTIONS
 from .guard import check_stdout, guarded, to_stdout
-from .params import CONTEXT, options_from, settings
+from .params import CONTEXT, PanelCommand, options_from, settings
+
+EXAMPLES = """\b
+xent inspect preds.parquet
+xent inspect scores.csv --input logits --json
+cat preds.csv | xent inspect -
+"""
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(cls=PanelCommand, context_settings=CONTEXT, epilog=EXAMPLES)
 @click.argument("file", type=click.Path(allow_dash=True, readable=False))
 @settings(
     INSPECT_OPTIONS,
@@ -32,6 +38,9 @@ from .params import CONTEXT, options_from, settings
 @guarded
 def inspect(file: str, fmt: str | None, as_json: bool, **collected: Any) -> int:
     """Show FILE's columns, types and row count, and what score would infer from it.
+
+    FILE is read as score reads PREDS: CSV, TSV, Parquet, Arrow, JSON Lines or NumPy
+    (the format from the extension, else from the content), or - for standard input.
 
     Each column's role (prediction, label, id, weight, ignored index, skipped text),
     then the task, input kind, classes and label encoding that `xent score FILE`

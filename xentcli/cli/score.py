@@ -13,16 +13,23 @@ from ..errors import UsageError
 from ..options import Options
 from ..run.gates import failure_line
 from .guard import STDOUT, check_stdout, guarded, quiet_stdout, to_stdout
-from .params import CONTEXT, options_from, settings
+from .params import CONTEXT, PanelCommand, options_from, settings
 from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
 
 SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
 REPORT_FORMATS = ("json", "markdown", "csv", "html", "xml")
 SCORE_OPTIONS = tuple(f.name for f in fields(Options) if f.name != "batch_rows")
 """Every ``Options`` field but the batch size, which only the Python API sets."""
+EXAMPLES = """\b
+xent score preds.parquet labels.csv
+xent score preds.csv labels.csv --max-loss 0.35 -o report.json -o report.xml
+xent score preds.csv labels.csv --format markdown >> "$GITHUB_STEP_SUMMARY"
+xent score scores.csv --label-col y --input logits --ci 0.95 --by region
+cat preds.csv | xent score - labels.csv --per-sample - -q | sort -t, -k3 -gr | head
+"""
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(cls=PanelCommand, context_settings=CONTEXT, epilog=EXAMPLES)
 @click.argument("preds", type=click.Path(allow_dash=True, readable=False))
 @click.argument("labels", required=False, type=click.Path(allow_dash=True, readable=False))
 @settings(SCORE_OPTIONS)
@@ -57,6 +64,9 @@ def score(
     **collected: Any,
 ) -> int:
     """Score PREDS against LABELS (or against a label column of PREDS).
+
+    PREDS and LABELS are CSV, TSV, Parquet, Arrow, JSON Lines or NumPy files (the format
+    from the extension, else from the content), or - for standard input.
 
     Prints what it inferred and why, the loss, perplexity, accuracy and a per-class
     breakdown. Exit 0 when every gate passed, 1 when one failed, 2 when the input or
