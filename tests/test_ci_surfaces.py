@@ -7,7 +7,10 @@ against the schema pytest validates its own JUnit output with (``tests/data/juni
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -66,6 +69,24 @@ def test_several_outputs_equal_the_single_output_files(command: str, work: Path)
         assert single.exit_code == 1
         assert (work / name).read_bytes() == (alone / name).read_bytes(), name
     assert not [p for p in work.iterdir() if "xent-tmp" in p.name]
+    failed = _junit(work / "r.xml").findall("testsuite/testcase/failure")
+    assert len(failed) == 1 and failed[0].get("type") == "GateFailed"
+
+
+def test_a_format_prefix_on_a_device_writes_straight_through(work: Path) -> None:
+    """``-o json:/dev/stdout`` in a real process: the report on standard output, another
+    report beside it as a file."""
+    done = subprocess.run(
+        [sys.executable, "-m", "xentcli", "score", *DIGITS, "-q"]
+        + ["-o", "json:/dev/stdout", "-o", "r.md", "--max-loss", "0.2"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == invoke("score", *DIGITS, "--json", "--max-loss", "0.2").stdout
+    assert (work / "r.md").read_text().startswith(r"**xent: failed**: max\_loss")
 
 
 def test_format_prefix_names_the_format_of_a_path_without_extension(work: Path) -> None:

@@ -2,8 +2,10 @@
 
 The only package that knows click. Read in this order:
 
-    params.py   every Options field as a command-line option, declared once
+    params.py   every Options field as a command-line option, declared once; the
+                panels of --help
     guard.py    exit codes (errors, signals, closed pipes) and guarded standard output
+    surfaces.py -o (repeatable, FORMAT:PATH) and the failed gates' lines and annotations
     score.py    ``xent score``
     inspect.py  ``xent inspect``
     compare.py  ``xent compare``

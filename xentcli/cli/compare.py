@@ -118,7 +118,6 @@ def compare(
     """
     from ..io.outputs import OutputSet
     from ..report import compare as render
-    from ..report.junit import comparison_junit
     from ..run.compare import compare as run_compare
     from ..run.comparegates import failure_line
 
@@ -148,6 +147,8 @@ def compare(
         lines = [None if g.passed else failure_line(comparison, i) for i, g in enumerate(gates_)]
         for path, fmt in reports:  # all published together, also when a gate failed
             if fmt == "xml":
+                from ..report.junit import comparison_junit
+
                 said = [None if line is None else line.removeprefix(GATE_PREFIX) for line in lines]
                 text = comparison_junit(comparison, said)
             else:

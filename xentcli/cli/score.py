@@ -75,7 +75,6 @@ def score(
     from ..io import persample
     from ..io.outputs import OutputSet
     from ..report import formats as report
-    from ..report.junit import summary_junit
     from ..run.pipeline import score as run_score
 
     if as_json and fmt not in (None, "json"):
@@ -120,6 +119,8 @@ def score(
         failed = [(g.name, failure_line(g)) for g in summary.gates if not g.passed]
         for path, fmt in reports:  # all published together, also when a gate failed
             if fmt == "xml":
+                from ..report.junit import summary_junit
+
                 said = [None if g.passed else failure_line(g) for g in summary.gates]
                 text = summary_junit(summary, [_words(line) for line in said])
             else:

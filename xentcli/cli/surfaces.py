@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import UsageError
-from ..io.outputs import OutputSet
-from ..report.formats import parse_output
 from ..report.github import gate_annotations, in_github_actions
+
+if TYPE_CHECKING:
+    from ..io.outputs import OutputSet
 
 GATE_PREFIX = "Gate failed: "
 
@@ -25,6 +26,8 @@ class ReportTarget(click.ParamType):
     name = "[FORMAT:]FILE"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from ..report.formats import parse_output
+
         try:
             _fmt, path = parse_output(value)
         except UsageError:
@@ -64,6 +67,8 @@ def claim_reports(
 ) -> list[tuple[str, str]]:
     """Each ``-o`` value as (path, format), claimed in ``outputs`` up front: a format the
     command does not write, standard output, or two outputs to one path are usage errors."""
+    from ..report.formats import parse_output
+
     reports = []
     for spec in specs:
         fmt, path = parse_output(spec)
