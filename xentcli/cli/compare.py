@@ -11,6 +11,7 @@ from ..errors import UsageError
 from ..options import CompareOptions, Options
 from .guard import check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, options_from, settings
+from .trackers import tracker_options
 
 SCORE_GATES = ("max_loss", "min_accuracy", "max_ece", "min_d2", "max_brier", "max_slice_loss")
 COMPARE_SCORE_OPTIONS = tuple(
@@ -82,6 +83,7 @@ SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
     type=click.Path(dir_okay=False),
     help="Also write the comparison; .json, .md or .csv.",
 )
+@tracker_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
@@ -98,6 +100,8 @@ def compare(
     fmt: str | None,
     as_json: bool,
     output: str | None,
+    log: tuple[str, ...],
+    log_timeout: float,
     quiet: bool,
     **collected: Any,
 ) -> int:
@@ -114,11 +118,13 @@ def compare(
     from ..report import formats
     from ..run.compare import compare as run_compare
     from ..run.comparegates import failure_line
+    from . import trackers
 
     if as_json and fmt not in (None, "json"):
         raise UsageError(f"--json contradicts --format {fmt}; give one of them")
     summary_format = "json" if as_json else fmt or "table"
     options = options_from(collected)
+    log_targets = trackers.targets(log)
     gates = CompareOptions(
         max_increase=max_increase,
         max_rel_increase=max_rel_increase,
@@ -152,6 +158,12 @@ def compare(
         if not quiet:
             _print(comparison, summary_format)
 
+    trackers.log(
+        log_targets,
+        lambda: trackers.comparison_record(comparison, [] if output is None else [output]),
+        log_timeout,
+        quiet=quiet,
+    )
     for index, gate in enumerate(comparison.gates):
         if not gate.passed:
             click.echo(failure_line(comparison, index), err=True)

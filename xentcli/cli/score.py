@@ -14,6 +14,7 @@ from ..options import Options
 from ..run.gates import failure_line
 from .guard import STDOUT, check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, options_from, settings
+from .trackers import tracker_options
 
 SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
 SCORE_OPTIONS = tuple(f.name for f in fields(Options) if f.name != "batch_rows")
@@ -45,6 +46,7 @@ SCORE_OPTIONS = tuple(f.name for f in fields(Options) if f.name != "batch_rows")
     ".parquet, or - for CSV on standard output (the summary then goes to "
     "standard error).",
 )
+@tracker_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
@@ -55,6 +57,8 @@ def score(
     as_json: bool,
     output: str | None,
     per_sample: str | None,
+    log: tuple[str, ...],
+    log_timeout: float,
     quiet: bool,
     **collected: Any,
 ) -> int:
@@ -68,11 +72,13 @@ def score(
     from ..io.outputs import OutputSet
     from ..report import formats as report
     from ..run.pipeline import score as run_score
+    from . import trackers
 
     if as_json and fmt not in (None, "json"):
         raise UsageError(f"--json contradicts --format {fmt}; give one of them")
     summary_format = "json" if as_json else fmt or "table"
     options = options_from(collected)
+    log_targets = trackers.targets(log)
     if preds == "-" and labels == "-":
         raise UsageError("PREDS and LABELS cannot both be standard input")
     outputs = OutputSet(inputs=[p for p in (preds, labels) if p is not None])
@@ -120,6 +126,12 @@ def score(
         if not quiet:  # before the files are published: a summary that fails takes them along
             _print_summary(summary, summary_format, to_stderr=per_sample == "-")
 
+    trackers.log(
+        log_targets,
+        lambda: trackers.summary_record(summary, [] if output is None else [output]),
+        log_timeout,
+        quiet=quiet,
+    )
     for gate in summary.gates:
         if not gate.passed:
             click.echo(failure_line(gate), err=True)
