@@ -30,6 +30,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 PREDS = SAMPLE / "digits_logits.parquet"
 WEAK = SAMPLE / "digits_probs_weak.csv"
 LABELS = SAMPLE / "digits_labels.csv"
+pytestmark = pytest.mark.filterwarnings("ignore:.*noload.*")  # sqlalchemy, read back by mlflow
 TIMEOUT = 60  # seconds: a run that prompts or hangs fails here, not in CI's own limit
 
 

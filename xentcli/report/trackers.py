@@ -11,18 +11,19 @@ never an error: the run's exit code stays that of its gates.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import importlib
 import importlib.util
 import io
 import logging
 import math
 import os
+import sys
 import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -287,17 +288,32 @@ def figures_for(result: Summary | Comparison) -> dict[str, bytes]:
 
 def send(targets: Sequence[Target], record: Record, timeout: float) -> list[Line]:
     """Send ``record`` to every target, each given at most ``timeout`` seconds; one
-    ``Line`` per target. Library chatter on standard output (which may carry JSON) and
-    Python warnings are swallowed; each library's own logging is raised to errors only."""
+    ``Line`` per target. What the libraries print on ``sys.stdout`` (which may carry
+    the JSON report) is swallowed, and so are their Python warnings; their logging is
+    raised to errors only. A tracker still running when given up keeps its output
+    swallowed to the end: nothing of it may reach standard output after the report."""
     senders: dict[str, Callable[[Target, Record, float], str]] = {
         "wandb": _send_wandb,
         "mlflow": _send_mlflow,
     }
-    lines = []
-    for target in targets:
-        lines.append(
-            _bounded(target, lambda t=target: senders[t.tracker](t, record, timeout), timeout)
-        )
+    stdout = sys.stdout
+    sys.stdout = io.StringIO()
+    gave_up = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lines = []
+            for target in targets:
+                line, alive = _bounded(
+                    target,
+                    functools.partial(senders[target.tracker], target, record, timeout),
+                    timeout,
+                )
+                gave_up = gave_up or alive
+                lines.append(line)
+    finally:
+        if not gave_up:
+            sys.stdout = stdout
     return lines
 
 
@@ -305,18 +321,18 @@ class _Offline(Exception):
     """W&B ran offline because no API key is configured: a warning that still logged."""
 
 
-def _bounded(target: Target, work: Callable[[], str], timeout: float) -> Line:
+def _bounded(target: Target, work: Callable[[], str], timeout: float) -> tuple[Line, bool]:
     """Run ``work`` in a daemon thread, waiting at most ``timeout`` seconds (a tracker
-    library may block on a network that never answers); its outcome as a ``Line``."""
+    library may block on a network that never answers); its outcome as a ``Line``, and
+    whether the thread is still running."""
     outcome: dict[str, Any] = {}
 
     def run() -> None:
         try:
-            with _quiet():
-                outcome["text"] = work()
+            outcome["text"] = work()
         except _Offline as exc:
             outcome["offline"] = str(exc)
-        except BaseException as exc:  # noqa: BLE001 - whatever the library raises
+        except BaseException as exc:  # whatever the library raises is a warning
             outcome["error"] = exc
 
     worker = threading.Thread(target=run, name=f"xent-{target.tracker}", daemon=True)
@@ -324,12 +340,13 @@ def _bounded(target: Target, work: Callable[[], str], timeout: float) -> Line:
     worker.join(timeout)
     name = target.tracker
     if worker.is_alive():
-        return Line(f"Warning: {name}: gave up after {timeout:g} s (--log-timeout)", True)
+        return Line(f"Warning: {name}: gave up after {timeout:g} s (--log-timeout)", True), True
     if "offline" in outcome:
-        return Line(f"Warning: {name}: {outcome['offline']}", True)
+        return Line(f"Warning: {name}: {outcome['offline']}", True), False
     if "error" in outcome:
-        return Line(f"Warning: {name}: nothing logged: {_error_text(outcome['error'])}", True)
-    return Line(f"{name}: {outcome['text']}")
+        text = _error_text(outcome["error"])
+        return Line(f"Warning: {name}: nothing logged: {text}", True), False
+    return Line(f"{name}: {outcome['text']}"), False
 
 
 def _error_text(exc: BaseException) -> str:
@@ -337,17 +354,6 @@ def _error_text(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0].strip() if text else ""
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Swallow what a library writes to ``sys.stdout`` and its Python warnings."""
-    with (
-        contextlib.redirect_stdout(io.StringIO()),
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter("ignore")
-        yield
 
 
 def _png_files(figures: Mapping[str, bytes], folder: str) -> dict[str, str]:
@@ -406,8 +412,9 @@ def _send_wandb(target: Target, record: Record, timeout: float) -> str:
             return "WANDB_MODE=disabled: nothing logged"
         run.summary.update({f"xent/{k}": v for k, v in record.metrics.items()})
         logged: dict[str, Any] = {
-            "xent/per_class": wandb.Table(
-                columns=list(record.columns), data=[list(r) for r in record.table]
+            "xent/per_class": wandb.Table(  # W&B keeps MAX_ROWS of a logged table
+                columns=list(record.columns),
+                data=[list(r) for r in record.table[: wandb.Table.MAX_ROWS]],
             )
         }
         with tempfile.TemporaryDirectory(prefix="xent-wandb-") as folder:
