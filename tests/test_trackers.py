@@ -387,3 +387,54 @@ def test_figures_reach_mlflow_as_png(tmp_path, monkeypatch):
     client, run = mlflow_run(f"sqlite:///{tmp_path}/ml.db", "seam")
     local = client.download_artifacts(run.info.run_id, "xent/figures/loss_curve.png", str(tmp_path))
     assert Path(local).read_bytes() == png
+
+
+# in process: MLflow alone, which keeps no global state between runs ---------------------
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path}/ml.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME", "GITHUB_ACTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    return uri
+
+
+def test_compare_of_reports_quietly(tmp_path, mlflow_store):
+    """Reports mode: the changes are logged; ``-q`` leaves standard error empty when the
+    tracker succeeds, and without it one line says where."""
+    runner = CliRunner()
+    for name, preds in (("base.json", SAMPLE / "digits_probs.csv"), ("new.json", WEAK)):
+        args = ["score", str(preds), str(LABELS), "-q", "-o", str(tmp_path / name)]
+        assert runner.invoke(cli, args, prog_name="xent").exit_code == 0
+    reports = [str(tmp_path / "base.json"), str(tmp_path / "new.json")]
+    quiet = runner.invoke(
+        cli, ["compare", *reports, "-q", "--log", "mlflow:quiet"], prog_name="xent"
+    )
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+    loud = runner.invoke(
+        cli, ["compare", *reports, "--json", "--log", "mlflow:loud"], prog_name="xent"
+    )
+    (line,) = loud.stderr.splitlines()
+    assert line.startswith("mlflow: logged run ") and line.endswith("(experiment 'loud')")
+    report = json.loads(loud.stdout)
+    _, run = mlflow_run(mlflow_store, "quiet")
+    assert run.data.metrics["delta/loss"] == report["delta"]["loss"]
+    assert run.data.metrics["rel_delta/accuracy"] == report["rel_delta"]["accuracy"]
+    assert "p_value/loss" not in run.data.metrics  # reports mode has no paired test
+    assert run.data.params["mode"] == "reports"
+
+
+def test_mlflow_run_id_logs_into_that_run_and_leaves_it_open(mlflow_store, monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_store)
+    experiment = client.create_experiment("mine")
+    mine = client.create_run(experiment).info.run_id
+    monkeypatch.setenv("MLFLOW_RUN_ID", mine)
+    args = ["score", str(PREDS), str(LABELS), "-q", "--log", "mlflow"]
+    assert CliRunner().invoke(cli, args, prog_name="xent").exit_code == 0
+    run = client.get_run(mine)
+    assert run.data.metrics["n_samples"] == 450
+    assert run.info.status == "RUNNING"
