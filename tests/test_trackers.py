@@ -275,6 +275,7 @@ def test_a_failing_tracker_is_one_warning(tmp_path, monkeypatch, gate, code):
     """An MLflow store that cannot be created (its folder is a file) is one ``Warning:``
     line and the exit code stays the gates'; stdout is the report alone."""
     (tmp_path / "a-file").write_text("")
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/a-file/ml.db")
     args = ["score", str(PREDS), str(LABELS), "--json", "--log", "mlflow", *gate]
     result = CliRunner().invoke(cli, args, prog_name="xent")
@@ -378,6 +379,7 @@ def test_figures_reach_mlflow_as_png(tmp_path, monkeypatch):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     png = buffer.getvalue()
+    monkeypatch.chdir(tmp_path)  # the store keeps artifacts in ./mlruns
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/ml.db")
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     summary = xentcli.score(str(PREDS), str(LABELS))
@@ -395,6 +397,7 @@ def test_figures_reach_mlflow_as_png(tmp_path, monkeypatch):
 @pytest.fixture
 def mlflow_store(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path}/ml.db"
+    monkeypatch.chdir(tmp_path)  # the store keeps artifacts in ./mlruns: not in the repository
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     for name in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME", "GITHUB_ACTIONS"):
         monkeypatch.delenv(name, raising=False)
