@@ -43,6 +43,8 @@ ONLY_IN = {
     "click": ("cli",),
     "rich": ("cli", "report"),
     "pandas": ("io.tableread",),  # frames handed in; never on the scoring path
+    "wandb": ("report.trackers",),  # extras, imported only on the path of --log
+    "mlflow": ("report.trackers",),
 }
 LOSSES_LIBRARIES = frozenset(("numpy",))
 

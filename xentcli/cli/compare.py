@@ -12,6 +12,7 @@ from ..options import CompareOptions, Options
 from .guard import check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, PanelCommand, options_from, settings
 from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
+from .trackers import tracker_options
 
 SCORE_GATES = ("max_loss", "min_accuracy", "max_ece", "min_d2", "max_brier", "max_slice_loss")
 COMPARE_SCORE_OPTIONS = tuple(
@@ -85,6 +86,7 @@ xent compare base.json new.json --format markdown >> "$GITHUB_STEP_SUMMARY"
 @click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
 @output_option("the comparison", ".json, .md, .csv, .html, .xml for JUnit")
 @annotations_option()
+@tracker_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
@@ -102,6 +104,8 @@ def compare(
     as_json: bool,
     output: tuple[str, ...],
     no_annotations: bool,
+    log: tuple[str, ...],
+    log_timeout: float,
     quiet: bool,
     **collected: Any,
 ) -> int:
@@ -120,11 +124,13 @@ def compare(
     from ..report import compare as render
     from ..run.compare import compare as run_compare
     from ..run.comparegates import failure_line
+    from . import trackers
 
     if as_json and fmt not in (None, "json"):
         raise UsageError(f"--json contradicts --format {fmt}; give one of them")
     summary_format = "json" if as_json else fmt or "table"
     options = options_from(collected)
+    log_targets = trackers.targets(log)
     gates = CompareOptions(
         max_increase=max_increase,
         max_rel_increase=max_rel_increase,
@@ -162,6 +168,12 @@ def compare(
         if not quiet:
             _print(comparison, summary_format)
 
+    trackers.log(
+        log_targets,
+        lambda: trackers.comparison_record(comparison, [path for path, _ in reports]),
+        log_timeout,
+        quiet=quiet,
+    )
     failed = [(g.name, line) for g, line in zip(gates_, lines, strict=True) if line is not None]
     report_gates(failed, no_annotations)
     return 0 if comparison.passed else 1

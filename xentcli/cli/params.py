@@ -92,6 +92,9 @@ PANEL_OF: dict[str, str] = {
     "per_sample": "Outputs",
     "no_annotations": "Outputs",
     "quiet": "Outputs",
+    # where the run is logged
+    "log": "Trackers",
+    "log_timeout": "Trackers",
     # the rest
     "debug": "General",
 }

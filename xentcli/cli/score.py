@@ -15,6 +15,7 @@ from ..run.gates import failure_line
 from .guard import STDOUT, check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, PanelCommand, options_from, settings
 from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
+from .trackers import tracker_options
 
 SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
 REPORT_FORMATS = ("json", "markdown", "csv", "html", "xml")
@@ -49,6 +50,7 @@ cat preds.csv | xent score - labels.csv --per-sample - -q | sort -t, -k3 -gr | h
     ".parquet, or - for CSV on standard output (the summary then goes to "
     "standard error).",
 )
+@tracker_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
@@ -60,6 +62,8 @@ def score(
     output: tuple[str, ...],
     no_annotations: bool,
     per_sample: str | None,
+    log: tuple[str, ...],
+    log_timeout: float,
     quiet: bool,
     **collected: Any,
 ) -> int:
@@ -76,11 +80,13 @@ def score(
     from ..io.outputs import OutputSet
     from ..report import formats as report
     from ..run.pipeline import score as run_score
+    from . import trackers
 
     if as_json and fmt not in (None, "json"):
         raise UsageError(f"--json contradicts --format {fmt}; give one of them")
     summary_format = "json" if as_json else fmt or "table"
     options = options_from(collected)
+    log_targets = trackers.targets(log)
     if preds == "-" and labels == "-":
         raise UsageError("PREDS and LABELS cannot both be standard input")
     outputs = OutputSet(inputs=[p for p in (preds, labels) if p is not None])
@@ -131,6 +137,12 @@ def score(
         if not quiet:  # before the files are published: a summary that fails takes them along
             _print_summary(summary, summary_format, to_stderr=per_sample == "-")
 
+    trackers.log(
+        log_targets,
+        lambda: trackers.summary_record(summary, [path for path, _ in reports]),
+        log_timeout,
+        quiet=quiet,
+    )
     report_gates(failed, no_annotations)
     return 0 if summary.passed else 1
 
