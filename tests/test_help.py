@@ -61,6 +61,7 @@ def test_score_has_every_panel_it_has_options_for() -> None:
         "Evaluation",
         "Gates",
         "Outputs",
+        "Trackers",
         "General",
         "Examples",
     ]
