@@ -100,6 +100,10 @@ class PairedFigures:
     ties: int
     base_only: int
     new_only: int
+    d_counts: tuple[int, ...] = ()
+    """Rows per slot of ``d`` (nats) by sign and binary exponent, for the report's figure
+    (``metrics.histograms.d_slots``); empty when not known."""
+    d_nan: int = 0
 
 
 @dataclass(frozen=True)
