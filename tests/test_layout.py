@@ -43,6 +43,7 @@ ONLY_IN = {
     "click": ("cli",),
     "rich": ("cli", "report"),
     "pandas": ("io.tableread",),  # frames handed in; never on the scoring path
+    "matplotlib": ("report.figures",),  # the extra xentcli[plot], for figures only
 }
 LOSSES_LIBRARIES = frozenset(("numpy",))
 

@@ -11,6 +11,7 @@ from ..errors import UsageError
 from ..options import CompareOptions, Options
 from .guard import check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, options_from, settings
+from .plots import COMPARE_PLOTS, claim_plots, plot_options, require_figures, write_plots
 
 SCORE_GATES = ("max_loss", "min_accuracy", "max_ece", "min_d2", "max_brier", "max_slice_loss")
 COMPARE_SCORE_OPTIONS = tuple(
@@ -80,8 +81,9 @@ SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
     "--output",
     metavar="FILE",
     type=click.Path(dir_okay=False),
-    help="Also write the comparison; .json, .md or .csv.",
+    help="Also write the comparison; .json, .md, .csv or .html.",
 )
+@plot_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
@@ -98,6 +100,8 @@ def compare(
     fmt: str | None,
     as_json: bool,
     output: str | None,
+    plots: str | None,
+    plot_format: str,
     quiet: bool,
     **collected: Any,
 ) -> int:
@@ -134,9 +138,13 @@ def compare(
     report_format = None
     if output is not None:
         report_format = formats.format_for(output)
-        if report_format not in ("json", "markdown", "csv"):
-            raise UsageError(f"--output {output}: compare writes .json, .md or .csv")
+        if report_format not in ("json", "markdown", "csv", "html"):
+            raise UsageError(f"--output {output}: compare writes .json, .md, .csv or .html")
+        if report_format == "html":
+            require_figures(f"--output {output}")
         outputs.claim(output, "--output")
+    if plots is not None:
+        claim_plots(outputs, plots, plot_format, COMPARE_PLOTS)
     if not quiet:
         check_stdout("give -q for no summary, and -o FILE for the report")
 
@@ -144,6 +152,10 @@ def compare(
         comparison = run_compare(base, new, labels, options=options, compare_options=gates)
         if output is not None and report_format is not None:
             outputs.write_bytes(output, render.render_text(comparison, report_format).encode())
+        if plots is not None:
+            from ..report.figures import compare_plots
+
+            write_plots(outputs, compare_plots(comparison), plots, plot_format)
         for side, summary in (("BASE", comparison.base), ("NEW", comparison.new)):
             for warning in summary.warnings:
                 click.echo(f"Warning: {side}: {warning}", err=True)

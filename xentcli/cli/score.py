@@ -14,6 +14,7 @@ from ..options import Options
 from ..run.gates import failure_line
 from .guard import STDOUT, check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, options_from, settings
+from .plots import SCORE_PLOTS, claim_plots, plot_options, require_figures, write_plots
 
 SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
 SCORE_OPTIONS = tuple(f.name for f in fields(Options) if f.name != "batch_rows")
@@ -45,6 +46,7 @@ SCORE_OPTIONS = tuple(f.name for f in fields(Options) if f.name != "batch_rows")
     ".parquet, or - for CSV on standard output (the summary then goes to "
     "standard error).",
 )
+@plot_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
@@ -55,6 +57,8 @@ def score(
     as_json: bool,
     output: str | None,
     per_sample: str | None,
+    plots: str | None,
+    plot_format: str,
     quiet: bool,
     **collected: Any,
 ) -> int:
@@ -79,7 +83,11 @@ def score(
     report_format = None
     if output is not None:
         report_format = report.format_for(output)
+        if report_format == "html":
+            require_figures(f"--output {output}")
         outputs.claim(output, "--output")
+    if plots is not None:
+        claim_plots(outputs, plots, plot_format, SCORE_PLOTS)
     sample_format = None
     if per_sample is not None:
         sample_format = persample.format_for(per_sample)
@@ -115,6 +123,10 @@ def score(
             sink.close()
         if output is not None and report_format is not None:
             outputs.write_bytes(output, report.render_text(summary, report_format).encode())
+        if plots is not None:
+            from ..report.figures import score_plots
+
+            write_plots(outputs, score_plots(summary), plots, plot_format)
         for warning in summary.warnings:
             click.echo(f"Warning: {warning}", err=True)
         if not quiet:  # before the files are published: a summary that fails takes them along

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..comparison import D_LOW, D_OCTAVES, D_SLOTS
 from ..summary import Histogram
 from ..summary import Histograms as HistogramsSummary
 from .rows import Ends, Rows
@@ -36,7 +37,6 @@ from .rows import Ends, Rows
 P_BINS = 50
 LOSS_BINS = 48
 LOSS_WIDTH = 0.25  # nats: the last regular bin ends at 12 nats (p_true = 6.1e-6)
-D_LOW, D_HIGH = -16, 6  # |d| from 2**-16 (1.5e-5) to 2**6 (64) nats in 22 octaves
 
 
 class Histograms:
@@ -91,18 +91,6 @@ def loss_counts(loss: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     edges = np.arange(LOSS_BINS + 1) * LOSS_WIDTH  # exact: multiples of a power of two
     regular, _ = np.histogram(kept[kept < top], bins=edges)
     return np.append(regular, np.count_nonzero(kept >= top)).astype(np.int64)
-
-
-def d_edges() -> tuple[float, ...]:
-    """The upper edges of the positive octaves' bins, ``2**(D_LOW+1) .. 2**D_HIGH``."""
-    return tuple(2.0**e for e in range(D_LOW, D_HIGH + 1))
-
-
-D_OCTAVES = D_HIGH - D_LOW
-D_SLOTS = 2 * (D_OCTAVES + 2) + 1
-"""Slots left to right: ``|d| >= 2**D_HIGH`` negative, the negative octaves from the
-largest, ``0 < -d < 2**D_LOW``, ``d = 0``, ``0 < d < 2**D_LOW``, the positive octaves,
-``d >= 2**D_HIGH``."""
 
 
 def d_slots(d: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:

@@ -300,7 +300,7 @@ def _deltas(comparison: Comparison, unit: str) -> Callable[[Figure], None]:
 
 
 def _d_histogram(comparison: Comparison, unit: str) -> Callable[[Figure], None]:
-    from ..metrics.histograms import D_HIGH, D_LOW, D_OCTAVES
+    from ..comparison import D_HIGH, D_LOW, D_OCTAVES
 
     assert comparison.paired is not None
     paired = comparison.paired
