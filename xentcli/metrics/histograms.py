@@ -7,8 +7,9 @@ Every bin edge is fixed before a row is seen, and every bin is an integer count 
 any cut of the rows merged in any order gives the same counts, and the figures' size
 does not grow with the number of rows.
 
-- ``p_true``: ``P_BINS`` equal bins of [0, 1], bin ``i`` holding ``i/B <= p < (i+1)/B``
-  and the last also ``p = 1``, as ``numpy.histogram(p, B, range=(0, 1))`` counts them;
+- ``p_true``: ``P_BINS`` equal bins of [0, 1], each holding ``lo <= p < hi`` and the
+  last also ``p = 1``, as ``numpy.histogram(p, B, range=(0, 1))`` counts them (its
+  edges, ``numpy.linspace(0, 1, B + 1)``);
   a ``p_true`` outside [0, 1] or NaN is counted apart (``outside``).
 - ``loss``: ``LOSS_BINS`` equal bins of ``LOSS_WIDTH`` nats from 0 (``-log p`` of hard
   labels: equal bins of loss are log-spaced bins of ``p_true``), then one overflow bin
@@ -68,12 +69,12 @@ class Histograms:
         return merged
 
     def finish(self, ends: Ends) -> dict[str, Any]:
-        p_edges = tuple(i / P_BINS for i in range(P_BINS + 1))
+        p_edges = tuple(np.linspace(0.0, 1.0, P_BINS + 1).tolist())  # numpy.histogram's
         loss_edges = tuple(i * LOSS_WIDTH / ends.scale for i in range(LOSS_BINS + 1))
         return {
             "histograms": HistogramsSummary(
                 p_true=Histogram(p_edges, tuple(self.p_true.tolist()), 0, self.p_outside),
-                loss=Histogram(
+                row_loss=Histogram(
                     loss_edges,
                     tuple(self.loss[:-1].tolist()),
                     int(self.loss[-1]),

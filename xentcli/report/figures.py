@@ -133,7 +133,8 @@ def _curve(summary: Summary, unit: str) -> Callable[[Figure], None]:
         top.set_title(f"The loss of a row whose true class has probability p ({unit})")
         top.grid(alpha=0.3)
         edges = np.asarray(hist.edges)
-        bottom.bar(edges[:-1], hist.counts, width=np.diff(edges), align="edge", color=_GREY)
+        bars = bottom.bar(edges[:-1], hist.counts, width=np.diff(edges), align="edge", color=_GREY)
+        _name_bars(bars, "p_true_bin")
         bottom.set_xlabel("p_true: the probability the model gave the true class")
         bottom.set_ylabel("rows")
         bottom.set_xlim(0, 1)
@@ -146,15 +147,17 @@ def _loss_histogram(summary: Summary, unit: str) -> Callable[[Figure], None]:
     import numpy as np
 
     assert summary.histograms is not None
-    hist = summary.histograms.loss
+    hist = summary.histograms.row_loss
 
     def draw(figure: Figure) -> None:
         axes = figure.subplots()
         edges = np.asarray(hist.edges)
         width = float(edges[1] - edges[0])
-        axes.bar(edges[:-1], hist.counts, width=width, align="edge", color=_BLUE)
+        bars = axes.bar(edges[:-1], hist.counts, width=width, align="edge", color=_BLUE)
+        _name_bars(bars, "loss_bin")
         if hist.overflow:
-            axes.bar([edges[-1]], [hist.overflow], width=width, align="edge", color=_RED)
+            bars = axes.bar([edges[-1]], [hist.overflow], width=width, align="edge", color=_RED)
+            _name_bars(bars, "loss_overflow")
             axes.annotate(
                 f"≥ {edges[-1]:g}",
                 (edges[-1] + width / 2, hist.overflow),
@@ -237,13 +240,19 @@ def _per_class(summary: Summary, unit: str) -> Callable[[Figure], None]:
     return draw
 
 
+def _name_bars(bars: Any, prefix: str) -> None:
+    """Give each bar an SVG id (``prefix_i``), so a reader (a test) can find them."""
+    for i, bar in enumerate(bars):
+        bar.set_gid(f"{prefix}_{i}")
+
+
 def _log_counts(axes: Any) -> None:
     """A log scale of counts, its ticks as plain numbers (mathtext is off)."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullLocator
 
     axes.set_yscale("log")
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    axes.yaxis.set_minor_formatter(NullFormatter())
+    axes.yaxis.set_minor_locator(NullLocator())  # minor ticks grow with the decades of N
 
 
 def _fit_height(figure: Figure, bars: int) -> None:
