@@ -90,8 +90,12 @@ def render(plot: Plot, fmt: str) -> bytes:
 
 
 def inline_svg(plot: Plot) -> str:
-    """The figure's ``<svg>`` element alone, for an HTML page (no XML prolog)."""
+    """The figure's ``<svg>`` element alone, for an HTML page: no XML prolog, and no
+    RDF metadata (its URLs name vocabularies; the page needs none of them)."""
+    import re
+
     text = render(plot, "svg").decode()
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.DOTALL)
     return text[text.index("<svg") :].strip()
 
 
@@ -229,7 +233,7 @@ def _per_class(summary: Summary, unit: str) -> Callable[[Figure], None]:
         axes = figure.subplots()
         positions = list(range(len(shown)))
         values = [c.mean_loss if math.isfinite(c.mean_loss) else 0.0 for c in shown]
-        axes.barh(positions, values, color=_BLUE)
+        _name_bars(axes.barh(positions, values, color=_BLUE), "class_bar")
         axes.set_yticks(positions, [c.name for c in shown])
         axes.invert_yaxis()
         axes.axvline(summary.mean_loss, color=_RED, linestyle="--", linewidth=1)
@@ -297,7 +301,7 @@ def _deltas(comparison: Comparison, unit: str) -> Callable[[Figure], None]:
         values = [c.change.delta or 0.0 for c in shown]
         values = [v if math.isfinite(v) else 0.0 for v in values]
         colors = [_RED if v > 0 else _GREEN for v in values]
-        axes.barh(positions, values, color=colors)
+        _name_bars(axes.barh(positions, values, color=colors), "class_bar")
         axes.set_yticks(positions, [c.name for c in shown])
         axes.invert_yaxis()
         axes.axvline(0, color=_GREY, linewidth=1)
