@@ -233,3 +233,17 @@ def test_only_the_figures_import_matplotlib(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert done.stderr.split() == ["False", "True"], done.stderr
+
+
+def test_every_figure_text_lies_inside_its_figure(cow: Path) -> None:
+    """No label drawn outside the canvas (constrained layout): each ``<text>`` anchor is
+    within the SVG's view box, away from its edges."""
+    summary = xentcli.score(str(cow))
+    for plot in score_plots(summary):
+        root = ET.fromstring(render(plot, "svg").decode())
+        _, _, width, height = (float(v) for v in root.get("viewBox", "").split())
+        texts = list(root.iter(f"{SVG}text"))
+        assert texts, plot.name
+        for text in texts:
+            x, y = float(text.get("x", "0")), float(text.get("y", "0"))
+            assert 0 < x < width and 5 < y < height, (plot.name, text.text, x, y)
