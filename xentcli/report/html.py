@@ -36,8 +36,9 @@ STYLE = (
 )
 
 
-def page(title: str, status: str | None, plots: list[Plot], tables: str) -> str:
-    """The whole page: head with the CSP, the title, the status, the figures, the tables."""
+def page(title: str, subtitle: str, status: str | None, plots: list[Plot], tables: str) -> str:
+    """The whole page: head with the CSP, the title and what was scored, the gates'
+    status, the figures, the tables."""
     from .figures import inline_svg
 
     figures = "\n".join(
@@ -45,6 +46,7 @@ def page(title: str, status: str | None, plots: list[Plot], tables: str) -> str:
         "</figure>"
         for plot in plots
     )
+    lead = f"<p>{html.escape(subtitle)}</p>\n" if subtitle else ""
     state = ""
     if status is not None:
         css = "passed" if status == "passed" else "failed"
@@ -54,7 +56,7 @@ def page(title: str, status: str | None, plots: list[Plot], tables: str) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head><body>\n"
-        f"<h1>{html.escape(title)}</h1>\n{state}"
+        f"<h1>{html.escape(title)}</h1>\n{lead}{state}"
         f'<h2>Figures</h2>\n<div class="figures">\n{figures}\n</div>\n'
         f"<h2>Tables</h2>\n{tables}\n</body></html>\n"
     )
@@ -69,7 +71,13 @@ def summary_html(summary: Summary) -> str:
     if summary.gates:
         failed = [g.name for g in summary.gates if not g.passed]
         status = "passed" if not failed else "failed (" + ", ".join(failed) + ")"
-    return page("xent report", status, score_plots(summary), html_tables(summary))
+    inputs = " vs ".join(str(p) for p in summary.inputs.values() if p)
+    what = (
+        f"{summary.n_samples:,} samples, {summary.n_classes:,} classes, {summary.task}, "
+        f"{summary.input}"
+    )
+    subtitle = f"{inputs}: {what}" if inputs else what
+    return page("xent report", subtitle, status, score_plots(summary), html_tables(summary))
 
 
 def comparison_html(comparison: Comparison) -> str:
@@ -81,4 +89,5 @@ def comparison_html(comparison: Comparison) -> str:
     if comparison.gates:
         failed = [g.name for g in comparison.gates if not g.passed]
         status = "passed" if not failed else "failed (" + ", ".join(failed) + ")"
-    return page("xent compare", status, compare_plots(comparison), to_html_fragment(comparison))
+    plots = compare_plots(comparison)  # what was compared: the fragment's first line
+    return page("xent compare", "", status, plots, to_html_fragment(comparison))
