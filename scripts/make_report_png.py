@@ -30,15 +30,33 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         page, shot = Path(folder) / "report.html", Path(folder) / "shot.png"
         subprocess.run(
-            [sys.executable, "-m", "xentcli", "score", "sample_data/digits_logits.parquet",
-             "sample_data/digits_labels.csv", "-o", str(page), "-q"],
+            [
+                sys.executable,
+                "-m",
+                "xentcli",
+                "score",
+                "sample_data/digits_logits.parquet",
+                "sample_data/digits_labels.csv",
+                "-o",
+                str(page),
+                "-q",
+            ],
             cwd=ROOT,
             check=True,
         )
         subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             "--no-first-run", f"--user-data-dir={folder}/profile",
-             f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={shot}", page.as_uri()],
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--no-first-run",
+                f"--user-data-dir={folder}/profile",
+                f"--window-size={WIDTH},{HEIGHT}",
+                f"--screenshot={shot}",
+                page.as_uri(),
+            ],
             check=True,
             capture_output=True,
             timeout=120,

@@ -89,9 +89,10 @@ def test_the_svg_bars_are_numpys_counts_of_the_per_sample_rows() -> None:
     loss = np.asarray(rows["loss"])
     counts, _ = np.histogram(loss[loss < 12], bins=48, range=(0, 12))
     assert ((heights > 0) == (counts > 0)).all()
-    assert np.argsort(-counts, kind="stable")[:3].tolist() == np.argsort(
-        -heights, kind="stable"
-    )[:3].tolist()
+    assert (
+        np.argsort(-counts, kind="stable")[:3].tolist()
+        == np.argsort(-heights, kind="stable")[:3].tolist()
+    )
 
 
 def test_same_input_same_bytes(tmp_path: Path) -> None:
@@ -99,11 +100,15 @@ def test_same_input_same_bytes(tmp_path: Path) -> None:
     pages = []
     for i in range(2):
         out = tmp_path / f"r{i}.html"
-        assert xent("score", *args, "-o", str(out), "--plots", str(tmp_path / f"p{i}")).exit_code == 0
+        assert (
+            xent("score", *args, "-o", str(out), "--plots", str(tmp_path / f"p{i}")).exit_code == 0
+        )
         pages.append(out.read_bytes())
     assert pages[0] == pages[1]
     for name in ("loss_curve", "loss_histogram", "reliability", "per_class"):
-        assert (tmp_path / f"p0/{name}.png").read_bytes() == (tmp_path / f"p1/{name}.png").read_bytes()
+        assert (tmp_path / f"p0/{name}.png").read_bytes() == (
+            tmp_path / f"p1/{name}.png"
+        ).read_bytes()
 
 
 def test_the_size_does_not_grow_with_the_rows() -> None:
@@ -145,24 +150,47 @@ def test_plots_png_and_svg(tmp_path: Path) -> None:
 
 def test_a_failed_run_leaves_no_plots_and_no_folder(tmp_path: Path) -> None:
     figs = tmp_path / "figs"
-    result = xent("score", str(SAMPLE / "digits_logits.parquet"), str(tmp_path / "nope.csv"),
-                  "--plots", str(figs), "-o", str(tmp_path / "r.html"), "-q")
+    result = xent(
+        "score",
+        str(SAMPLE / "digits_logits.parquet"),
+        str(tmp_path / "nope.csv"),
+        "--plots",
+        str(figs),
+        "-o",
+        str(tmp_path / "r.html"),
+        "-q",
+    )
     assert result.exit_code == 2 and "Error:" in result.output
     assert list(tmp_path.iterdir()) == []
     existing = tmp_path / "old"
     existing.mkdir()
     (existing / "loss_curve.png").write_bytes(b"before")
-    result = xent("score", str(SAMPLE / "digits_logits.parquet"), str(tmp_path / "nope.csv"),
-                  "--plots", str(existing), "-q")
+    result = xent(
+        "score",
+        str(SAMPLE / "digits_logits.parquet"),
+        str(tmp_path / "nope.csv"),
+        "--plots",
+        str(existing),
+        "-q",
+    )
     assert result.exit_code == 2
     assert [p.name for p in existing.iterdir()] == ["loss_curve.png"]
     assert (existing / "loss_curve.png").read_bytes() == b"before"
 
 
 def test_a_failed_gate_still_writes_the_page_and_plots(tmp_path: Path) -> None:
-    result = xent("score", str(SAMPLE / "digits_probs.csv"), str(SAMPLE / "digits_labels.csv"),
-                  "--max-loss", "0.1", "-o", str(tmp_path / "r.html"), "--plots",
-                  str(tmp_path / "f"), "-q")
+    result = xent(
+        "score",
+        str(SAMPLE / "digits_probs.csv"),
+        str(SAMPLE / "digits_labels.csv"),
+        "--max-loss",
+        "0.1",
+        "-o",
+        str(tmp_path / "r.html"),
+        "--plots",
+        str(tmp_path / "f"),
+        "-q",
+    )
     assert result.exit_code == 1
     page = (tmp_path / "r.html").read_text()
     assert 'class="failed"' in page and "xent: failed (max_loss)" in page
@@ -173,8 +201,9 @@ def test_compare_page_paired_and_from_reports(tmp_path: Path) -> None:
     base, new = str(SAMPLE / "digits_probs.csv"), str(SAMPLE / "digits_probs_weak.csv")
     labels = str(SAMPLE / "digits_labels.csv")
     page = tmp_path / "c.html"
-    result = xent("compare", base, new, labels, "-o", str(page), "--plots", str(tmp_path / "f"),
-                  "-q")
+    result = xent(
+        "compare", base, new, labels, "-o", str(page), "--plots", str(tmp_path / "f"), "-q"
+    )
     assert result.exit_code == 0, result.output
     text = page.read_text()
     assert text.count("<svg") == 2 and f'content="{CSP}"' in text
@@ -184,9 +213,17 @@ def test_compare_page_paired_and_from_reports(tmp_path: Path) -> None:
         "per_class_delta.png",
     ]
     for side, preds in (("a", base), ("b", new)):
-        assert xent("score", preds, labels, "-o", str(tmp_path / f"{side}.json"), "-q").exit_code == 0
-    result = xent("compare", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "-o",
-                  str(tmp_path / "r.html"), "-q")
+        assert (
+            xent("score", preds, labels, "-o", str(tmp_path / f"{side}.json"), "-q").exit_code == 0
+        )
+    result = xent(
+        "compare",
+        str(tmp_path / "a.json"),
+        str(tmp_path / "b.json"),
+        "-o",
+        str(tmp_path / "r.html"),
+        "-q",
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "r.html").read_text().count("<svg") == 1  # no rows: no d
 
@@ -213,8 +250,9 @@ def test_without_the_extra_a_usage_error_names_it(tmp_path: Path, option: list[s
     assert done.stderr.startswith("Error: ") and "xentcli[plot]" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
-    done = run_without_matplotlib(["score", str(SAMPLE / "cancer.csv"), "-o", "r.json", "-q"],
-                                  tmp_path)
+    done = run_without_matplotlib(
+        ["score", str(SAMPLE / "cancer.csv"), "-o", "r.json", "-q"], tmp_path
+    )
     assert done.returncode == 0 and (tmp_path / "r.json").exists()
 
 

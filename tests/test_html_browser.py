@@ -49,7 +49,9 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("browser")
     preds = folder / "cow.csv"
-    preds.write_text((ROOT / "sample_data/cancer.csv").read_text().replace("malignant", "[cow] <b>"))
+    preds.write_text(
+        (ROOT / "sample_data/cancer.csv").read_text().replace("malignant", "[cow] <b>")
+    )
     page = folder / "report.html"
     result = CliRunner().invoke(cli, ["score", str(preds), "-o", str(page), "-q"])
     assert result.exit_code == 0, result.output
@@ -61,8 +63,12 @@ def test_the_dom_has_the_figures_and_the_name_as_text(report: Path, tmp_path: Pa
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     dom = done.stdout.decode()
     assert dom.count("<svg") == 4
-    for text in ("p_true: the probability the model gave the true class", "loss (nats)",
-                 "ECE 0.0431", "Mean loss per class (nats)"):
+    for text in (
+        "p_true: the probability the model gave the true class",
+        "loss (nats)",
+        "ECE 0.0431",
+        "Mean loss per class (nats)",
+    ):
         assert text in dom
     assert "[cow] &lt;b&gt;" in dom and "<b>" not in dom
     assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in dom

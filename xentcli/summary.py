@@ -289,7 +289,10 @@ class Summary:
                     "overflow": h.overflow,
                     "outside": h.outside,
                 }
-                for name, h in (("p_true", self.histograms.p_true), ("row_loss", self.histograms.row_loss))
+                for name, h in (
+                    ("p_true", self.histograms.p_true),
+                    ("row_loss", self.histograms.row_loss),
+                )
             }
         return asked
 

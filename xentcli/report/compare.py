@@ -336,7 +336,6 @@ def to_html(comparison: Comparison) -> str:
     return comparison_html(comparison)
 
 
-
 # -- CSV -----------------------------------------------------------------------------
 
 CSV_COLUMNS = ["scope", "class", "column", "value", "figure", "base", "new", "delta", "rel_delta"]

@@ -63,8 +63,7 @@ def require(option: str) -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError(
-            f"{option} draws figures with matplotlib; install the extra: "
-            f"pip install '{EXTRA}'"
+            f"{option} draws figures with matplotlib; install the extra: pip install '{EXTRA}'"
         ) from None
 
 
@@ -208,9 +207,7 @@ def _reliability(summary: Summary) -> Callable[[Figure], None]:
         axes.set_ylim(0, 1)
         axes.set_xlabel("confidence")
         axes.set_ylabel("accuracy")
-        axes.set_title(
-            f"ECE {summary.ece:.4g}, MCE {summary.mce:.4g} ({summary.bins} bins)"
-        )
+        axes.set_title(f"ECE {summary.ece:.4g}, MCE {summary.mce:.4g} ({summary.bins} bins)")
         axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
 
     return draw

@@ -42,8 +42,7 @@ def page(title: str, subtitle: str, status: str | None, plots: list[Plot], table
     from .figures import inline_svg
 
     figures = "\n".join(
-        f"<figure>{inline_svg(plot)}<figcaption>{html.escape(plot.caption)}</figcaption>"
-        "</figure>"
+        f"<figure>{inline_svg(plot)}<figcaption>{html.escape(plot.caption)}</figcaption></figure>"
         for plot in plots
     )
     lead = f"<p>{html.escape(subtitle)}</p>\n" if subtitle else ""
@@ -52,7 +51,7 @@ def page(title: str, subtitle: str, status: str | None, plots: list[Plot], table
         css = "passed" if status == "passed" else "failed"
         state = f'<p class="{css}"><strong>xent: {html.escape(status)}</strong></p>\n'
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head><body>\n"
