@@ -117,9 +117,7 @@ def test_class_gate_names_the_class(reports):
 def test_alpha_line_gives_the_bound():
     done = invoke("compare", *CANCER, "-q", "--max-increase", "0.1", "--alpha", "0.05")
     assert done.exit_code == 1
-    assert done.stderr.startswith(
-        "Gate failed: mean loss rose by 0.27695 > 0.1, significantly (lower bound "
-    )
+    assert done.stderr.startswith("Gate failed: mean loss rose by 0.27695 > 0.1, significantly (lower bound ")
     assert done.stderr.rstrip().endswith("at alpha 0.05) (--max-increase)")
 
 
