@@ -40,11 +40,20 @@ def open_arrow_whole(data: pa.BufferReader, name: str, head: bytes) -> Source:
     return _open_arrow_file(data, name)
 
 
+def _count_rows(reader: ipc.RecordBatchFileReader) -> int:
+    """The file's rows: pyarrow 26 counts them from the footer; before it, the batches'
+    lengths summed (``get_batch`` reads a batch's header, not its data)."""
+    count = getattr(reader, "count_rows", None)
+    if count is not None:
+        return int(count())
+    return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+
+
 def _open_arrow_file(where: pa.NativeFile, name: str) -> Source:
     try:
         reader = ipc.open_file(where)
         schema = reader.schema
-        num_rows = reader.count_rows()
+        num_rows = _count_rows(reader)
     except (OSError, pa.ArrowException) as exc:
         where.seek(0)
         magic = where.read(len(ARROW_MAGIC)) == ARROW_MAGIC

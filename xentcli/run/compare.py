@@ -244,7 +244,7 @@ def _paired(
     runs: list[_Run] = []
     sources = []
     try:
-        for preds in (base, new):
+        for side, preds in enumerate((base, new)):
             frames_in_step(preds, labels)
             preds_source = open_source(preds, "preds", options.preds_format, options.no_header)
             labels_source = (
@@ -253,7 +253,8 @@ def _paired(
                 else None
             )
             sources += [s for s in (preds_source, labels_source) if s is not None]
-            layout = plan(preds_source, labels_source, options)
+            with scoring(side, preds_source.name):
+                layout = plan(preds_source, labels_source, options)
             runs.append(_Run(preds_source, labels_source, layout, options, class_weights))
         if (
             runs[0].preds.num_rows is not None
@@ -280,7 +281,7 @@ def _paired(
             paired.add(rows)
         summaries = []
         for side, run in enumerate(runs):
-            with scoring(side, run):
+            with scoring(side, run.preds.name):
                 summaries.append(run.finish())
         assert paired is not None  # finish raised if a run had no rows
     except XentError as error:
@@ -306,12 +307,12 @@ def _paired(
 
 
 @contextmanager
-def scoring(side: int, run: _Run) -> Iterator[None]:
+def scoring(side: int, preds: str) -> Iterator[None]:
     """Say which model an error of its run is about (LABELS is read by both)."""
     try:
         yield
     except XentError as error:
-        named = SIDES[side] if error.file == run.preds.name else f"{SIDES[side]} ({run.preds.name})"
+        named = SIDES[side] if error.file == preds else f"{SIDES[side]} ({preds})"
         error.message = f"{named}: {error.message}"
         raise
 
@@ -420,7 +421,7 @@ class _Pairing:
 
     def _pull(self, side: int) -> bool:
         """Read the next non-empty batch of ``side`` into its pending rows."""
-        with scoring(side, self.runs[side]):
+        with scoring(side, self.runs[side].preds.name):
             for rows in self.streams[side]:
                 if len(rows):
                     scored = _Scored.of(rows)
