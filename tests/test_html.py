@@ -206,10 +206,11 @@ def test_compare_page_paired_and_from_reports(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     text = page.read_text()
-    assert text.count("<svg") == 2 and f'content="{CSP}"' in text
+    assert text.count("<svg") == 3 and f'content="{CSP}"' in text
     assert "rows better (green)" in text
     assert sorted(p.name for p in (tmp_path / "f").iterdir()) == [
         "d_histogram.png",
+        "histograms.png",
         "per_class_delta.png",
     ]
     for side, preds in (("a", base), ("b", new)):
@@ -225,7 +226,7 @@ def test_compare_page_paired_and_from_reports(tmp_path: Path) -> None:
         "-q",
     )
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "r.html").read_text().count("<svg") == 1  # no rows: no d
+    assert (tmp_path / "r.html").read_text().count("<svg") == 2  # from reports: no d
 
 
 def run_without_matplotlib(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -273,15 +274,46 @@ def test_only_the_figures_import_matplotlib(tmp_path: Path) -> None:
     assert done.stderr.split() == ["False", "True"], done.stderr
 
 
-def test_every_figure_text_lies_inside_its_figure(cow: Path) -> None:
-    """No label drawn outside the canvas (constrained layout): each ``<text>`` anchor is
-    within the SVG's view box, away from its edges."""
+def text_inside(root: ET.Element, name: str) -> None:
+    """Each horizontal ``<text>`` fits its SVG's view box, its width measured in DejaVu
+    Sans (the font the SVG asks for first); rotated text keeps its anchor inside."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    _, _, width, height = (float(v) for v in root.get("viewBox", "").split())
+    texts = list(root.iter(f"{SVG}text"))
+    assert texts, name
+    for text in texts:
+        transform = text.get("transform") or ""
+        moved = re.search(r"translate\(([-\d.e]+) ([-\d.e]+)\)", transform)
+        if moved:  # rotated tick labels: the anchor is the translation
+            x, y = float(moved.group(1)), float(moved.group(2))
+        else:
+            x, y = float(text.get("x", "0")), float(text.get("y", "0"))
+        style = text.get("style", "")
+        size = float(re.search(r"font-size: ([\d.]+)px", style).group(1))  # type: ignore[union-attr]
+        font = FontProperties(family="DejaVu Sans", size=size)
+        extent = TextToPath().get_text_width_height_descent(text.text or "", font, False)[0]
+        if re.search(r"rotate\(-(90|45)", transform):
+            extent = 0.0
+        anchor = re.search(r"text-anchor: (\w+)", style)
+        left, right = {
+            "middle": (x - extent / 2, x + extent / 2),
+            "end": (x - extent, x),
+        }.get(anchor.group(1) if anchor else "start", (x, x + extent))
+        assert left >= 0 and right <= width and 5 < y < height, (name, text.text, left, right)
+
+
+def test_every_figure_text_lies_inside_its_figure(cow: Path, tmp_path: Path) -> None:
+    """No label drawn outside the canvas (constrained layout), score's and compare's."""
+    from xentcli.report.figures import compare_plots
+
     summary = xentcli.score(str(cow))
     for plot in score_plots(summary):
-        root = ET.fromstring(render(plot, "svg").decode())
-        _, _, width, height = (float(v) for v in root.get("viewBox", "").split())
-        texts = list(root.iter(f"{SVG}text"))
-        assert texts, plot.name
-        for text in texts:
-            x, y = float(text.get("x", "0")), float(text.get("y", "0"))
-            assert 0 < x < width and 5 < y < height, (plot.name, text.text, x, y)
+        text_inside(ET.fromstring(render(plot, "svg").decode()), plot.name)
+    base, new = str(SAMPLE / "digits_probs.csv"), str(SAMPLE / "digits_probs_weak.csv")
+    comparison = xentcli.compare(base, new, str(SAMPLE / "digits_labels.csv"))
+    plots = compare_plots(comparison)
+    assert [p.name for p in plots] == ["per_class_delta", "histograms", "d_histogram"]
+    for plot in plots:
+        text_inside(ET.fromstring(render(plot, "svg").decode()), plot.name)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..report.figures import Plot
 
 SCORE_PLOTS = ("loss_curve", "loss_histogram", "reliability", "per_class")
-COMPARE_PLOTS = ("per_class_delta", "d_histogram")
+COMPARE_PLOTS = ("per_class_delta", "histograms", "d_histogram")
 
 
 def plot_options(command: Callable[..., Any]) -> Callable[..., Any]:

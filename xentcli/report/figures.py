@@ -276,6 +276,8 @@ def compare_plots(comparison: Comparison) -> list[Plot]:
         plots.append(
             Plot("per_class_delta", "Change of mean loss per class", _deltas(comparison, unit))
         )
+    if comparison.base.histograms is not None and comparison.new.histograms is not None:
+        plots.append(Plot("histograms", "Both models' p_true and losses", _both(comparison, unit)))
     paired = comparison.paired
     if paired is not None and paired.d_counts:
         plots.append(Plot("d_histogram", "Per-row differences", _d_histogram(comparison, unit)))
@@ -305,6 +307,44 @@ def _deltas(comparison: Comparison, unit: str) -> Callable[[Figure], None]:
         axes.set_xlabel(f"change of mean loss ({unit}); red: worse, green: better")
         axes.set_title(title)
         _fit_height(figure, len(shown))
+
+    return draw
+
+
+def _both(comparison: Comparison, unit: str) -> Callable[[Figure], None]:
+    """BASE's and NEW's histograms of ``p_true`` and of the loss as outlines, so two
+    reports (no rows) still show where each model's rows sit."""
+    import numpy as np
+
+    sides = (("BASE", comparison.base, _GREY), ("NEW", comparison.new, _BLUE))
+
+    def draw(figure: Figure) -> None:
+        left, right = figure.subplots(1, 2)
+        for name, summary, color in sides:
+            assert summary.histograms is not None
+            for axes, hist in (
+                (left, summary.histograms.p_true),
+                (right, summary.histograms.row_loss),
+            ):
+                counts = np.asarray(hist.counts, dtype=float)
+                axes.stairs(counts, np.asarray(hist.edges), color=color, label=name, linewidth=1.5)
+        left.set_xlabel("p_true")
+        left.set_ylabel("rows")
+        left.set_xlim(0, 1)
+        edges = comparison.new.histograms.row_loss.edges  # type: ignore[union-attr]
+        used = [
+            i
+            for _, summary, _ in sides
+            for i, c in enumerate(summary.histograms.row_loss.counts)  # type: ignore[union-attr]
+            if c
+        ]
+        if used:
+            right.set_xlim(0, edges[max(used) + 1] + edges[1])
+            _log_counts(right)
+        right.set_xlabel(f"loss ({unit})")
+        left.legend(loc="upper left", fontsize=8)
+        left.set_title("p_true of each row")
+        right.set_title(f"loss of each row (to {edges[-1]:.3g} {unit})")
 
     return draw
 
