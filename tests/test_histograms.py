@@ -21,6 +21,7 @@ from xentcli.metrics.histograms import (
     DifferenceHistogram,
     Histograms,
     d_slots,
+    loss_counts,
 )
 from xentcli.metrics.rows import Rows
 from xentcli.summary import Summary
@@ -154,3 +155,14 @@ def test_paired_compare_counts_every_row_once() -> None:
     assert sum(counts[middle + 1 :]) == c.paired.losses  # NEW's loss higher
     assert sum(counts[:middle]) == c.paired.wins
     assert counts[middle] == c.paired.ties
+
+
+def test_loss_bins_at_their_edges_are_numpys() -> None:
+    edges = np.arange(LOSS_BINS + 1) * LOSS_WIDTH
+    values = np.concatenate([edges, np.nextafter(edges, -1), np.nextafter(edges, 99), [5e-324]])
+    values = values[values >= 0]
+    top = LOSS_BINS * LOSS_WIDTH
+    regular, _ = np.histogram(values[values < top], bins=edges)
+    counts = loss_counts(np.concatenate([values, [np.inf, np.nan, -1.0]]))
+    assert counts[:-1].tolist() == regular.tolist()
+    assert counts[-1] == np.count_nonzero(values >= top) + 1  # and inf

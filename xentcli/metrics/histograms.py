@@ -37,7 +37,7 @@ from .rows import Ends, Rows
 
 P_BINS = 50
 LOSS_BINS = 48
-LOSS_WIDTH = 0.25  # nats: the last regular bin ends at 12 nats (p_true = 6.1e-6)
+LOSS_WIDTH = 0.25  # nats, a power of two: the last regular bin ends at 12 nats (p = 6.1e-6)
 
 
 class Histograms:
@@ -57,8 +57,9 @@ class Histograms:
         counts, _ = np.histogram(p, bins=P_BINS, range=(0.0, 1.0))
         self.p_true += counts
         self.p_outside += int(p.size - counts.sum())
-        self.loss += loss_counts(rows.loss)
-        self.loss_outside += int(rows.loss.size - np.count_nonzero(rows.loss >= 0))
+        counts = loss_counts(rows.loss)
+        self.loss += counts
+        self.loss_outside += int(rows.loss.size - counts.sum())
 
     def merge(self, other: Histograms) -> Histograms:
         merged = Histograms()
@@ -86,12 +87,13 @@ class Histograms:
 
 def loss_counts(loss: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """The counts of ``LOSS_BINS`` bins of ``LOSS_WIDTH`` nats and the overflow bin
-    (NaN and negative losses in none)."""
-    kept = loss[loss >= 0]  # NaN compares false
-    top = LOSS_BINS * LOSS_WIDTH
-    edges = np.arange(LOSS_BINS + 1) * LOSS_WIDTH  # exact: multiples of a power of two
-    regular, _ = np.histogram(kept[kept < top], bins=edges)
-    return np.append(regular, np.count_nonzero(kept >= top)).astype(np.int64)
+    (NaN and negative losses in none). ``LOSS_WIDTH`` is a power of two, so
+    ``loss / LOSS_WIDTH`` is exact and its floor is the bin, as ``numpy.histogram`` on
+    the edges ``k * LOSS_WIDTH`` finds it, at a quarter of its cost (no sort)."""
+    with np.errstate(invalid="ignore"):
+        index = np.minimum(loss * (1.0 / LOSS_WIDTH), float(LOSS_BINS))
+    kept = index[index >= 0]  # NaN compares false
+    return np.bincount(kept.astype(np.int64), minlength=LOSS_BINS + 1)
 
 
 def d_slots(d: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
