@@ -45,6 +45,7 @@ ONLY_IN = {
     "pandas": ("io.tableread",),  # frames handed in; never on the scoring path
     "wandb": ("report.trackers",),  # extras, imported only on the path of --log
     "mlflow": ("report.trackers",),
+    "matplotlib": ("report.figures",),  # the extra xentcli[plot], for figures only
 }
 LOSSES_LIBRARIES = frozenset(("numpy",))
 

@@ -79,6 +79,16 @@ class SliceChange:
     n_new: int | None
 
 
+D_LOW, D_HIGH = -16, 6
+"""The paired differences' histogram (``PairedFigures.d_counts``) bins ``d`` (nats) by
+sign and binary exponent: ``2**e <= |d| < 2**(e+1)`` for ``D_LOW <= e < D_HIGH``."""
+D_OCTAVES = D_HIGH - D_LOW
+D_SLOTS = 2 * (D_OCTAVES + 2) + 1
+"""Slots left to right: ``-d >= 2**D_HIGH`` (``-inf`` too), the negative octaves from
+the largest, ``0 < -d < 2**D_LOW``, ``d = 0`` (slot ``D_OCTAVES + 2``), then the same
+mirrored for positive ``d``."""
+
+
 @dataclass(frozen=True)
 class PairedFigures:
     """The figures of the per-row differences ``d = l_new - l_base`` (paired mode), in the
@@ -100,6 +110,10 @@ class PairedFigures:
     ties: int
     base_only: int
     new_only: int
+    d_counts: tuple[int, ...] = ()
+    """Rows per slot of ``d`` (nats) by sign and binary exponent, for the report's figure
+    (``metrics.histograms.d_slots``); empty when not known."""
+    d_nan: int = 0
 
 
 @dataclass(frozen=True)

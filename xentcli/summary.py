@@ -94,6 +94,28 @@ class WorstRow:
 
 
 @dataclass(frozen=True)
+class Histogram:
+    """Row counts on fixed bins: ``counts[i]`` holds ``edges[i] <= x < edges[i+1]`` (the
+    last regular bin of ``p_true`` also ``x = 1``); ``overflow`` the values at or above
+    the last edge (the loss's bin for the tail), ``outside`` those no bin takes (NaN)."""
+
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    overflow: int = 0
+    outside: int = 0
+
+
+@dataclass(frozen=True)
+class Histograms:
+    """What the report's figures are drawn from (``metrics.histograms``): the rows'
+    ``p_true`` on fixed bins of [0, 1] and their losses (report base) on fixed bins
+    (``row_loss``: a key of its own, so ``grep '"loss"'`` finds the headline alone)."""
+
+    p_true: Histogram
+    row_loss: Histogram
+
+
+@dataclass(frozen=True)
 class Facts:
     """What is known of a run besides the sums: decisions, conventions, inputs."""
 
@@ -159,6 +181,7 @@ class Summary:
     ci: Interval | None = None
     slices: tuple[SliceSummary, ...] | None = None
     worst: tuple[WorstRow, ...] | None = None
+    histograms: Histograms | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report's keys (SPEC "Outputs"), in order, values as Python objects."""
@@ -220,7 +243,8 @@ class Summary:
         }
 
     def _asked(self) -> dict[str, Any]:
-        """The sections present only when asked for: ``ci``, ``slices``, ``worst``."""
+        """The sections present only when asked for (``ci``, ``slices``, ``worst``) or
+        known (``histograms``: a report read back from an older xent has none)."""
         asked: dict[str, Any] = {}
         if self.ci is not None:
             ci: dict[str, Any] = {
@@ -257,6 +281,19 @@ class Summary:
                 }
                 for w in self.worst
             ]
+        if self.histograms is not None:
+            asked["histograms"] = {
+                name: {
+                    "edges": list(h.edges),
+                    "counts": list(h.counts),
+                    "overflow": h.overflow,
+                    "outside": h.outside,
+                }
+                for name, h in (
+                    ("p_true", self.histograms.p_true),
+                    ("row_loss", self.histograms.row_loss),
+                )
+            }
         return asked
 
     def _repr_html_(self) -> str:
@@ -377,7 +414,22 @@ class Summary:
                 )
                 for w in d["worst"]
             ),
+            histograms=_histograms(d.get("histograms")),
         )
+
+
+def _histograms(data: Mapping[str, Any] | None) -> Histograms | None:
+    if data is None:
+        return None
+
+    def one(h: Mapping[str, Any]) -> Histogram:
+        edges = tuple(_number(e) for e in h["edges"])
+        counts = tuple(int(c) for c in h["counts"])
+        if len(edges) != len(counts) + 1:
+            raise ValueError(f"{len(edges)} histogram edges for {len(counts)} counts")
+        return Histogram(edges, counts, int(h.get("overflow", 0)), int(h.get("outside", 0)))
+
+    return Histograms(p_true=one(data["p_true"]), row_loss=one(data["row_loss"]))
 
 
 def _number(value: Any) -> Any:

@@ -11,6 +11,7 @@ from ..errors import UsageError
 from ..options import CompareOptions, Options
 from .guard import check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, PanelCommand, options_from, settings
+from .plots import COMPARE_PLOTS, claim_plots, plot_options, require_figures, write_plots
 from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
 from .trackers import tracker_options
 
@@ -87,6 +88,7 @@ xent compare base.json new.json --format markdown >> "$GITHUB_STEP_SUMMARY"
 @output_option("the comparison", ".json, .md, .csv, .html, .xml for JUnit")
 @annotations_option()
 @tracker_options
+@plot_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
@@ -106,6 +108,8 @@ def compare(
     no_annotations: bool,
     log: tuple[str, ...],
     log_timeout: float,
+    plots: str | None,
+    plot_format: str,
     quiet: bool,
     **collected: Any,
 ) -> int:
@@ -144,6 +148,11 @@ def compare(
         raise UsageError("only one of BASE, NEW and LABELS can be standard input")
     outputs = OutputSet(inputs=inputs)
     reports = claim_reports(outputs, output, REPORT_FORMATS)
+    for spec_path, fmt in reports:
+        if fmt == "html":
+            require_figures(f"--output {spec_path}")
+    if plots is not None:
+        claim_plots(outputs, plots, plot_format, COMPARE_PLOTS)
     if not quiet:
         check_stdout("give -q for no summary, and -o FILE for the report")
 
@@ -160,6 +169,10 @@ def compare(
             else:
                 text = render.render_text(comparison, fmt)
             outputs.write_bytes(path, text.encode())
+        if plots is not None:
+            from ..report.figures import compare_plots
+
+            write_plots(outputs, compare_plots(comparison), plots, plot_format)
         for side, summary in (("BASE", comparison.base), ("NEW", comparison.new)):
             for warning in summary.warnings:
                 click.echo(f"Warning: {side}: {warning}", err=True)

@@ -91,6 +91,8 @@ PANEL_OF: dict[str, str] = {
     "output": "Outputs",
     "per_sample": "Outputs",
     "no_annotations": "Outputs",
+    "plots": "Outputs",
+    "plot_format": "Outputs",
     "quiet": "Outputs",
     # where the run is logged
     "log": "Trackers",

@@ -14,6 +14,7 @@ from ..options import Options
 from ..run.gates import failure_line
 from .guard import STDOUT, check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, PanelCommand, options_from, settings
+from .plots import SCORE_PLOTS, claim_plots, plot_options, require_figures, write_plots
 from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
 from .trackers import tracker_options
 
@@ -51,6 +52,7 @@ cat preds.csv | xent score - labels.csv --per-sample - -q | sort -t, -k3 -gr | h
     "standard error).",
 )
 @tracker_options
+@plot_options
 @click.option("-q", "--quiet", is_flag=True, help="No summary; gates and errors still speak.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @guarded
@@ -64,6 +66,8 @@ def score(
     per_sample: str | None,
     log: tuple[str, ...],
     log_timeout: float,
+    plots: str | None,
+    plot_format: str,
     quiet: bool,
     **collected: Any,
 ) -> int:
@@ -91,6 +95,11 @@ def score(
         raise UsageError("PREDS and LABELS cannot both be standard input")
     outputs = OutputSet(inputs=[p for p in (preds, labels) if p is not None])
     reports = claim_reports(outputs, output, REPORT_FORMATS)
+    for spec_path, fmt in reports:
+        if fmt == "html":
+            require_figures(f"--output {spec_path}")
+    if plots is not None:
+        claim_plots(outputs, plots, plot_format, SCORE_PLOTS)
     sample_format = None
     if per_sample is not None:
         sample_format = persample.format_for(per_sample)
@@ -132,6 +141,10 @@ def score(
             else:
                 text = report.render_text(summary, fmt)
             outputs.write_bytes(path, text.encode())
+        if plots is not None:
+            from ..report.figures import score_plots
+
+            write_plots(outputs, score_plots(summary), plots, plot_format)
         for warning in summary.warnings:
             click.echo(f"Warning: {warning}", err=True)
         if not quiet:  # before the files are published: a summary that fails takes them along

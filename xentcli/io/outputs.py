@@ -27,6 +27,7 @@ class OutputSet:
         self._claimed: dict[str, str] = {}
         self._pending: list[tuple[str, str, BinaryIO]] = []
         self._direct: list[BinaryIO] = []
+        self._made: list[str] = []  # folders this run created, removed again on failure
 
     def claim(self, path: str, option: str) -> None:
         """Refuse an output that is an input, or that another output already names."""
@@ -46,6 +47,19 @@ class OutputSet:
             raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
         if os.path.isdir(path):
             raise OutputError(f"cannot write {path}: it is a directory")
+
+    def folder(self, path: str, option: str) -> None:
+        """A folder for this run's files (``--plots DIR``): made when missing (its parent
+        must exist), and removed again if the run fails and it is still empty."""
+        if os.path.isdir(path):
+            return
+        if os.path.exists(path):
+            raise OutputError(f"cannot write {option} {path}: it is not a folder")
+        try:
+            os.mkdir(path)
+        except OSError as exc:
+            raise OutputError(f"cannot make the folder {path} ({option}): {exc.strerror}") from None
+        self._made.append(path)
 
     def open(self, path: str) -> BinaryIO:
         """A binary handle whose content becomes ``path`` when the run succeeds."""
@@ -90,6 +104,7 @@ class OutputSet:
         for handle in self._direct:
             handle.close()
         self._direct.clear()
+        self._made.clear()
 
     def abort(self) -> None:
         """Remove every temporary; targets keep whatever they held before."""
@@ -103,6 +118,10 @@ class OutputSet:
             with contextlib.suppress(OSError):
                 handle.close()
         self._direct.clear()
+        for folder in reversed(self._made):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+        self._made.clear()
 
     def __enter__(self) -> OutputSet:
         return self

@@ -17,6 +17,7 @@ from .baseline import Baseline, against_baseline
 from .bootstrap import BootstrapInterval
 from .brier import Brier
 from .calibration import Calibration
+from .histograms import Histograms
 from .intervals import NormalInterval
 from .perclass import PerClass
 from .rows import Ends, Partial, Rows
@@ -122,6 +123,7 @@ def _partials(plan: Plan) -> tuple[Partial, ...]:
         ),
         Brier(plan.sample_weighted),
         Calibration(plan.bins, plan.sample_weighted),
+        Histograms(),
     ]
     if plan.ci is not None and plan.bootstrap:
         partials.append(

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..comparison import PairedFigures
 from .bootstrap import BootstrapInterval, _percentiles
+from .histograms import DifferenceHistogram
 from .intervals import NormalInterval, z_of
 from .rows import BoolArray, FloatArray, IntArray, Rows
 from .significance import mcnemar_p, t_test_p
@@ -103,6 +104,7 @@ class Paired:
             BootstrapInterval(level, bootstrap, seed, weighted) if bootstrap is not None else None
         )
         self.wins = self.losses = self.ties = self.base_only = self.new_only = 0
+        self.histogram = DifferenceHistogram()  # of the rows' own d, for the report's figure
 
     def _settings(self) -> tuple[float, int | None, int, bool, bool]:
         return self.level, self.bootstrap, self.seed, self.weighted, self.sample_weighted
@@ -115,6 +117,8 @@ class Paired:
         if self.resampled is not None:
             self.resampled.add(differences)
         base, new = rows.loss_base, rows.loss_new
+        with np.errstate(invalid="ignore"):  # inf - inf: NaN, counted apart
+            self.histogram.add_differences(new - base)
         self.wins += int(np.count_nonzero(new < base))
         self.losses += int(np.count_nonzero(new > base))
         self.ties += int(np.count_nonzero(new == base))
@@ -130,6 +134,7 @@ class Paired:
             merged.resampled = self.resampled.merge(other.resampled)
         for name in ("wins", "losses", "ties", "base_only", "new_only"):
             setattr(merged, name, getattr(self, name) + getattr(other, name))
+        merged.histogram = self.histogram.merge(other.histogram)
         return merged
 
     def finish(self, scale: float) -> PairedFigures:
@@ -152,6 +157,8 @@ class Paired:
             ties=self.ties,
             base_only=self.base_only,
             new_only=self.new_only,
+            d_counts=self.histogram.finish(),
+            d_nan=self.histogram.nan,
         )
 
     def _loss_figures(self, scale: float) -> tuple[float, float, tuple[float, float], float]:

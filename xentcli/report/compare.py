@@ -344,12 +344,10 @@ def _html_table(section: Section) -> str:
 
 
 def to_html(comparison: Comparison) -> str:
-    """A self-contained page around the HTML view."""
-    return (
-        '<!doctype html>\n<html><head><meta charset="utf-8"><title>xent compare</title>'
-        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}</style>"
-        "</head><body>\n" + to_html_fragment(comparison) + "\n</body></html>\n"
-    )
+    """The self-contained HTML page (``report.html``): the figures, then the HTML view."""
+    from .html import comparison_html
+
+    return comparison_html(comparison)
 
 
 # -- CSV -----------------------------------------------------------------------------

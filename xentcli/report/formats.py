@@ -561,7 +561,14 @@ def _csv_cell(value: Any) -> str:
 
 
 def to_html(summary: Summary) -> str:
-    """A self-contained page with the tables of the Markdown report; every name escaped."""
+    """The self-contained HTML page (``report.html``): the figures, then ``html_tables``."""
+    from .html import summary_html
+
+    return summary_html(summary)
+
+
+def html_tables(summary: Summary) -> str:
+    """The tables of the Markdown report as HTML; every name escaped."""
 
     def table(head: list[str], rows: list[list[str]]) -> str:
         cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
@@ -579,12 +586,9 @@ def to_html(summary: Summary) -> str:
         for title, head, rows in _sections(summary)
     )
     return (
-        '<!doctype html>\n<html><head><meta charset="utf-8"><title>xent report</title>'
-        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}</style>"
-        "</head><body>\n<h1>xent report</h1>\n"
-        + table(["", ""], summary_rows)
+        table(["", ""], summary_rows)
         + "\n<h2>Per class</h2>\n"
         + table(["class", "n", "mean loss", "accuracy"], class_rows)
         + sections
-        + f"\n<p><code>{html.escape(summary.signature)}</code></p>\n</body></html>\n"
+        + f"\n<p><code>{html.escape(summary.signature)}</code></p>"
     )
