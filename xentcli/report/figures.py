@@ -101,6 +101,8 @@ def inline_svg(plot: Plot) -> str:
 def png_figures(result: Summary | Comparison) -> dict[str, bytes]:
     """Every figure of a run or a comparison as PNG bytes by name (what the trackers
     log beside the figures: ``report.trackers.figures_for``)."""
+    from ..comparison import Comparison
+
     plots = compare_plots(result) if isinstance(result, Comparison) else score_plots(result)
     return {plot.name: render(plot, "png") for plot in plots}
 
