@@ -112,7 +112,7 @@ def _partials(plan: Plan) -> tuple[Partial, ...]:
     multilabel = plan.task == "multilabel"
     scale = np.asarray(plan.class_scale) if plan.class_scale is not None else None
     partials: list[Partial] = [
-        LossTotals(plan.weighted, plan.sample_weighted),
+        LossTotals(plan.weighted, plan.sample_weighted, None if multilabel else plan.n_classes),
         Counters(),
         PerClass(plan.n_classes, multilabel, plan.sample_weighted, scale),
         Baseline(

@@ -103,23 +103,39 @@ class ExactSums:
 
     def merge(self, other: ExactSums) -> ExactSums:
         """A new sum holding both; neither changes."""
+        merged = self.copy()
+        merged.absorb(other)
+        return merged
+
+    def absorb(self, other: ExactSums) -> None:
+        """Add ``other``'s values to these sums (``other`` does not change)."""
         if other.k != self.k:
             raise ValueError("cannot merge sums of different group counts")
-        merged = self.copy()
-        if merged.pending + other.pending > FOLD_ROWS:
-            merged._fold()
+        if self.pending + other.pending > FOLD_ROWS:
+            self._fold()
             other = other.copy()
             other._fold()
         if other.hi.shape[1]:
-            merged._cover(other.low, other.low + other.hi.shape[1] - 1)
-            start = other.low - merged.low
+            self._cover(other.low, other.low + other.hi.shape[1] - 1)
+            start = other.low - self.low
             stop = start + other.hi.shape[1]
-            merged.hi[:, start:stop] += other.hi
-            merged.lo[:, start:stop] += other.lo
-        merged.pending += other.pending
-        merged.ints = [a + b for a, b in zip(merged.ints, other.ints, strict=True)]
-        merged.special = merged.special + other.special
-        return merged
+            self.hi[:, start:stop] += other.hi
+            self.lo[:, start:stop] += other.lo
+        self.pending += other.pending
+        self.ints = [a + b for a, b in zip(self.ints, other.ints, strict=True)]
+        self.special = self.special + other.special
+
+    def pooled(self) -> ExactSums:
+        """One sum of every group's values. Exact: a bucket column holds values of one
+        exponent, at most ``FOLD_ROWS`` of them in all groups together."""
+        one = ExactSums(1)
+        one.low, one.pending = self.low, self.pending
+        one.hi = self.hi.sum(axis=0, keepdims=True)
+        one.lo = self.lo.sum(axis=0, keepdims=True)
+        one.ints = [sum(self.ints)]
+        with np.errstate(invalid="ignore"):  # inf + -inf is NaN, as a float sum
+            one.special = np.array([self.special.sum()])
+        return one
 
     def copy(self) -> ExactSums:
         twin = ExactSums(self.k)
