@@ -14,6 +14,7 @@ order-free for them) and win over the finite part, as in a float sum.
 
 from __future__ import annotations
 
+import math
 import threading
 from fractions import Fraction
 
@@ -24,6 +25,10 @@ SCALE_BITS = 1127  # 1074 (subnormal quantum) + 53 mantissa bits: every bucket a
 FOLD_ROWS = 1 << 25  # rows added to the float buckets before they fold into integers
 _SPECIAL = 0x7FF  # the exponent field of inf and NaN
 _LARGEST = 0x7FF - 64  # above this exponent field (|x| >= 2**960) values are added one by one
+LEVEL_ROWS = 1 << 16  # the grids split this many values at a time (fewer: finer grids)
+LEVEL_MIN_ROWS = 1 << 10  # below this many, the buckets (the grids' fixed cost does not pay)
+_LEVEL_TOP = 2.0**900  # above this, the grids' rounding constants would overflow
+_LEVEL_FLOOR = -1000  # the grids' quanta stay normal numbers
 _HI_MASK = np.int64(~((1 << 26) - 1))
 _SHIFT = np.uint64(52)
 
@@ -63,6 +68,13 @@ class ExactSums:
                 part = slice(start, start + FOLD_ROWS)
                 self.add(x[part], None if groups is None else groups[part])
             return
+        if groups is None or self.k == 2:
+            rest = self._add_by_levels(x, groups)
+            if rest is None:
+                return
+            x, groups = rest
+            if x.size == 0:
+                return
         if self.pending + x.size > FOLD_ROWS:
             self._fold()
         exponent, high, low = _split(x)
@@ -79,6 +91,69 @@ class ExactSums:
         self.hi += np.bincount(index, weights=high, minlength=size).reshape(self.k, width)
         self.lo += np.bincount(index, weights=low, minlength=size).reshape(self.k, width)
         self.pending += x.size
+
+    def _add_by_levels(
+        self, x: npt.NDArray[np.float64], groups: npt.NDArray[np.int64] | None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64] | None] | None:
+        """The fast way for one group (or two): each value split on two fixed grids of
+        the batch (Rump, Ogita and Oishi's extraction), each grid's parts summed in one
+        float sum that cannot round, into the integers. What is left below the second
+        grid (values far below the batch's largest, rare) is returned for the buckets,
+        as is a batch these grids do not fit (non-finite, huge, tiny, short). None: all
+        added."""
+        n = x.shape[0]
+        if n < LEVEL_MIN_ROWS:
+            return x, groups
+        if n > LEVEL_ROWS:
+            rests = [
+                self._add_by_levels(
+                    x[start : start + LEVEL_ROWS],
+                    None if groups is None else groups[start : start + LEVEL_ROWS],
+                )
+                for start in range(0, n, LEVEL_ROWS)
+            ]
+            left = [r for r in rests if r is not None]
+            if not left:
+                return None
+            values = np.concatenate([r[0] for r in left])
+            owners = None if groups is None else np.concatenate([r[1] for r in left])  # type: ignore[misc]
+            return values, owners
+        top = max(float(x.max()), -float(x.min()))
+        if not top < _LEVEL_TOP:  # inf, NaN or too large for the grids: the buckets
+            return x, groups
+        if top == 0.0:
+            return None
+        m = n.bit_length()  # n < 2**m
+        exponent = math.frexp(top)[1]  # |x| < 2**exponent
+        if exponent + 2 * (m - 53) < _LEVEL_FLOOR:  # the second grid would be subnormal
+            return x, groups
+        share = None if groups is None else _level_scratch(n, 2)
+        if share is not None:
+            np.copyto(share, groups, casting="unsafe")  # 0.0 or 1.0: group 1's rows
+        part, rest = _level_scratch(n, 0), _level_scratch(n, 1)
+        source = x
+        for _ in range(2):
+            quantum = math.ldexp(1.0, exponent + m - 53)  # |sum| < 2**53 quanta: exact
+            big = 1.5 * math.ldexp(1.0, 52) * quantum  # x + big rounds x to the grid
+            np.add(source, big, out=part)
+            part -= big
+            np.subtract(source, part, out=rest)  # exact: what the grid leaves
+            total = float(np.sum(part))
+            if share is None:
+                self.ints[0] += _scaled(total)
+            else:
+                # products by 0 and 1, exact sums (einsum: not BLAS, whose threads
+                # cost more to wake than this sum takes)
+                ones = float(np.einsum("i,i->", part, share))
+                self.ints[1] += _scaled(ones)
+                self.ints[0] += _scaled(total - ones)  # exact: a subset's sum
+            source = rest
+            exponent = exponent + m - 54  # |rest| <= quantum / 2
+        left = rest != 0.0  # (a bool mask: NumPy finds those far faster than floats)
+        if not left.any():
+            return None
+        where = np.flatnonzero(left)
+        return rest[where], None if groups is None else groups[where]
 
     def _add_outsized(
         self, x: npt.NDArray[np.float64], groups: npt.NDArray[np.int64] | None, exponent: np.ndarray
@@ -202,6 +277,22 @@ def _split(
     with np.errstate(invalid="ignore"):  # inf - inf: such values are added apart
         np.subtract(x, high.view(np.float64), out=low)
     return exponent.view(np.int64), high.view(np.float64), low
+
+
+def _level_scratch(n: int, which: int) -> npt.NDArray[np.float64]:
+    """This thread's scratch buffer ``which`` for the grids, ``n`` long."""
+    buffers = getattr(_scratch, "levels", None)
+    if buffers is None:
+        buffers = _scratch.levels = tuple(np.empty(LEVEL_ROWS) for _ in range(3))
+    return buffers[which][:n]  # type: ignore[no-any-return]
+
+
+def _scaled(value: float) -> int:
+    """A float's exact value times ``2**SCALE_BITS``, as an integer."""
+    if value == 0.0:
+        return 0
+    mantissa, exponent = math.frexp(value)
+    return int(mantissa * (1 << 53)) << (exponent - 53 + SCALE_BITS)
 
 
 def _integer(buckets: npt.NDArray[np.float64]) -> int:
