@@ -13,8 +13,7 @@ module on every run instead (what PYTHONDONTWRITEBYTECODE does), which costs the
 with more code more. Every file is run once per tree to warm the page cache and write the
 bytecode, then the trees alternate round-robin ``--repeats`` times (old, new, old, new,
 ...) so load that drifts falls on both alike. The table gives each tree's median and min
-wall time, new / old, the peak
-RSS and the loss, which must be the same in both trees.
+wall time, new / old, the peak RSS and the loss, which must be the same in both trees.
 """
 
 from __future__ import annotations
