@@ -118,7 +118,8 @@ class ExactSums:
             values = np.concatenate([r[0] for r in left])
             owners = None if groups is None else np.concatenate([r[1] for r in left])  # type: ignore[misc]
             return values, owners
-        top = max(float(x.max()), -float(x.min()))
+        bottom = float(x.min())
+        top = max(float(x.max()), -bottom)
         if not top < _LEVEL_TOP:  # inf, NaN or too large for the grids: the buckets
             return x, groups
         if top == 0.0:
@@ -127,26 +128,24 @@ class ExactSums:
         exponent = math.frexp(top)[1]  # |x| < 2**exponent
         if exponent + 2 * (m - 53) < _LEVEL_FLOOR:  # the second grid would be subnormal
             return x, groups
+        # All positive and the smallest within ~20 binades of the largest: what the first
+        # grid leaves are multiples of the smallest one's ulp, few enough to sum exactly.
+        narrow = bottom > 0.0 and math.frexp(bottom)[1] - 1 >= exponent + 2 * m - 55
         share = None if groups is None else _level_scratch(n, 2)
         if share is not None:
             np.copyto(share, groups, casting="unsafe")  # 0.0 or 1.0: group 1's rows
         part, rest = _level_scratch(n, 0), _level_scratch(n, 1)
         source = x
-        for _ in range(2):
+        for level in range(2):
+            if level and narrow:
+                self._add_exactly(rest, share)
+                return None
             quantum = math.ldexp(1.0, exponent + m - 53)  # |sum| < 2**53 quanta: exact
             big = 1.5 * math.ldexp(1.0, 52) * quantum  # x + big rounds x to the grid
             np.add(source, big, out=part)
             part -= big
             np.subtract(source, part, out=rest)  # exact: what the grid leaves
-            total = float(np.sum(part))
-            if share is None:
-                self.ints[0] += _scaled(total)
-            else:
-                # products by 0 and 1, exact sums (einsum: not BLAS, whose threads
-                # cost more to wake than this sum takes)
-                ones = float(np.einsum("i,i->", part, share))
-                self.ints[1] += _scaled(ones)
-                self.ints[0] += _scaled(total - ones)  # exact: a subset's sum
+            self._add_exactly(part, share)
             source = rest
             exponent = exponent + m - 54  # |rest| <= quantum / 2
         left = rest != 0.0  # (a bool mask: NumPy finds those far faster than floats)
@@ -154,6 +153,21 @@ class ExactSums:
             return None
         where = np.flatnonzero(left)
         return rest[where], None if groups is None else groups[where]
+
+    def _add_exactly(
+        self, values: npt.NDArray[np.float64], share: npt.NDArray[np.float64] | None
+    ) -> None:
+        """Add values whose float sum (in any order) is exact: to group 0, or to group 1
+        where ``share`` is 1.0 and group 0 where it is 0.0."""
+        total = float(np.sum(values))
+        if share is None:
+            self.ints[0] += _scaled(total)
+            return
+        # Products by 0 and 1, exact sums (einsum: not BLAS, whose threads cost more to
+        # wake than this sum takes).
+        ones = float(np.einsum("i,i->", values, share))
+        self.ints[1] += _scaled(ones)
+        self.ints[0] += _scaled(total - ones)  # exact: a subset's sum
 
     def _add_outsized(
         self, x: npt.NDArray[np.float64], groups: npt.NDArray[np.int64] | None, exponent: np.ndarray
