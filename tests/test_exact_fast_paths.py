@@ -36,12 +36,23 @@ def _values(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
         return x
     if kind == "constant":
         return np.full(n, 0.1)
+    if kind == "narrow":  # positive, within a few binades: one grid is enough
+        return rng.uniform(0.5, 900.0, n)
+    if kind == "narrow_edge":  # the smallest right at the one-grid bound, and just below
+        x = rng.uniform(1.0, 2.0, n)
+        m = min(n, exact.LEVEL_ROWS).bit_length()
+        x[rng.integers(0, n, 4)] = math.ldexp(1.0, 1 + 2 * m - 55)
+        x[rng.integers(0, n, 1)] = np.nextafter(math.ldexp(1.0, 1 + 2 * m - 55), 0.0)
+        return x
     if kind == "huge":
         return rng.normal(0, 1, n) * 1e305
     raise AssertionError(kind)
 
 
-KINDS = ["losses", "squares", "wide", "subnormal", "cancel", "ties", "zeros", "constant", "huge"]
+KINDS = [
+    *("losses", "squares", "wide", "subnormal", "cancel", "ties", "zeros", "constant"),
+    *("narrow", "narrow_edge", "huge"),
+]
 
 
 def _buckets_only(monkeypatch: pytest.MonkeyPatch) -> None:
