@@ -60,12 +60,12 @@ def _buckets_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("k", [1, 2])
+@pytest.mark.parametrize("k", [1, 2, 15])
 @pytest.mark.parametrize("n", [1024, 5000, 65536, 150_001])
 def test_grids_give_the_correctly_rounded_sum(kind, k, n, monkeypatch):
     rng = np.random.default_rng(hash((kind, k, n)) % 2**32)
     x = _values(kind, n, rng)
-    groups = rng.integers(0, k, n) if k == 2 else None
+    groups = rng.integers(0, k, n) if k > 1 else None
     fast = ExactSums(k)
     cut = int(rng.integers(0, n))
     fast.add(x[:cut], None if groups is None else groups[:cut])
@@ -101,16 +101,16 @@ def test_grids_leave_non_finite_values_to_ieee_rules():
 
 def test_grids_merge_with_buckets_in_any_order(monkeypatch):
     rng = np.random.default_rng(5)
-    parts = [_values(kind, 3000, rng) for kind in ("losses", "wide", "cancel")]
-    fast = [ExactSums(2) for _ in parts]
+    parts = [_values(kind, 3000, rng) for kind in ("losses", "wide", "cancel", "narrow")]
+    fast = [ExactSums(3) for _ in parts]
     for s, x in zip(fast, parts, strict=True):
-        s.add(x, np.arange(x.size) % 2)
+        s.add(x, np.arange(x.size) % 3)
     _buckets_only(monkeypatch)
-    slow = [ExactSums(2) for _ in parts]
+    slow = [ExactSums(3) for _ in parts]
     for s, x in zip(slow, parts, strict=True):
-        s.add(x, np.arange(x.size) % 2)
-    a = fast[0].merge(slow[1]).merge(fast[2])
-    b = slow[2].merge(fast[1]).merge(slow[0])
+        s.add(x, np.arange(x.size) % 3)
+    a = fast[0].merge(slow[1]).merge(fast[2]).merge(slow[3])
+    b = fast[3].merge(slow[2]).merge(fast[1]).merge(slow[0])
     assert a.exact() == b.exact()
 
 

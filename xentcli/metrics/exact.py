@@ -10,6 +10,15 @@ many rows could round. An integer sum is exact, so it is associative and commuta
 any cut of the rows, merged in any order, gives the same integers and the same
 correctly rounded float at the end. Infinities and NaN are summed apart (IEEE rules,
 order-free for them) and win over the finite part, as in a float sum.
+
+The buckets cost two ``bincount`` passes per value. A batch of n < 2**m finite values
+mostly takes a faster way: with ``|x| < 2**E``, ``t = (x + 1.5 * 2**52 * q) - 1.5 * 2**52 * q``
+rounds ``x`` to the grid ``q = 2**(E + m - 53)`` and ``x - t`` is exact; n such ``t``
+are multiples of ``q`` below ``2**53 * q`` in all, so a float sum of them (in any order,
+per group) is exact and goes straight into the integers. A second grid takes what the
+first left; what is left after it (values ~20 binades below the batch's largest) goes to
+the buckets. When every value is positive and that close to the largest, what the first
+grid leaves sums exactly as it is.
 """
 
 from __future__ import annotations
@@ -68,13 +77,12 @@ class ExactSums:
                 part = slice(start, start + FOLD_ROWS)
                 self.add(x[part], None if groups is None else groups[part])
             return
-        if groups is None or self.k == 2:
-            rest = self._add_by_levels(x, groups)
-            if rest is None:
-                return
-            x, groups = rest
-            if x.size == 0:
-                return
+        rest = self._add_by_levels(x, groups)
+        if rest is None:
+            return
+        x, groups = rest
+        if x.size == 0:
+            return
         if self.pending + x.size > FOLD_ROWS:
             self._fold()
         exponent, high, low = _split(x)
@@ -95,12 +103,12 @@ class ExactSums:
     def _add_by_levels(
         self, x: npt.NDArray[np.float64], groups: npt.NDArray[np.int64] | None
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64] | None] | None:
-        """The fast way for one group (or two): each value split on two fixed grids of
-        the batch (Rump, Ogita and Oishi's extraction), each grid's parts summed in one
-        float sum that cannot round, into the integers. What is left below the second
-        grid (values far below the batch's largest, rare) is returned for the buckets,
-        as is a batch these grids do not fit (non-finite, huge, tiny, short). None: all
-        added."""
+        """The fast way: each value split on two fixed grids of the batch (Rump, Ogita
+        and Oishi's extraction), each grid's parts summed per group in one float sum
+        that cannot round (a sum, two sums, or one ``bincount``), into the integers.
+        What is left below the second grid (values far below the batch's largest, rare)
+        is returned for the buckets, as is a batch these grids do not fit (non-finite,
+        huge, tiny, short). None: all added."""
         n = x.shape[0]
         if n < LEVEL_MIN_ROWS:
             return x, groups
@@ -131,8 +139,9 @@ class ExactSums:
         # All positive and the smallest within ~20 binades of the largest: what the first
         # grid leaves are multiples of the smallest one's ulp, few enough to sum exactly.
         narrow = bottom > 0.0 and math.frexp(bottom)[1] - 1 >= exponent + 2 * m - 55
-        share = None if groups is None else _level_scratch(n, 2)
-        if share is not None:
+        share: npt.NDArray[np.float64] | npt.NDArray[np.int64] | None = groups
+        if groups is not None and self.k == 2:
+            share = _level_scratch(n, 2)
             np.copyto(share, groups, casting="unsafe")  # 0.0 or 1.0: group 1's rows
         part, rest = _level_scratch(n, 0), _level_scratch(n, 1)
         source = x
@@ -155,10 +164,18 @@ class ExactSums:
         return rest[where], None if groups is None else groups[where]
 
     def _add_exactly(
-        self, values: npt.NDArray[np.float64], share: npt.NDArray[np.float64] | None
+        self,
+        values: npt.NDArray[np.float64],
+        share: npt.NDArray[np.float64] | npt.NDArray[np.int64] | None,
     ) -> None:
-        """Add values whose float sum (in any order) is exact: to group 0, or to group 1
-        where ``share`` is 1.0 and group 0 where it is 0.0."""
+        """Add values whose float sum (in any order) is exact: to group 0; with two
+        groups to group 1 where ``share`` is 1.0 and group 0 where it is 0.0; else each
+        to its group in ``share``."""
+        if share is not None and self.k != 2:
+            sums = np.bincount(share, weights=values, minlength=self.k).tolist()
+            for g, value in enumerate(sums):
+                self.ints[g] += _scaled(value)
+            return
         total = float(np.sum(values))
         if share is None:
             self.ints[0] += _scaled(total)
