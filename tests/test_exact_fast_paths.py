@@ -13,6 +13,8 @@ import pytest
 from xentcli.metrics import exact
 from xentcli.metrics.calibration import bin_lookup, bin_of
 from xentcli.metrics.exact import ExactSums
+from xentcli.metrics.rows import Rows
+from xentcli.metrics.shared import class_tally, loss_by_class
 
 
 def _values(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -133,3 +135,18 @@ def test_lookup_bins_are_bin_of(bins):
     assert np.array_equal(table(c), bin_of(c, bins))
     outside = np.array([-1e-300, 0.5, np.nextafter(1.0, 2.0), math.nan])
     assert np.array_equal(table(outside[:3]), bin_of(outside[:3], bins))
+
+
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_class_tally_counts_a_class_rows_and_right_rows(k):
+    rng = np.random.default_rng(k)
+    n = 5000
+    label, hit = rng.integers(0, k, n), rng.random(n) < 0.6
+    zeros = np.zeros(n)
+    rows = Rows(zeros, zeros, None, None, label, label, hit, zeros, zeros, zeros, hit, label)
+    count, right = class_tally(rows, k)
+    assert count.tolist() == np.bincount(label, minlength=k).tolist()
+    assert right.tolist() == np.bincount(label[hit], minlength=k).tolist()
+    assert class_tally(rows, k) is class_tally(rows, k)  # made once per batch
+    sums = loss_by_class(rows, k)
+    assert sums is loss_by_class(rows, k)
