@@ -35,6 +35,7 @@ FOLD_ROWS = 1 << 25  # rows added to the float buckets before they fold into int
 _SPECIAL = 0x7FF  # the exponent field of inf and NaN
 _LARGEST = 0x7FF - 64  # above this exponent field (|x| >= 2**960) values are added one by one
 LEVEL_ROWS = 1 << 16  # the grids split this many values at a time (fewer: finer grids)
+FEW_SMALL = 16  # at most 1 value in this many far below the largest goes to the buckets
 LEVEL_MIN_ROWS = 1 << 10  # below this many, the buckets (the grids' fixed cost does not pay)
 _LEVEL_TOP = 2.0**900  # above this, the grids' rounding constants would overflow
 _LEVEL_FLOOR = -1000  # the grids' quanta stay normal numbers
@@ -139,16 +140,28 @@ class ExactSums:
         # All positive and the smallest within ~20 binades of the largest: what the first
         # grid leaves are multiples of the smallest one's ulp, few enough to sum exactly.
         narrow = bottom > 0.0 and math.frexp(bottom)[1] - 1 >= exponent + 2 * m - 55
+        source = x
+        apart = None
+        if not narrow and bottom >= 0.0:
+            # A few far below the largest (Brier terms of sure rows, say): those few to
+            # the buckets, zeros in their place, and the batch is narrow.
+            small = x < math.ldexp(1.0, exponent + 2 * m - 55)
+            if np.count_nonzero(small) * FEW_SMALL <= n:
+                where = np.flatnonzero(small)
+                apart = x[where], None if groups is None else groups[where]
+                source = _level_scratch(n, 3)
+                np.copyto(source, x)
+                source[where] = 0.0
+                narrow = True
         share: npt.NDArray[np.float64] | npt.NDArray[np.int64] | None = groups
         if groups is not None and self.k == 2:
             share = _level_scratch(n, 2)
             np.copyto(share, groups, casting="unsafe")  # 0.0 or 1.0: group 1's rows
         part, rest = _level_scratch(n, 0), _level_scratch(n, 1)
-        source = x
         for level in range(2):
             if level and narrow:
                 self._add_exactly(rest, share)
-                return None
+                return apart
             quantum = math.ldexp(1.0, exponent + m - 53)  # |sum| < 2**53 quanta: exact
             big = 1.5 * math.ldexp(1.0, 52) * quantum  # x + big rounds x to the grid
             np.add(source, big, out=part)
@@ -314,7 +327,7 @@ def _level_scratch(n: int, which: int) -> npt.NDArray[np.float64]:
     """This thread's scratch buffer ``which`` for the grids, ``n`` long."""
     buffers = getattr(_scratch, "levels", None)
     if buffers is None:
-        buffers = _scratch.levels = tuple(np.empty(LEVEL_ROWS) for _ in range(3))
+        buffers = _scratch.levels = tuple(np.empty(LEVEL_ROWS) for _ in range(4))
     return buffers[which][:n]  # type: ignore[no-any-return]
 
 
