@@ -150,3 +150,9 @@ def test_class_tally_counts_a_class_rows_and_right_rows(k):
     assert class_tally(rows, k) is class_tally(rows, k)  # made once per batch
     sums = loss_by_class(rows, k)
     assert sums is loss_by_class(rows, k)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_a_group_beyond_k_is_an_error_on_every_way(k):
+    with pytest.raises(ValueError):
+        ExactSums(k).add(np.ones(5000), np.full(5000, k))

@@ -157,6 +157,8 @@ class ExactSums:
         if groups is not None and self.k == 2:
             share = _level_scratch(n, 2)
             np.copyto(share, groups, casting="unsafe")  # 0.0 or 1.0: group 1's rows
+            if not (share.min() >= 0.0 and share.max() <= 1.0):  # a group not 0 or 1:
+                return x, groups  # the buckets say so, as for any k
         part, rest = _level_scratch(n, 0), _level_scratch(n, 1)
         for level in range(2):
             if level and narrow:
@@ -186,6 +188,8 @@ class ExactSums:
         to its group in ``share``."""
         if share is not None and self.k != 2:
             sums = np.bincount(share, weights=values, minlength=self.k).tolist()
+            if len(sums) > self.k:
+                raise ValueError(f"a group beyond the {self.k} groups")
             for g, value in enumerate(sums):
                 self.ints[g] += _scaled(value)
             return
