@@ -29,7 +29,7 @@ LOOKUP_BINS = 4096  # beyond this many bins, ``bin_of`` (the tables would be lar
 
 
 class BinLookup:
-    """``bin_of`` for confidences in [0, 1] in three passes: the interval
+    """``bin_of`` for confidences in [0, 1] by two table lookups: the interval
     ``[j/M, (j+1)/M)`` of ``c`` (``M`` a power of two, so ``c * M`` is exact) starts in
     bin ``first[j]`` and holds at most one edge, ``edge[j]`` (2 when none). Both tables
     are made by ``bin_of`` itself and checked at every edge, so a value falls in the
