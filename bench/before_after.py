@@ -7,10 +7,13 @@
 PYTHONPATH decides which xentcli a child imports, so the children run in an empty
 directory (``python -m`` puts the working directory first on the path, ahead of
 PYTHONPATH); each tree's import is checked before timing.
-Every file is run once per tree to warm the page cache, then the trees alternate
-round-robin ``--repeats`` times (old, new, old, new, ...) so load that drifts falls on
-both alike. The table gives each tree's median and min wall time, new / old, the peak
-RSS and the loss, which must be the same in both trees.
+Children cache their bytecode in a folder of their own (PYTHONPYCACHEPREFIX), as an
+installed xent has its ``.pyc`` files; ``--no-bytecode-cache`` makes them compile every
+module on every run instead (what PYTHONDONTWRITEBYTECODE does), which costs the tree
+with more code more. Every file is run once per tree to warm the page cache and write the
+bytecode, then the trees alternate round-robin ``--repeats`` times (old, new, old, new,
+...) so load that drifts falls on both alike. The table gives each tree's median and min
+wall time, new / old, the peak RSS and the loss, which must be the same in both trees.
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import DATASETS, XENT, Run, imported_xentcli, make_data, run_child  # noqa: E402
+from run import (  # noqa: E402
+    DATASETS,
+    XENT,
+    Run,
+    child_env,
+    imported_xentcli,
+    make_data,
+    run_child,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -99,22 +110,30 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--only", nargs="*", default=["mc10_1M", "binary_10M"])
     parser.add_argument("--data", type=Path, default=HERE / "data")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="children compile every module each run (as PYTHONDONTWRITEBYTECODE makes them)",
+    )
     args = parser.parse_args()
     before, after, data = (p.resolve() for p in (args.before, args.after, args.data))
     with tempfile.TemporaryDirectory() as empty:
         os.chdir(empty)  # no xentcli here: PYTHONPATH alone picks the tree
-        run_trees(before, after, data, args.only, args.repeats)
+        bytecode = None if args.no_bytecode_cache else Path(empty) / "pycache"
+        run_trees(before, after, data, args.only, args.repeats, bytecode)
 
 
-def run_trees(before: Path, after: Path, data: Path, only: list[str], repeats: int) -> None:
-    base = dict(os.environ)
-    # As bench/run.py: the machine's OpenBLAS settings slow a current NumPy; unset for both.
-    base.pop("OPENBLAS_CORETYPE", None)
-    base.pop("OPENBLAS_L2_SIZE", None)
+def run_trees(
+    before: Path, after: Path, data: Path, only: list[str], repeats: int, bytecode: Path | None
+) -> None:
+    # As bench/run.py: the same environment for both trees, bytecode cached (as installed)
+    # unless --no-bytecode-cache; the warm-up run of each tree writes its cache.
+    base = child_env(bytecode)
     trees = {"old": tree_env(before, base), "new": tree_env(after, base)}
     print(
         f"old: {before} at {commit(before)}; new: {after} at {commit(after)}; "
-        f"{repeats} repeats round-robin, Parquet; load before {load()}",
+        f"{repeats} repeats round-robin, Parquet; bytecode "
+        f"{'cached' if bytecode is not None else 'compiled each run'}; load before {load()}",
         flush=True,
     )
     runs = {}

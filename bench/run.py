@@ -183,6 +183,20 @@ def command(tool: str, path: Path, kind: str) -> list[str]:
     return [PYTHON, str(PEERS / script), str(path), kind]
 
 
+def child_env(bytecode: Path | None) -> dict[str, str]:
+    """The environment every tool runs in. The machine's OPENBLAS_CORETYPE/L2_SIZE slow a
+    current NumPy: unset for every tool alike. With ``bytecode`` (a folder), children
+    cache their bytecode there, as an installed xent has its ``.pyc`` files: without it
+    (PYTHONDONTWRITEBYTECODE set), every run compiles each module it imports anew."""
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("OPENBLAS_L2_SIZE", None)
+    if bytecode is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(bytecode)
+    return env
+
+
 def run_child(argv: list[str], env: dict[str, str]) -> Run:
     """Run one whole process through measure.py, which reports its time and peak RSS."""
     done = subprocess.run([PYTHON, str(HERE / "measure.py"), *argv], capture_output=True, env=env)
@@ -417,15 +431,18 @@ def main() -> None:
         action="store_true",
         help="only xent compare's paired mode on mc10_1M Parquet against two score runs",
     )
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="children compile every module each run (as PYTHONDONTWRITEBYTECODE makes them)",
+    )
     args = parser.parse_args()
-    env = dict(os.environ)
-    # The machine's OPENBLAS_CORETYPE/L2_SIZE slow a current NumPy; unset for every tool alike.
-    env.pop("OPENBLAS_CORETYPE", None)
-    env.pop("OPENBLAS_L2_SIZE", None)
+    env = child_env(None if args.no_bytecode_cache else args.data / "pycache")
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, load "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, bytecode "
+        f"{'compiled each run' if args.no_bytecode_cache else 'cached'}\n"
     )
     if args.figures:
         print(figures(args.data, args.quick, args.repeats, env))

@@ -9,6 +9,7 @@ import numpy as np
 
 from .exact import ExactSums
 from .rows import Ends, Rows
+from .shared import class_tally
 from .totals import WeightedCount
 
 
@@ -32,6 +33,8 @@ class Baseline:
         if self.mass is not None:
             assert rows.targets is not None
             self.mass.add(rows.targets if w is None else rows.targets * w[:, None])
+        elif self.count.sums is None:  # a class's rows, counted once for PerClass too
+            self.count.counts += class_tally(rows, self.k)[0]
         else:
             self.count.add_rows(n, w, rows.label)
 

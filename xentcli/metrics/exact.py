@@ -10,10 +10,20 @@ many rows could round. An integer sum is exact, so it is associative and commuta
 any cut of the rows, merged in any order, gives the same integers and the same
 correctly rounded float at the end. Infinities and NaN are summed apart (IEEE rules,
 order-free for them) and win over the finite part, as in a float sum.
+
+The buckets cost two ``bincount`` passes per value. A batch of n < 2**m finite values
+mostly takes a faster way: with ``|x| < 2**E``, ``t = (x + 1.5 * 2**52 * q) - 1.5 * 2**52 * q``
+rounds ``x`` to the grid ``q = 2**(E + m - 53)`` and ``x - t`` is exact; n such ``t``
+are multiples of ``q`` below ``2**53 * q`` in all, so a float sum of them (in any order,
+per group) is exact and goes straight into the integers. A second grid takes what the
+first left; what is left after it (values ~20 binades below the batch's largest) goes to
+the buckets. When every value is positive and that close to the largest, what the first
+grid leaves sums exactly as it is.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from fractions import Fraction
 
@@ -24,6 +34,11 @@ SCALE_BITS = 1127  # 1074 (subnormal quantum) + 53 mantissa bits: every bucket a
 FOLD_ROWS = 1 << 25  # rows added to the float buckets before they fold into integers
 _SPECIAL = 0x7FF  # the exponent field of inf and NaN
 _LARGEST = 0x7FF - 64  # above this exponent field (|x| >= 2**960) values are added one by one
+LEVEL_ROWS = 1 << 16  # the grids split this many values at a time (fewer: finer grids)
+FEW_SMALL = 16  # at most 1 value in this many far below the largest goes to the buckets
+LEVEL_MIN_ROWS = 1 << 10  # below this many, the buckets (the grids' fixed cost does not pay)
+_LEVEL_TOP = 2.0**900  # above this, the grids' rounding constants would overflow
+_LEVEL_FLOOR = -1000  # the grids' quanta stay normal numbers
 _HI_MASK = np.int64(~((1 << 26) - 1))
 _SHIFT = np.uint64(52)
 
@@ -63,6 +78,12 @@ class ExactSums:
                 part = slice(start, start + FOLD_ROWS)
                 self.add(x[part], None if groups is None else groups[part])
             return
+        rest = self._add_by_levels(x, groups)
+        if rest is None:
+            return
+        x, groups = rest
+        if x.size == 0:
+            return
         if self.pending + x.size > FOLD_ROWS:
             self._fold()
         exponent, high, low = _split(x)
@@ -79,6 +100,108 @@ class ExactSums:
         self.hi += np.bincount(index, weights=high, minlength=size).reshape(self.k, width)
         self.lo += np.bincount(index, weights=low, minlength=size).reshape(self.k, width)
         self.pending += x.size
+
+    def _add_by_levels(
+        self, x: npt.NDArray[np.float64], groups: npt.NDArray[np.int64] | None
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64] | None] | None:
+        """The fast way: each value split on two fixed grids of the batch (Rump, Ogita
+        and Oishi's extraction), each grid's parts summed per group in one float sum
+        that cannot round (a sum, two sums, or one ``bincount``), into the integers.
+        What is left below the second grid (values far below the batch's largest, rare)
+        is returned for the buckets, as is a batch these grids do not fit (non-finite,
+        huge, tiny, short). None: all added."""
+        n = x.shape[0]
+        if n < LEVEL_MIN_ROWS:
+            return x, groups
+        if n > LEVEL_ROWS:
+            rests = [
+                self._add_by_levels(
+                    x[start : start + LEVEL_ROWS],
+                    None if groups is None else groups[start : start + LEVEL_ROWS],
+                )
+                for start in range(0, n, LEVEL_ROWS)
+            ]
+            left = [r for r in rests if r is not None]
+            if not left:
+                return None
+            values = np.concatenate([r[0] for r in left])
+            owners = None if groups is None else np.concatenate([r[1] for r in left])  # type: ignore[misc]
+            return values, owners
+        bottom = float(x.min())
+        top = max(float(x.max()), -bottom)
+        if not top < _LEVEL_TOP:  # inf, NaN or too large for the grids: the buckets
+            return x, groups
+        if top == 0.0:
+            return None
+        m = n.bit_length()  # n < 2**m
+        exponent = math.frexp(top)[1]  # |x| < 2**exponent
+        if exponent + 2 * (m - 53) < _LEVEL_FLOOR:  # the second grid would be subnormal
+            return x, groups
+        # All positive and the smallest within ~20 binades of the largest: what the first
+        # grid leaves are multiples of the smallest one's ulp, few enough to sum exactly.
+        narrow = bottom > 0.0 and math.frexp(bottom)[1] - 1 >= exponent + 2 * m - 55
+        source = x
+        apart = None
+        if not narrow and bottom >= 0.0:
+            # A few far below the largest (Brier terms of sure rows, say): those few to
+            # the buckets, zeros in their place, and the batch is narrow.
+            small = x < math.ldexp(1.0, exponent + 2 * m - 55)
+            if np.count_nonzero(small) * FEW_SMALL <= n:
+                where = np.flatnonzero(small)
+                apart = x[where], None if groups is None else groups[where]
+                source = _level_scratch(n, 3)
+                np.copyto(source, x)
+                source[where] = 0.0
+                narrow = True
+        share: npt.NDArray[np.float64] | npt.NDArray[np.int64] | None = groups
+        if groups is not None and self.k == 2:
+            share = _level_scratch(n, 2)
+            np.copyto(share, groups, casting="unsafe")  # 0.0 or 1.0: group 1's rows
+            if not (share.min() >= 0.0 and share.max() <= 1.0):  # a group not 0 or 1:
+                return x, groups  # the buckets say so, as for any k
+        part, rest = _level_scratch(n, 0), _level_scratch(n, 1)
+        for level in range(2):
+            if level and narrow:
+                self._add_exactly(rest, share)
+                return apart
+            quantum = math.ldexp(1.0, exponent + m - 53)  # |sum| < 2**53 quanta: exact
+            big = 1.5 * math.ldexp(1.0, 52) * quantum  # x + big rounds x to the grid
+            np.add(source, big, out=part)
+            part -= big
+            np.subtract(source, part, out=rest)  # exact: what the grid leaves
+            self._add_exactly(part, share)
+            source = rest
+            exponent = exponent + m - 54  # |rest| <= quantum / 2
+        left = rest != 0.0  # (a bool mask: NumPy finds those far faster than floats)
+        if not left.any():
+            return None
+        where = np.flatnonzero(left)
+        return rest[where], None if groups is None else groups[where]
+
+    def _add_exactly(
+        self,
+        values: npt.NDArray[np.float64],
+        share: npt.NDArray[np.float64] | npt.NDArray[np.int64] | None,
+    ) -> None:
+        """Add values whose float sum (in any order) is exact: to group 0; with two
+        groups to group 1 where ``share`` is 1.0 and group 0 where it is 0.0; else each
+        to its group in ``share``."""
+        if share is not None and self.k != 2:
+            sums = np.bincount(share, weights=values, minlength=self.k).tolist()
+            if len(sums) > self.k:
+                raise ValueError(f"a group beyond the {self.k} groups")
+            for g, value in enumerate(sums):
+                self.ints[g] += _scaled(value)
+            return
+        total = float(np.sum(values))
+        if share is None:
+            self.ints[0] += _scaled(total)
+            return
+        # Products by 0 and 1, exact sums (einsum: not BLAS, whose threads cost more to
+        # wake than this sum takes).
+        ones = float(np.einsum("i,i->", values, share))
+        self.ints[1] += _scaled(ones)
+        self.ints[0] += _scaled(total - ones)  # exact: a subset's sum
 
     def _add_outsized(
         self, x: npt.NDArray[np.float64], groups: npt.NDArray[np.int64] | None, exponent: np.ndarray
@@ -103,23 +226,39 @@ class ExactSums:
 
     def merge(self, other: ExactSums) -> ExactSums:
         """A new sum holding both; neither changes."""
+        merged = self.copy()
+        merged.absorb(other)
+        return merged
+
+    def absorb(self, other: ExactSums) -> None:
+        """Add ``other``'s values to these sums (``other`` does not change)."""
         if other.k != self.k:
             raise ValueError("cannot merge sums of different group counts")
-        merged = self.copy()
-        if merged.pending + other.pending > FOLD_ROWS:
-            merged._fold()
+        if self.pending + other.pending > FOLD_ROWS:
+            self._fold()
             other = other.copy()
             other._fold()
         if other.hi.shape[1]:
-            merged._cover(other.low, other.low + other.hi.shape[1] - 1)
-            start = other.low - merged.low
+            self._cover(other.low, other.low + other.hi.shape[1] - 1)
+            start = other.low - self.low
             stop = start + other.hi.shape[1]
-            merged.hi[:, start:stop] += other.hi
-            merged.lo[:, start:stop] += other.lo
-        merged.pending += other.pending
-        merged.ints = [a + b for a, b in zip(merged.ints, other.ints, strict=True)]
-        merged.special = merged.special + other.special
-        return merged
+            self.hi[:, start:stop] += other.hi
+            self.lo[:, start:stop] += other.lo
+        self.pending += other.pending
+        self.ints = [a + b for a, b in zip(self.ints, other.ints, strict=True)]
+        self.special = self.special + other.special
+
+    def pooled(self) -> ExactSums:
+        """One sum of every group's values. Exact: a bucket column holds values of one
+        exponent, at most ``FOLD_ROWS`` of them in all groups together."""
+        one = ExactSums(1)
+        one.low, one.pending = self.low, self.pending
+        one.hi = self.hi.sum(axis=0, keepdims=True)
+        one.lo = self.lo.sum(axis=0, keepdims=True)
+        one.ints = [sum(self.ints)]
+        with np.errstate(invalid="ignore"):  # inf + -inf is NaN, as a float sum
+            one.special = np.array([self.special.sum()])
+        return one
 
     def copy(self) -> ExactSums:
         twin = ExactSums(self.k)
@@ -186,6 +325,22 @@ def _split(
     with np.errstate(invalid="ignore"):  # inf - inf: such values are added apart
         np.subtract(x, high.view(np.float64), out=low)
     return exponent.view(np.int64), high.view(np.float64), low
+
+
+def _level_scratch(n: int, which: int) -> npt.NDArray[np.float64]:
+    """This thread's scratch buffer ``which`` for the grids, ``n`` long."""
+    buffers = getattr(_scratch, "levels", None)
+    if buffers is None:
+        buffers = _scratch.levels = tuple(np.empty(LEVEL_ROWS) for _ in range(4))
+    return buffers[which][:n]  # type: ignore[no-any-return]
+
+
+def _scaled(value: float) -> int:
+    """A float's exact value times ``2**SCALE_BITS``, as an integer."""
+    if value == 0.0:
+        return 0
+    mantissa, exponent = math.frexp(value)
+    return int(mantissa * (1 << 53)) << (exponent - 53 + SCALE_BITS)
 
 
 def _integer(buckets: npt.NDArray[np.float64]) -> int:

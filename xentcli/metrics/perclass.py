@@ -9,6 +9,7 @@ import numpy as np
 from ..summary import ClassSummary
 from .exact import ExactSums
 from .rows import Ends, Rows
+from .shared import class_tally, loss_by_class
 from .totals import WeightedCount
 
 
@@ -50,11 +51,18 @@ class PerClass:
                 self.right.sums.add(np.where(rows.label_hits, w[:, None], 0.0))
             return
         label = rows.label
-        self.n += np.bincount(label, minlength=self.k)
-        self.loss.add(rows.loss if w is None else rows.loss * w, label)
+        count, right = class_tally(rows, self.k)
+        self.n += count
+        if w is None:  # the headline's sum is the same buckets pooled (LossTotals)
+            self.loss.absorb(loss_by_class(rows, self.k))
+        else:
+            self.loss.add(rows.loss * w, label)
         if self.sample_weighted:  # else a class's weight is its row count, ``n``
             self.weight.add_rows(n, w, label)
-        self.right.add(w, rows.hit, label)
+        if self.right.sums is None:
+            self.right.counts += right
+        else:
+            self.right.add(w, rows.hit, label)
 
     def merge(self, other: PerClass) -> PerClass:
         merged = PerClass(self.k, self.multilabel, self.sample_weighted, self.class_scale)

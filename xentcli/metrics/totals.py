@@ -9,6 +9,7 @@ import numpy as np
 
 from .exact import ExactSums
 from .rows import Ends, Rows
+from .shared import loss_by_class
 
 
 class WeightedCount:
@@ -69,10 +70,14 @@ class LossTotals:
 
     The loss is ``sum(numerator) / sum(denominator)`` (``denominator`` 1 per row when
     unweighted); accuracy the share of right rows, weighted by the sample weights.
+    With ``classes`` (the run's class count, when ``PerClass`` sums each class's own
+    losses), a batch whose numerator is its losses pools those sums, not a second pass.
     """
 
-    def __init__(self, weighted: bool = False, sample_weighted: bool = False) -> None:
-        self.weighted, self.sample_weighted = weighted, sample_weighted
+    def __init__(
+        self, weighted: bool = False, sample_weighted: bool = False, classes: int | None = None
+    ) -> None:
+        self.weighted, self.sample_weighted, self.classes = weighted, sample_weighted, classes
         self.n = 0
         self.numerator = ExactSums()
         self.denominator = ExactSums() if weighted else None
@@ -84,14 +89,17 @@ class LossTotals:
         if not n:
             return
         self.n += n
-        self.numerator.add(rows.numerator)
+        if self.classes is not None and rows.numerator is rows.loss and rows.weights is None:
+            self.numerator.absorb(loss_by_class(rows, self.classes).pooled())
+        else:
+            self.numerator.add(rows.numerator)
         if self.denominator is not None:
             self.denominator.add(rows.denominator if rows.denominator is not None else np.ones(n))
         self.right.add(rows.weights, rows.hit)
         self.weight.add_rows(n, rows.weights)
 
     def merge(self, other: LossTotals) -> LossTotals:
-        merged = LossTotals(self.weighted, self.sample_weighted)
+        merged = LossTotals(self.weighted, self.sample_weighted, self.classes)
         merged.n = self.n + other.n
         merged.numerator = self.numerator.merge(other.numerator)
         if self.denominator is not None and other.denominator is not None:
