@@ -95,6 +95,7 @@ NON_DEFAULTS: dict[str, tuple[list[str], Any]] = {
     "by": (["--by", "region", "--by", "site"], ("region", "site")),
     "max_slices": (["--max-slices", "20"], 20),
     "worst": (["--worst", "5"], 5),
+    "histograms": (["--histograms"], True),
     "max_ece": (["--max-ece", "0.1"], 0.1),
     "min_d2": (["--min-d2", "0"], 0.0),
     "max_brier": (["--max-brier", "0.6"], 0.6),

@@ -30,7 +30,7 @@ PREDS, LABELS = "sample_data/digits_logits.parquet", "sample_data/digits_labels.
 
 
 def per_sample(**options: object) -> tuple[Summary, dict[str, np.ndarray]]:
-    summary, rows = xentcli.score(PREDS, LABELS, per_sample=True, **options)
+    summary, rows = xentcli.score(PREDS, LABELS, per_sample=True, histograms=True, **options)
     return summary, {name: np.asarray(rows[name], dtype=float) for name in ("loss", "p_true")}
 
 
@@ -101,7 +101,8 @@ def test_any_cut_merged_in_any_order_gives_the_same_counts() -> None:
 
 
 def test_the_json_report_carries_the_histograms_and_reads_them_back() -> None:
-    summary = xentcli.score(PREDS, LABELS)
+    assert "histograms" not in xentcli.score(PREDS, LABELS).to_dict()  # asked for, or none
+    summary = xentcli.score(PREDS, LABELS, histograms=True)
     data = json.loads(json.dumps(summary.to_dict()))
     assert set(data["histograms"]) == {"p_true", "row_loss"}
     assert len(data["histograms"]["p_true"]["edges"]) == P_BINS + 1

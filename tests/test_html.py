@@ -76,7 +76,10 @@ def bar_heights(svg: str, prefix: str) -> list[float]:
 
 def test_the_svg_bars_are_numpys_counts_of_the_per_sample_rows() -> None:
     summary, rows = xentcli.score(
-        str(SAMPLE / "digits_logits.parquet"), str(SAMPLE / "digits_labels.csv"), per_sample=True
+        str(SAMPLE / "digits_logits.parquet"),
+        str(SAMPLE / "digits_labels.csv"),
+        per_sample=True,
+        histograms=True,
     )
     plots = {p.name: p for p in score_plots(summary)}
     heights = np.asarray(bar_heights(render(plots["loss_curve"], "svg").decode(), "p_true_bin"))
@@ -215,7 +218,10 @@ def test_compare_page_paired_and_from_reports(tmp_path: Path) -> None:
     ]
     for side, preds in (("a", base), ("b", new)):
         assert (
-            xent("score", preds, labels, "-o", str(tmp_path / f"{side}.json"), "-q").exit_code == 0
+            xent(
+                "score", preds, labels, "--histograms", "-o", str(tmp_path / f"{side}.json"), "-q"
+            ).exit_code
+            == 0
         )
     result = xent(
         "compare",
@@ -308,11 +314,11 @@ def test_every_figure_text_lies_inside_its_figure(cow: Path, tmp_path: Path) -> 
     """No label drawn outside the canvas (constrained layout), score's and compare's."""
     from xentcli.report.figures import compare_plots
 
-    summary = xentcli.score(str(cow))
+    summary = xentcli.score(str(cow), histograms=True)
     for plot in score_plots(summary):
         text_inside(ET.fromstring(render(plot, "svg").decode()), plot.name)
     base, new = str(SAMPLE / "digits_probs.csv"), str(SAMPLE / "digits_probs_weak.csv")
-    comparison = xentcli.compare(base, new, str(SAMPLE / "digits_labels.csv"))
+    comparison = xentcli.compare(base, new, str(SAMPLE / "digits_labels.csv"), histograms=True)
     plots = compare_plots(comparison)
     assert [p.name for p in plots] == ["per_class_delta", "histograms", "d_histogram"]
     for plot in plots:

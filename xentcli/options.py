@@ -66,6 +66,7 @@ class Options:
     by: tuple[str, ...] = ()
     max_slices: int = 1000
     worst: int | None = None
+    histograms: bool = False
     max_ece: float | None = None
     min_d2: float | None = None
     max_brier: float | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import click
@@ -153,6 +153,8 @@ def compare(
             require_figures(f"--output {spec_path}")
     if plots is not None:
         claim_plots(outputs, plots, plot_format, COMPARE_PLOTS)
+    if plots is not None or log_targets or any(fmt == "html" for _, fmt in reports):
+        options = replace(options, histograms=True)  # what the figures are drawn from
     if not quiet:
         check_stdout("give -q for no summary, and -o FILE for the report")
 

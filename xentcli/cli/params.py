@@ -72,6 +72,7 @@ PANEL_OF: dict[str, str] = {
     "by": "Evaluation",
     "max_slices": "Evaluation",
     "worst": "Evaluation",
+    "histograms": "Evaluation",
     # score's gates, then compare's
     "max_loss": "Gates",
     "min_accuracy": "Gates",
@@ -318,6 +319,11 @@ PARAMS: dict[str, Param] = {
     ),
     "worst": Param(
         "List the K rows of highest loss, ties by lower row.", type=click.INT, metavar="K"
+    ),
+    "histograms": Param(
+        "Count the rows' p_true and losses on fixed bins (the report's histograms); "
+        "implied by -o x.html, --plots and --log, which draw them.",
+        flag=True,
     ),
     # gates, in the order of the report's gates
     "max_loss": Param("Gate: exit 1 when the loss is above X.", type=click.FLOAT, metavar="X"),

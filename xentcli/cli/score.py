@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import click
@@ -100,6 +100,8 @@ def score(
             require_figures(f"--output {spec_path}")
     if plots is not None:
         claim_plots(outputs, plots, plot_format, SCORE_PLOTS)
+    if plots is not None or log_targets or any(fmt == "html" for _, fmt in reports):
+        options = replace(options, histograms=True)  # what the figures are drawn from
     sample_format = None
     if per_sample is not None:
         sample_format = persample.format_for(per_sample)

@@ -16,7 +16,6 @@ from ..summary import Facts, Summary
 from .baseline import Baseline, against_baseline
 from .brier import Brier
 from .calibration import Calibration
-from .histograms import Histograms
 from .perclass import PerClass
 from .rows import Ends, Partial, Rows
 from .totals import Counters, LossTotals
@@ -40,6 +39,7 @@ class Plan:
     by: tuple[str, ...] = ()
     max_slices: int = 1000
     worst: int | None = None
+    histograms: bool = False
 
 
 class Accumulator:
@@ -119,7 +119,6 @@ def _partials(plan: Plan) -> tuple[Partial, ...]:
         ),
         Brier(plan.sample_weighted),
         Calibration(plan.bins, plan.sample_weighted),
-        Histograms(),
     ]
     # The partials of options are imported when asked for: a plain run does not pay for
     # loading them (~8 ms, 1-2% of a 1M-row run).
@@ -145,4 +144,8 @@ def _partials(plan: Plan) -> tuple[Partial, ...]:
         from .worst import Worst
 
         partials.append(Worst(plan.worst))
+    if plan.histograms:  # what the figures are drawn from: asked for by those that draw
+        from .histograms import Histograms
+
+        partials.append(Histograms())
     return tuple(partials)

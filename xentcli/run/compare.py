@@ -41,6 +41,9 @@ from .pipeline import _Run
 REPORT_SNIFF = 4096
 """Bytes read from a path to tell a JSON report from predictions."""
 DEFAULT_CI = 0.95
+IGNORED_BY_REPORTS = ("batch_rows", "histograms")
+"""Options two reports need not refuse: the batch size, and the histograms a figure
+asks for (reports carry theirs, if they were counted)."""
 SIDES = ("BASE", "NEW")
 
 
@@ -153,7 +156,9 @@ def _no_score_options(options: Options | None, kwargs: Mapping[str, Any]) -> Non
     opts = Options.from_kwargs(options, **kwargs)
     default = Options()
     for field in fields(Options):
-        if field.name != "batch_rows" and getattr(opts, field.name) != getattr(default, field.name):
+        if field.name in IGNORED_BY_REPORTS:
+            continue
+        if getattr(opts, field.name) != getattr(default, field.name):
             option = "--" + field.name.replace("_", "-")
             raise UsageError(
                 f"{option} acts on predictions; two reports are compared as they were scored"

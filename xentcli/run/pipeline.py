@@ -292,6 +292,7 @@ class _Run:
                 by=opts.by,
                 max_slices=opts.max_slices,
                 worst=opts.worst,
+                histograms=opts.histograms,
             )
         )
 
