@@ -235,8 +235,13 @@ def test_score_in_mlflow(logged, tmp_path):
     assert run.data.tags["xent.command"] == "score"
     assert run.info.status == "FINISHED"
     names = {a.path for a in client.list_artifacts(run.info.run_id, "xent")}
-    assert names == {"xent/score.json", "xent/report.json"}
-    for name in names:
+    assert names == {"xent/score.json", "xent/report.json", "xent/figures"}
+    figures = {a.path for a in client.list_artifacts(run.info.run_id, "xent/figures")}
+    assert figures == {
+        f"xent/figures/{name}.png"
+        for name in ("loss_curve", "loss_histogram", "reliability", "per_class")
+    }
+    for name in names - {"xent/figures"}:
         local = client.download_artifacts(run.info.run_id, name, str(tmp_path))
         assert Path(local).read_text() == stdout, name
 
