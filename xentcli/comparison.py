@@ -8,11 +8,12 @@ base; in paired mode also the figures of the per-row differences (``PairedFigure
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Literal
 
-from .summary import SCHEMA, GateResult, Summary
+from .summary import SCHEMA, GateResult, SliceSummary, Summary
 
 Mode = Literal["reports", "paired"]
 
@@ -244,44 +245,70 @@ class Comparison:
         return out
 
 
+def compared(
+    mode: Mode,
+    base: Summary,
+    new: Summary,
+    *,
+    paired: PairedFigures | None = None,
+    mismatch: str | None = None,
+    warnings: tuple[str, ...] = (),
+    xent_version: str = "",
+) -> Comparison:
+    """The ``Comparison`` of two summaries (its gates not yet judged)."""
+    figures, per_class, slices = changes(base, new)
+    return Comparison(
+        mode=mode,
+        signature=base.signature,
+        base=base,
+        new=new,
+        figures=figures,
+        per_class=per_class,
+        slices=slices,
+        paired=paired,
+        mismatch=mismatch,
+        warnings=warnings,
+        xent_version=xent_version,
+    )
+
+
 def changes(
     base: Summary, new: Summary
 ) -> tuple[dict[str, Change], tuple[ClassChange, ...], tuple[SliceChange, ...] | None]:
     """Every figure, class and slice of BASE next to NEW's: classes in BASE's order then
     those only NEW has; slices likewise, matched on (column, value)."""
     figures = {name: Change(_figure(base, name), _figure(new, name)) for name in FIGURES}
-    base_classes = {c.name: c for c in base.per_class}
-    new_classes = {c.name: c for c in new.per_class}
     per_class = tuple(
-        ClassChange(
-            name,
-            Change(
-                _present(base_classes.get(name), "mean_loss"),
-                _present(new_classes.get(name), "mean_loss"),
-            ),
-            _present(base_classes.get(name), "n"),
-            _present(new_classes.get(name), "n"),
-        )
-        for name in _union(base_classes, new_classes)
+        ClassChange(name, *_mean_losses(b, n))
+        for name, b, n in _matched(base.per_class, new.per_class, attrgetter("name"))
     )
     slices = None
     if base.slices is not None and new.slices is not None:
-        base_slices = {_slice_key(s.column, s.value): s for s in base.slices}
-        new_slices = {_slice_key(s.column, s.value): s for s in new.slices}
         slices = tuple(
-            SliceChange(
-                key[0],
-                (base_slices.get(key) or new_slices[key]).value,
-                Change(
-                    _present(base_slices.get(key), "mean_loss"),
-                    _present(new_slices.get(key), "mean_loss"),
-                ),
-                _present(base_slices.get(key), "n"),
-                _present(new_slices.get(key), "n"),
-            )
-            for key in _union(base_slices, new_slices)
+            SliceChange(key[0], (b or n).value, *_mean_losses(b, n))
+            for key, b, n in _matched(base.slices, new.slices, _slice_key)
         )
     return figures, per_class, slices
+
+
+def _matched(
+    base: Iterable[Any], new: Iterable[Any], key: Callable[[Any], Any]
+) -> Iterator[tuple[Any, Any, Any]]:
+    """(key, BASE's item or None, NEW's item or None): BASE's keys in order, then those
+    only NEW has."""
+    bases = {key(item): item for item in base}
+    news = {key(item): item for item in new}
+    for k in _union(bases, news):
+        yield k, bases.get(k), news.get(k)
+
+
+def _mean_losses(base: Any, new: Any) -> tuple[Change, int | None, int | None]:
+    """A class's or slice's mean loss in both runs and its rows in each (None: absent)."""
+    return (
+        Change(_present(base, "mean_loss"), _present(new, "mean_loss")),
+        _present(base, "n"),
+        _present(new, "n"),
+    )
 
 
 def _figure(summary: Summary, name: str) -> float | None:
@@ -298,9 +325,9 @@ def _union(first: dict[Any, Any], second: dict[Any, Any]) -> Iterable[Any]:
     yield from (key for key in second if key not in first)
 
 
-def _slice_key(column: str, value: Any) -> tuple[str, str]:
+def _slice_key(item: SliceSummary) -> tuple[str, str]:
     """A slice's identity across two reports: its column and its value as JSON writes
     it, so a run's value and the same value read back from its report match."""
     import json
 
-    return column, json.dumps(value, sort_keys=True, default=str)
+    return item.column, json.dumps(item.value, sort_keys=True, default=str)

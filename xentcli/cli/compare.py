@@ -12,7 +12,15 @@ from ..options import CompareOptions, Options
 from .guard import check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, PanelCommand, options_from, settings
 from .plots import COMPARE_PLOTS, claim_plots, plot_options, require_figures, write_plots
-from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
+from .surfaces import (
+    GATE_PREFIX,
+    annotations_option,
+    chosen_format,
+    claim_reports,
+    output_option,
+    report_gates,
+    summary_options,
+)
 from .trackers import tracker_options
 
 SCORE_GATES = ("max_loss", "min_accuracy", "max_ece", "min_d2", "max_brier", "max_slice_loss")
@@ -21,14 +29,41 @@ COMPARE_SCORE_OPTIONS = tuple(
 )
 """The options of ``score`` that ``compare`` applies to both models: all but its gates
 (``compare`` gates on the change) and the batch size."""
-SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
 REPORT_FORMATS = ("json", "markdown", "csv", "html", "xml")
+GATE_OPTIONS = (  # CompareOptions' gates: (field, metavar, help)
+    ("max_increase", "D", "Gate: exit 1 when NEW's mean loss is above BASE's by more than D."),
+    (
+        "max_rel_increase",
+        "R",
+        "Gate: exit 1 when NEW's mean loss is above BASE's by more than R times BASE's.",
+    ),
+    (
+        "max_accuracy_drop",
+        "D",
+        "Gate: exit 1 when NEW's accuracy is below BASE's by more than D.",
+    ),
+    ("max_class_increase", "D", "Gate: exit 1 when any class's mean loss rose by more than D."),
+    (
+        "alpha",
+        "A",
+        "Paired mode: the loss gates fail only when the rise beyond their threshold "
+        "is significant at level A (one-sided).",
+    ),
+)
 EXAMPLES = """\b
 xent score base_preds.csv labels.csv -q -o base.json
 xent compare base.json new.json --max-increase 0.01
 xent compare base_preds.csv new_preds.csv labels.csv --max-increase 0.01 --alpha 0.05
 xent compare base.json new.json --format markdown >> "$GITHUB_STEP_SUMMARY"
 """
+
+
+def compare_gate_options(command: Any) -> Any:
+    """The options of ``CompareOptions``'s gates, in ``GATE_OPTIONS`` order."""
+    for name, metavar, text in reversed(GATE_OPTIONS):
+        flag = "--" + name.replace("_", "-")
+        command = click.option(flag, name, type=click.FLOAT, metavar=metavar, help=text)(command)
+    return command
 
 
 @click.command(cls=PanelCommand, context_settings=CONTEXT, epilog=EXAMPLES)
@@ -42,49 +77,13 @@ xent compare base.json new.json --format markdown >> "$GITHUB_STEP_SUMMARY"
         "(normal, or --bootstrap). [default: 0.95]",
     },
 )
-@click.option(
-    "--max-increase",
-    type=click.FLOAT,
-    metavar="D",
-    help="Gate: exit 1 when NEW's mean loss is above BASE's by more than D.",
-)
-@click.option(
-    "--max-rel-increase",
-    type=click.FLOAT,
-    metavar="R",
-    help="Gate: exit 1 when NEW's mean loss is above BASE's by more than R times BASE's.",
-)
-@click.option(
-    "--max-accuracy-drop",
-    type=click.FLOAT,
-    metavar="D",
-    help="Gate: exit 1 when NEW's accuracy is below BASE's by more than D.",
-)
-@click.option(
-    "--max-class-increase",
-    type=click.FLOAT,
-    metavar="D",
-    help="Gate: exit 1 when any class's mean loss rose by more than D.",
-)
-@click.option(
-    "--alpha",
-    type=click.FLOAT,
-    metavar="A",
-    help="Paired mode: the loss gates fail only when the rise beyond their threshold "
-    "is significant at level A (one-sided).",
-)
+@compare_gate_options
 @click.option(
     "--allow-mismatch",
     is_flag=True,
     help="Compare reports whose signatures differ (the conventions behind the numbers).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(SUMMARY_FORMATS),
-    help="The comparison on standard output. [default: table]",
-)
-@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
+@summary_options("The comparison")
 @output_option("the comparison", ".json, .md, .csv, .html, .xml for JUnit")
 @annotations_option()
 @tracker_options
@@ -96,12 +95,6 @@ def compare(
     base: str,
     new: str,
     labels: str | None,
-    max_increase: float | None,
-    max_rel_increase: float | None,
-    max_accuracy_drop: float | None,
-    max_class_increase: float | None,
-    alpha: float | None,
-    allow_mismatch: bool,
     fmt: str | None,
     as_json: bool,
     output: tuple[str, ...],
@@ -130,19 +123,10 @@ def compare(
     from ..run.comparegates import failure_line
     from . import trackers
 
-    if as_json and fmt not in (None, "json"):
-        raise UsageError(f"--json contradicts --format {fmt}; give one of them")
-    summary_format = "json" if as_json else fmt or "table"
+    summary_format = chosen_format(fmt, as_json)
+    gates = CompareOptions(**{f.name: collected.pop(f.name) for f in fields(CompareOptions)})
     options = options_from(collected)
     log_targets = trackers.targets(log)
-    gates = CompareOptions(
-        max_increase=max_increase,
-        max_rel_increase=max_rel_increase,
-        max_accuracy_drop=max_accuracy_drop,
-        max_class_increase=max_class_increase,
-        alpha=alpha,
-        allow_mismatch=allow_mismatch,
-    )
     inputs = [p for p in (base, new, labels) if p is not None]
     if inputs.count("-") > 1:
         raise UsageError("only one of BASE, NEW and LABELS can be standard input")

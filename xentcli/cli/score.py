@@ -15,10 +15,17 @@ from ..run.gates import failure_line
 from .guard import STDOUT, check_stdout, guarded, quiet_stdout, to_stdout
 from .params import CONTEXT, PanelCommand, options_from, settings
 from .plots import SCORE_PLOTS, claim_plots, plot_options, require_figures, write_plots
-from .surfaces import GATE_PREFIX, annotations_option, claim_reports, output_option, report_gates
+from .surfaces import (
+    GATE_PREFIX,
+    annotations_option,
+    chosen_format,
+    claim_reports,
+    output_option,
+    report_gates,
+    summary_options,
+)
 from .trackers import tracker_options
 
-SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
 REPORT_FORMATS = ("json", "markdown", "csv", "html", "xml")
 SCORE_OPTIONS = tuple(f.name for f in fields(Options) if f.name != "batch_rows")
 """Every ``Options`` field but the batch size, which only the Python API sets."""
@@ -35,13 +42,7 @@ cat preds.csv | xent score - labels.csv --per-sample - -q | sort -t, -k3 -gr | h
 @click.argument("preds", type=click.Path(allow_dash=True, readable=False))
 @click.argument("labels", required=False, type=click.Path(allow_dash=True, readable=False))
 @settings(SCORE_OPTIONS)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(SUMMARY_FORMATS),
-    help="The summary on standard output. [default: table]",
-)
-@click.option("--json", "as_json", is_flag=True, help="Short for --format json.")
+@summary_options("The summary")
 @output_option("the report", ".json, .md, .csv, .html, .xml for JUnit")
 @annotations_option()
 @click.option(
@@ -86,9 +87,7 @@ def score(
     from ..run.pipeline import score as run_score
     from . import trackers
 
-    if as_json and fmt not in (None, "json"):
-        raise UsageError(f"--json contradicts --format {fmt}; give one of them")
-    summary_format = "json" if as_json else fmt or "table"
+    summary_format = chosen_format(fmt, as_json)
     options = options_from(collected)
     log_targets = trackers.targets(log)
     if preds == "-" and labels == "-":

@@ -1,6 +1,7 @@
-"""What a run leaves for CI besides its exit code: the reports of ``-o`` (repeatable,
-``FORMAT:PATH``), the failed gates' lines and, inside GitHub Actions, their ``::error``
-annotations. Shared by ``score`` and ``compare``."""
+"""What a run leaves besides its exit code: the summary on standard output (``--format``,
+``--json``), the reports of ``-o`` (repeatable, ``FORMAT:PATH``), the failed gates'
+lines and, inside GitHub Actions, their ``::error`` annotations. Shared by ``score`` and
+``compare``."""
 
 from __future__ import annotations
 
@@ -17,6 +18,32 @@ if TYPE_CHECKING:
     from ..io.outputs import OutputSet
 
 GATE_PREFIX = "Gate failed: "
+SUMMARY_FORMATS = ("table", "json", "csv", "markdown")
+
+
+def summary_options(what: str) -> Callable[[Any], Any]:
+    """``--format`` and its short form ``--json``: ``what`` on standard output."""
+
+    def apply(command: Any) -> Any:
+        command = click.option("--json", "as_json", is_flag=True, help="Short for --format json.")(
+            command
+        )
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(SUMMARY_FORMATS),
+            help=f"{what} on standard output. [default: table]",
+        )(command)
+
+    return apply
+
+
+def chosen_format(fmt: str | None, as_json: bool) -> str:
+    """The format of the summary on standard output; ``--json`` with another
+    ``--format`` is a usage error."""
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(f"--json contradicts --format {fmt}; give one of them")
+    return "json" if as_json else fmt or "table"
 
 
 class ReportTarget(click.ParamType):

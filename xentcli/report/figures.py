@@ -224,13 +224,7 @@ def _reliability(summary: Summary) -> Callable[[Figure], None]:
 
 def _per_class(summary: Summary, unit: str) -> Callable[[Figure], None]:
     classes = list(summary.per_class)
-    shown = classes
-    if len(classes) > MAX_BARS:  # the highest mean losses, in class order
-        keep = sorted(
-            range(len(classes)),
-            key=lambda i: -classes[i].mean_loss if not math.isnan(classes[i].mean_loss) else 0,
-        )
-        shown = [classes[i] for i in sorted(keep[:MAX_BARS])]
+    shown = _most(classes, lambda c: c.mean_loss if not math.isnan(c.mean_loss) else 0)
     title = f"Mean loss per class ({unit})"
     if len(shown) < len(classes):
         title += f", the {len(shown)} highest of {len(classes):,}"
@@ -248,6 +242,15 @@ def _per_class(summary: Summary, unit: str) -> Callable[[Figure], None]:
         _fit_height(figure, len(shown))
 
     return draw
+
+
+def _most(classes: list[Any], size: Callable[[Any], float]) -> list[Any]:
+    """Every class, or beyond ``MAX_BARS`` the ``MAX_BARS`` largest by ``size`` (the
+    first on ties), in class order."""
+    if len(classes) <= MAX_BARS:
+        return classes
+    keep = sorted(range(len(classes)), key=lambda i: -size(classes[i]))
+    return [classes[i] for i in sorted(keep[:MAX_BARS])]
 
 
 def _name_bars(bars: Any, prefix: str) -> None:
@@ -295,10 +298,7 @@ def compare_plots(comparison: Comparison) -> list[Plot]:
 
 def _deltas(comparison: Comparison, unit: str) -> Callable[[Figure], None]:
     known = [c for c in comparison.per_class if c.change.delta is not None]
-    shown = known
-    if len(known) > MAX_BARS:  # the largest changes, in class order
-        keep = sorted(range(len(known)), key=lambda i: -abs(known[i].change.delta or 0.0))
-        shown = [known[i] for i in sorted(keep[:MAX_BARS])]
+    shown = _most(known, lambda c: abs(c.change.delta or 0.0))
     title = f"NEW − BASE mean loss per class ({unit})"
     if len(shown) < len(known):
         title += f", the {len(shown)} largest of {len(known):,}"

@@ -24,19 +24,16 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..comparison import Comparison, changes
+from ..comparison import Comparison, compared
 from ..errors import InputError, UsageError, XentError, quoted
-from ..io.source import STDIN, open_source
-from ..io.tableread import frames_in_step
-from ..losses.weights import parse_class_weights
+from ..io.source import STDIN
 from ..metrics.paired import Paired, PairedRows
 from ..metrics.rows import Rows
 from ..options import CompareOptions, Options
 from ..summary import Summary
 from ..version import __version__
-from .align import plan
 from .comparegates import apply_compare_gates
-from .pipeline import _Run
+from .pipeline import _Run, located, open_run
 
 REPORT_SNIFF = 4096
 """Bytes read from a path to tell a JSON report from predictions."""
@@ -215,18 +212,8 @@ def _from_reports(base: Summary, new: Summary, options: CompareOptions) -> Compa
             "(compare the prediction files against LABELS)"
         )
     field, warnings = _mismatch(base, new, options, ("xent",))
-    figures, per_class, slices = changes(base, new)
-    return Comparison(
-        mode="reports",
-        signature=base.signature,
-        base=base,
-        new=new,
-        figures=figures,
-        per_class=per_class,
-        slices=slices,
-        mismatch=field,
-        warnings=tuple(warnings),
-        xent_version=__version__,
+    return compared(
+        "reports", base, new, mismatch=field, warnings=tuple(warnings), xent_version=__version__
     )
 
 
@@ -243,24 +230,11 @@ def _paired(
             "paired mode reads LABELS once for each model, side by side: give LABELS as a "
             "file, not standard input or a pipe"
         )
-    class_weights = (
-        parse_class_weights(options.class_weights) if options.class_weights is not None else None
-    )
     runs: list[_Run] = []
-    sources = []
-    try:
-        for side, preds in enumerate((base, new)):
-            frames_in_step(preds, labels)
-            preds_source = open_source(preds, "preds", options.preds_format, options.no_header)
-            labels_source = (
-                open_source(labels, "labels", options.labels_format, options.no_header)
-                if labels is not None
-                else None
-            )
-            sources += [s for s in (preds_source, labels_source) if s is not None]
-            with scoring(side, preds_source.name):
-                layout = plan(preds_source, labels_source, options)
-            runs.append(_Run(preds_source, labels_source, layout, options, class_weights))
+    for side, preds in enumerate((base, new)):
+        with scoring(side, _shown(preds)):
+            runs.append(open_run(preds, labels, options))
+    with located(*(source for run in runs for source in (run.preds, run.labels))):
         if (
             runs[0].preds.num_rows is not None
             and runs[1].preds.num_rows is not None
@@ -289,21 +263,12 @@ def _paired(
             with scoring(side, run.preds.name):
                 summaries.append(run.finish())
         assert paired is not None  # finish raised if a run had no rows
-    except XentError as error:
-        for source in sources:
-            source.locate(error)
-        raise
     base_summary, new_summary = summaries
     field, warnings = _mismatch(base_summary, new_summary, gates, ("xent", "input"))
-    figures, per_class, slices = changes(base_summary, new_summary)
-    return Comparison(
-        mode="paired",
-        signature=base_summary.signature,
-        base=base_summary,
-        new=new_summary,
-        figures=figures,
-        per_class=per_class,
-        slices=slices,
+    return compared(
+        "paired",
+        base_summary,
+        new_summary,
         paired=paired.finish(np.log(options.log_base_value)),
         mismatch=field,
         warnings=tuple(warnings),
@@ -312,14 +277,24 @@ def _paired(
 
 
 @contextmanager
-def scoring(side: int, preds: str) -> Iterator[None]:
+def scoring(side: int, preds: str | None) -> Iterator[None]:
     """Say which model an error of its run is about (LABELS is read by both)."""
     try:
         yield
     except XentError as error:
-        named = SIDES[side] if error.file == preds else f"{SIDES[side]} ({preds})"
+        same = preds is None or error.file == preds
+        named = SIDES[side] if same else f"{SIDES[side]} ({preds})"
         error.message = f"{named}: {error.message}"
         raise
+
+
+def _shown(data: Any) -> str | None:
+    """The name an input's errors give it: its path as given (standard input as
+    ``<stdin>``); None for an in-memory table."""
+    if not isinstance(data, str | os.PathLike):
+        return None
+    path = os.fspath(data)
+    return "<stdin>" if path == STDIN else path
 
 
 def _names(classes: tuple[str, ...]) -> str:

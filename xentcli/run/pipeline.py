@@ -7,6 +7,7 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -61,23 +62,36 @@ def score(
     ``progress(rows_done, fraction_done)`` is called after every batch (the fraction
     is None when the input's size is unknown, as for standard input).
     """
-    opts = Options.from_kwargs(options, **kwargs)
+    run = open_run(preds, labels, Options.from_kwargs(options, **kwargs))
+    with located(run.preds, run.labels):
+        return run.execute(sink, progress)
+
+
+def open_run(preds: Any, labels: Any, options: Options) -> _Run:
+    """One scoring run: its inputs opened and their columns planned, no row read yet
+    (``score`` executes it; ``xent compare`` streams two of them side by side)."""
     class_weights = (
-        parse_class_weights(opts.class_weights) if opts.class_weights is not None else None
+        parse_class_weights(options.class_weights) if options.class_weights is not None else None
     )
     frames_in_step(preds, labels)
-    preds_source = open_source(preds, "preds", opts.preds_format, opts.no_header)
+    preds_source = open_source(preds, "preds", options.preds_format, options.no_header)
     labels_source = (
-        open_source(labels, "labels", opts.labels_format, opts.no_header)
+        open_source(labels, "labels", options.labels_format, options.no_header)
         if labels is not None
         else None
     )
+    with located(preds_source, labels_source):
+        layout = plan(preds_source, labels_source, options)
+    return _Run(preds_source, labels_source, layout, options, class_weights)
+
+
+@contextmanager
+def located(*sources: Source | None) -> Iterator[None]:
+    """An error about one of ``sources`` gets the line of a text file's row."""
     try:
-        layout = plan(preds_source, labels_source, opts)
-        run = _Run(preds_source, labels_source, layout, opts, class_weights)
-        return run.execute(sink, progress)
-    except XentError as error:  # name the line of a text file's row
-        for source in (preds_source, labels_source):
+        yield
+    except XentError as error:
+        for source in sources:
             if source is not None:
                 source.locate(error)
         raise
