@@ -101,6 +101,9 @@ NON_DEFAULTS: dict[str, tuple[list[str], Any]] = {
     "max_brier": (["--max-brier", "0.6"], 0.6),
     "max_slice_loss": (["--max-slice-loss", "0.9"], 0.9),
     "min_slice_n": (["--min-slice-n", "10"], 10),
+    "jobs": (["--jobs", "3"], 3),
+    "engine": (["--engine", "dask"], "dask"),
+    "scheduler": (["--scheduler", "tcp://127.0.0.1:8786"], "tcp://127.0.0.1:8786"),
 }
 
 

@@ -62,6 +62,7 @@ def test_score_has_every_panel_it_has_options_for() -> None:
         "Gates",
         "Outputs",
         "Trackers",
+        "Engine",
         "General",
         "Examples",
     ]

@@ -27,6 +27,8 @@ FORMATS = ("csv", "tsv", "parquet", "arrow", "jsonl", "npy", "npz")
 REDUCTIONS = ("mean", "sum")
 LOG_BASES = ("e", "2", "10")
 LABEL_TYPES = ("auto", "names", "indices")
+ENGINES = ("local", "dask")
+Engine = Literal["local", "dask"]
 DEFAULT_BATCH_ROWS = 65536
 
 
@@ -73,6 +75,9 @@ class Options:
     max_slice_loss: float | None = None
     min_slice_n: int = 30
     batch_rows: int = DEFAULT_BATCH_ROWS
+    jobs: int | None = None  # None: the machine's cores, at most 8 (run.engine.jobs_for)
+    engine: Engine = "local"
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         _choice("input", self.input, INPUT_KINDS)
@@ -109,6 +114,9 @@ class Options:
         self._check_figures()
         if not isinstance(self.batch_rows, int) or self.batch_rows < 1:
             raise UsageError(f"batch_rows must be a positive integer, got {self.batch_rows!r}")
+        if self.jobs is not None:
+            _positive_int("jobs", self.jobs)
+        _choice("engine", self.engine, ENGINES)
         if isinstance(self.pred_cols, str):
             object.__setattr__(self, "pred_cols", split_list(self.pred_cols))
         if self.classes is not None:

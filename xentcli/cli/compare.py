@@ -23,12 +23,15 @@ from .surfaces import (
 )
 from .trackers import tracker_options
 
+ONE_THREAD = ("batch_rows", "jobs", "engine", "scheduler")
+"""Not compare's: the batch size, and the engines (paired mode reads both models in step
+on one thread)."""
 SCORE_GATES = ("max_loss", "min_accuracy", "max_ece", "min_d2", "max_brier", "max_slice_loss")
 COMPARE_SCORE_OPTIONS = tuple(
-    f.name for f in fields(Options) if f.name not in (*SCORE_GATES, "min_slice_n", "batch_rows")
+    f.name for f in fields(Options) if f.name not in (*SCORE_GATES, "min_slice_n", *ONE_THREAD)
 )
 """The options of ``score`` that ``compare`` applies to both models: all but its gates
-(``compare`` gates on the change) and the batch size."""
+(``compare`` gates on the change) and ``ONE_THREAD``."""
 REPORT_FORMATS = ("json", "markdown", "csv", "html", "xml")
 GATE_OPTIONS = (  # CompareOptions' gates: (field, metavar, help)
     ("max_increase", "D", "Gate: exit 1 when NEW's mean loss is above BASE's by more than D."),

@@ -25,6 +25,7 @@ from ..options import (
     FORMATS,
     INPUT_KINDS,
     LABEL_TYPES,
+    ENGINES,
     LOG_BASES,
     REDUCTIONS,
     TASKS,
@@ -35,7 +36,16 @@ Decorator = Callable[[Any], Any]
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 """The click settings of every command: -h too, help up to 100 columns wide."""
 
-PANELS = ("Inputs", "Conventions", "Evaluation", "Gates", "Outputs", "Trackers", "General")
+PANELS = (
+    "Inputs",
+    "Conventions",
+    "Evaluation",
+    "Gates",
+    "Outputs",
+    "Trackers",
+    "Engine",
+    "General",
+)
 """The sections of a command's ``--help``, in order; a command shows those it has."""
 PANEL_OF: dict[str, str] = {
     # which rows and columns, and how the files are read
@@ -98,6 +108,10 @@ PANEL_OF: dict[str, str] = {
     # where the run is logged
     "log": "Trackers",
     "log_timeout": "Trackers",
+    # where the work runs
+    "jobs": "Engine",
+    "engine": "Engine",
+    "scheduler": "Engine",
     # the rest
     "debug": "General",
 }
@@ -355,6 +369,23 @@ PARAMS: dict[str, Param] = {
         type=click.INT,
         metavar="N",
         show_default=True,
+    ),
+    # where the work runs
+    "jobs": Param(
+        "Score the batches on N threads; every figure is the same as with 1. "
+        "[default: the machine's cores, at most 8]",
+        type=click.IntRange(min=1),
+        metavar="N",
+    ),
+    "engine": Param(
+        "Where to run: local threads, or a Dask cluster (pip install 'xentcli[dask]').",
+        type=click.Choice(ENGINES),
+        show_default=True,
+    ),
+    "scheduler": Param(
+        "The Dask scheduler's address (tcp://host:8786) or scheduler file, for "
+        "--engine dask. [default: DASK_SCHEDULER_ADDRESS, else a local cluster]",
+        metavar="ADDRESS",
     ),
 }
 

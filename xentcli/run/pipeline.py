@@ -6,8 +6,10 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,15 +28,17 @@ from ..metrics.rows import Ends, Rows
 from ..options import Options
 from ..summary import Facts, SampleRows, SampleSink, Summary
 from ..version import __version__
-from .align import Aligner, Layout, plan
+from .align import Aligner, Batch, Layout, plan
 from .decisions import (
     Decisions,
     class_aliases,
     decide_labels,
     decide_problem,
     encode_labels,
+    labels_settled,
     with_labels_seen,
 )
+from .engine import in_order, jobs_for, threads
 from .firstrows import first_rows_together
 from .gates import apply_gates
 from .infer import DECISION_ROWS
@@ -46,6 +50,41 @@ BATCH_BYTES = 32 << 20  # a batch's block of scores: 65536 rows of 64 classes, 4
 
 
 Progress = Callable[[int, "float | None"], None]
+
+
+@dataclass
+class Counts:
+    """The rows a run (or a piece of it) left out and noticed beside its partials: for
+    messages and warnings; ``left_out`` holds the rows left out (dropped, ignored) that
+    the partials have not counted yet."""
+
+    dropped: int = 0
+    ignored: int = 0
+    left_out: tuple[int, int] = (0, 0)
+    weight_total: float = 0.0  # only whether it is > 0 is read: order does not matter
+    unnormalized: int = 0
+
+    def left_out_dropped(self, count: int) -> None:
+        self.dropped += count
+        self.left_out = (self.left_out[0] + count, self.left_out[1])
+
+    def left_out_ignored(self, count: int) -> None:
+        self.ignored += count
+        self.left_out = (self.left_out[0], self.left_out[1] + count)
+
+    def take_left_out(self) -> tuple[int, int]:
+        """The rows left out since the last batch reached the partials; now counted."""
+        taken, self.left_out = self.left_out, (0, 0)
+        return taken
+
+    def plus(self, other: Counts) -> Counts:
+        return Counts(
+            self.dropped + other.dropped,
+            self.ignored + other.ignored,
+            (self.left_out[0] + other.left_out[0], self.left_out[1] + other.left_out[1]),
+            self.weight_total + other.weight_total,
+            self.unnormalized + other.unnormalized,
+        )
 
 
 def score(
@@ -138,16 +177,86 @@ class _Run:
         self.accumulator: Accumulator | None = None
         self.weight_vector: npt.NDArray[np.float64] | None = None
         self.scale = np.log(options.log_base_value)
-        self.dropped = 0  # rows left out so far, for messages; the partials count them too
-        self.ignored = 0
-        self.left_out = (0, 0)  # dropped, ignored since the last batch reached the partials
-        self.sample_weight_total = 0.0
-        self.unnormalized = 0
+        self.counts = Counts()
+        self.samples: list[SampleRows] | None = None  # a piece's per-sample rows, held
 
     def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
-        for _ in self.stream(sink, progress):
-            pass
+        """Read, check and score every batch (on ``--jobs`` threads), then ``finish``."""
+        jobs = jobs_for(self.options.jobs)
+        if jobs == 1:
+            for _ in self.stream(sink, progress):
+                pass
+        else:
+            self._on_threads(jobs, sink, progress)
         return self.finish()
+
+    def _on_threads(self, jobs: int, sink: SampleSink | None, progress: Progress | None) -> None:
+        """The batches scored on ``jobs`` threads: one at a time until the decisions are
+        settled (the first rows decide, and a few layouts learn a class name later),
+        then each batch on its own partials, merged in input order. Every sum is exact,
+        so the ``Summary`` is the one of a single thread to the last bit; the batches
+        are read, aligned and written (``--per-sample``) in order by this thread."""
+        self.aligner = Aligner(
+            self.preds, self.labels, self.layout, self.batch_rows(), self.options.classes
+        )
+        batches = first_rows_together(self.aligner)
+        for batch in batches:
+            self._one(batch, sink, progress)
+            if self._settled():
+                break
+        with threads(jobs) as pool:
+            collect = sink is not None
+            for batch, piece in in_order(pool, lambda b: self._piece(b, collect), batches, jobs):
+                self._absorb(piece, sink)
+                if progress is not None:
+                    done = batch.offset + len(batch)
+                    progress(done, self.preds.fraction_done(done))
+
+    def _one(self, batch: Batch, sink: SampleSink | None, progress: Progress | None) -> Rows | None:
+        """One batch read, checked, scored and added to the partials, on this thread."""
+        prepared = self.prepare(Work.of(batch))
+        rows = self._add(*prepared, sink) if prepared is not None else None
+        if progress is not None:
+            done = batch.offset + len(batch)
+            progress(done, self.preds.fraction_done(done))
+        return rows
+
+    def _settled(self) -> bool:
+        """Whether no later row can change the decisions: then batches may be scored
+        apart, each against the same decisions."""
+        if self.decisions is None:
+            return False
+        if self.layout.label_cols is None and not labels_settled(self.decisions):
+            return False
+        self._class_weights()  # made once, before the threads share them
+        return True
+
+    def _piece(self, batch: Batch, collect: bool) -> _Run:
+        """One batch scored on partials of its own (on a worker thread): a copy of this
+        run that shares its settled decisions and keeps its own counts and rows."""
+        assert self.accumulator is not None
+        piece = copy.copy(self)
+        piece.accumulator = Accumulator(self.accumulator.plan)
+        piece.counts = Counts()
+        piece.samples = [] if collect else None
+        prepared = piece.prepare(Work.of(batch))
+        if prepared is not None:
+            piece._add(*prepared, piece if collect else None)
+        return piece
+
+    def write(self, rows: SampleRows) -> None:
+        """A piece keeps its per-sample rows until they are written in input order."""
+        assert self.samples is not None
+        self.samples.append(rows)
+
+    def _absorb(self, piece: _Run, sink: SampleSink | None) -> None:
+        """A piece's partials, counts and per-sample rows into the run's, in input order."""
+        assert self.accumulator is not None and piece.accumulator is not None
+        self.accumulator = self.accumulator.merge(piece.accumulator)
+        self.counts = self.counts.plus(piece.counts)
+        if sink is not None and piece.samples:
+            for rows in piece.samples:
+                sink.write(rows)
 
     def stream(self, sink: SampleSink | None, progress: Progress | None = None) -> Iterator[Rows]:
         """Read, check and score the input batch by batch, adding each to the partials;
@@ -156,12 +265,9 @@ class _Run:
             self.preds, self.labels, self.layout, self.batch_rows(), self.options.classes
         )
         for batch in first_rows_together(self.aligner):
-            prepared = self.prepare(Work.of(batch))
-            if prepared is not None:
-                yield self._add(*prepared, sink)
-            if progress is not None:
-                done = batch.offset + len(batch)
-                progress(done, self.preds.fraction_done(done))
+            rows = self._one(batch, sink, progress)
+            if rows is not None:
+                yield rows
 
     def finish(self) -> Summary:
         """The ``Summary`` of every batch ``stream`` read, its gates judged."""
@@ -169,7 +275,7 @@ class _Run:
         if acc is None or acc.n == 0:
             raise InputError(self.nothing_left(), file=self.preds.name)
         acc.add(self._rows_left_out())
-        if self.layout.weight_col is not None and not self.sample_weight_total > 0:
+        if self.layout.weight_col is not None and not self.counts.weight_total > 0:
             raise ValidationError(
                 "the weights of the rows scored sum to 0; a weighted mean needs a positive total",
                 file=self.preds.name if self.layout.weight_in_preds else self.label_file,
@@ -185,9 +291,10 @@ class _Run:
         return apply_gates(summary, self.options)
 
     def nothing_left(self) -> str:
-        if self.dropped or self.ignored:
+        if self.counts.dropped or self.counts.ignored:
             return (
-                f"no rows left to score ({self.dropped} dropped as invalid, {self.ignored} ignored)"
+                f"no rows left to score ({self.counts.dropped} dropped as invalid, "
+                f"{self.counts.ignored} ignored)"
             )
         return "no rows to score (the file has a header but no data rows)"
 
@@ -238,8 +345,8 @@ class _Run:
                 layout.weight_col,
                 work.label_rows if not layout.weight_in_preds else work.rows,
             )
-            self.sample_weight_total += float(work.weights.sum())
-        self.unnormalized += checked.unnormalized
+            self.counts.weight_total += float(work.weights.sum())
+        self.counts.unnormalized += checked.unnormalized
         return work, checked
 
     def _filter(self, work: Work) -> Work:
@@ -251,8 +358,7 @@ class _Run:
             ignored = ignored_rows(work.labels, opts.ignore_label)
             if ignored.any():
                 count = int(ignored.sum())
-                self.ignored += count
-                self.left_out = (self.left_out[0], self.left_out[1] + count)
+                self.counts.left_out_ignored(count)
                 work = work.without(ignored)
         bad = check_finite(work.scores, layout.pred_cols, self.preds.name, work.rows, drop)
         if bad is not None:
@@ -312,8 +418,7 @@ class _Run:
 
     def _drop(self, work: Work, bad: npt.NDArray[np.bool_]) -> Work:
         count = int(np.count_nonzero(bad))
-        self.dropped += count
-        self.left_out = (self.left_out[0] + count, self.left_out[1])
+        self.counts.left_out_dropped(count)
         return work.without(bad)
 
     def _labels(self, work: Work) -> Work:
@@ -386,8 +491,7 @@ class _Run:
                 assert work.targets is not None
                 classes = np.argmax(work.targets, axis=1)
             hit = losses.pred == classes
-        dropped, ignored = self.left_out
-        self.left_out = (0, 0)
+        dropped, ignored = self.counts.take_left_out()
         texts = (None, None)
         if multilabel and self.options.worst is not None:
             texts = self._label_texts(work, result)
@@ -435,8 +539,7 @@ class _Run:
         none = np.zeros(0)
         index = np.zeros(0, dtype=np.int64)
         flags = np.zeros(0, dtype=bool)
-        dropped, ignored = self.left_out
-        self.left_out = (0, 0)
+        dropped, ignored = self.counts.take_left_out()
         return Rows(
             none,
             none,
@@ -603,15 +706,15 @@ class _Run:
                 f" whose {'exp' if self.decisions.input == 'logprobs' else 'probabilities'} "
                 f"did not sum to 1"
             )
-        if self.unnormalized:
+        if self.counts.unnormalized:
             notes.append(
-                f"{self.unnormalized} row{'s' if self.unnormalized > 1 else ''} of "
+                f"{self.counts.unnormalized} row{'s' if self.counts.unnormalized > 1 else ''} of "
                 "probabilities do not sum to 1 and were not renormalised (as scikit-learn)"
             )
-        if self.dropped:
+        dropped = self.counts.dropped
+        if dropped:
             notes.append(
-                f"dropped {self.dropped} invalid row{'s' if self.dropped > 1 else ''} "
-                "(--drop-invalid)"
+                f"dropped {dropped} invalid row{'s' if dropped > 1 else ''} (--drop-invalid)"
             )
         if unmatched:
             assert self.labels is not None

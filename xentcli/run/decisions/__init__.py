@@ -29,6 +29,7 @@ from .problem import (
     decide,
     decide_labels,
     decide_problem,
+    labels_settled,
     with_labels_seen,
 )
 from .record import Decisions, FirstRows
@@ -43,5 +44,6 @@ __all__ = [
     "decide_labels",
     "decide_problem",
     "encode_labels",
+    "labels_settled",
     "with_labels_seen",
 ]

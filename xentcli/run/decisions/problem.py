@@ -104,6 +104,20 @@ def _present_rows(raw: pa.Array, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.
     return rows[mask(raw.is_valid())] if raw.null_count else rows
 
 
+def labels_settled(decisions: Decisions) -> bool:
+    """Whether no later label can change ``decisions``: the labels' kind is known (some
+    label was present) and, for a binary problem of class names, both names are
+    (``with_labels_seen`` learns the second from the first row that shows it)."""
+    if decisions.label_mode is None:
+        return False
+    return not (
+        decisions.label_mode == "names"
+        and decisions.task == "binary"
+        and decisions.negative is None
+        and decisions.positive is not None
+    )
+
+
 def with_labels_seen(decisions: Decisions, raw: pa.Array) -> Decisions:
     """``decisions`` completed by a batch's labels: a binary problem of class names whose
     first rows showed only the positive class learns the other name from the first row
