@@ -22,10 +22,10 @@ import click
 
 from ..options import (
     COMPATS,
+    ENGINES,
     FORMATS,
     INPUT_KINDS,
     LABEL_TYPES,
-    ENGINES,
     LOG_BASES,
     REDUCTIONS,
     TASKS,

@@ -54,21 +54,25 @@ def in_order(
     """
     pending: deque[tuple[T, Future[R]]] = deque()
     ahead = 2 * jobs
+    stream = iter(items)
     try:
-        try:
-            for item in items:
-                pending.append((item, pool.submit(work, item)))
-                if len(pending) >= ahead:
-                    item, future = pending.popleft()
-                    yield item, future.result()
-        except Exception:
-            while pending:  # the pieces before the failure first, as one thread meets them
-                item, future = pending.popleft()
-                yield item, future.result()
-            raise
+        while True:
+            try:
+                item = next(stream)
+            except StopIteration:
+                break
+            except Exception:
+                while pending:  # the pieces before the failure first, as one thread meets them
+                    done, future = pending.popleft()
+                    yield done, future.result()
+                raise
+            pending.append((item, pool.submit(work, item)))
+            if len(pending) >= ahead:
+                done, future = pending.popleft()
+                yield done, future.result()
         while pending:
-            item, future = pending.popleft()
-            yield item, future.result()
+            done, future = pending.popleft()
+            yield done, future.result()
     finally:
         for _, future in pending:
             future.cancel()
