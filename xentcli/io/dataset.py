@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from ..errors import InputError
 from .arrays import from_numpy, strings
 from .detect import PARQUET_EXTENSIONS, PARQUET_MAGIC, extension
-from .parquetread import PARQUET_BUFFER_BYTES, read_batch_rows
+from .parquetread import PARQUET_BUFFER_BYTES, read_batch_rows, row_groups, rows_of
 from .sourcebase import Source, arrow_message, cast_batch, make_source
 
 
@@ -200,36 +200,55 @@ def _open_parts(name: str, paths: list[str], root: str) -> Source:
             paths[i], metadata=metas[i], pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES
         )
 
+    def part(
+        i: int, at: int, batch: pa.RecordBatch, columns: Sequence[str], stored: list[str]
+    ) -> pa.RecordBatch:
+        """A batch of file ``i`` (its first row the file's row ``at``) with its
+        directories' columns, checked against the file's own copy of them."""
+        arrays = dict(zip(stored, batch.columns[: len(stored)], strict=True))
+        for key, values in in_files.items():
+            if key in arrays:
+                _agrees(arrays[key], values[i], key, paths[i], at)
+        for key in columns:
+            if key in partitions:
+                arrays[key] = _repeated(partitions[key][i], kinds[key], batch.num_rows)
+        return pa.RecordBatch.from_arrays([arrays[c] for c in columns], names=list(columns))
+
     def opener(
         columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
         stored = [c for c in columns if c not in partitions]
-        done = dict.fromkeys(paths, 0)  # rows read from each file
         read = stored or [schema.names[0]]  # a partition column alone: rows from a column
         size = read_batch_rows(batch_rows, read)
         for i, path in enumerate(paths):
+            at = 0  # rows read from this file
             try:
                 for batch in handle(i).iter_batches(batch_size=size, columns=read):
-                    arrays = dict(zip(stored, batch.columns[: len(stored)], strict=True))
-                    for key, values in in_files.items():
-                        if key in arrays:
-                            _agrees(arrays[key], values[i], key, path, done[path])
-                    done[path] += batch.num_rows
-                    for key in columns:
-                        if key in partitions:
-                            arrays[key] = _repeated(partitions[key][i], kinds[key], batch.num_rows)
                     # the same schema for every part: they may differ in nullability
-                    yield cast_batch(
-                        pa.RecordBatch.from_arrays(
-                            [arrays[c] for c in columns], names=list(columns)
-                        ),
-                        types,
-                        path,
-                    )
+                    yield cast_batch(part(i, at, batch, columns, stored), types, path)
+                    at += batch.num_rows
             except (OSError, pa.ArrowException) as exc:
                 raise InputError(
                     f"cannot read as Parquet: {arrow_message(exc)}", file=path
                 ) from None
+
+    def ranged(
+        columns: Sequence[str],
+        types: dict[str, pa.DataType],
+        batch_rows: int,
+        rows: tuple[int, int],
+    ) -> Iterator[pa.RecordBatch]:
+        stored = [c for c in columns if c not in partitions]
+        read = stored or [schema.names[0]]
+        size = read_batch_rows(batch_rows, read)
+        i = 0
+        try:
+            for i, at, batch in rows_of(parts, rows, handle, read, size):
+                yield cast_batch(part(i, at, batch, columns, stored), types, paths[i])
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(
+                f"cannot read as Parquet: {arrow_message(exc)}", file=paths[i]
+            ) from None
 
     def first_rows(columns: Sequence[str]) -> pa.RecordBatch | None:
         for i, path in enumerate(paths):
@@ -244,8 +263,10 @@ def _open_parts(name: str, paths: list[str], root: str) -> Source:
         return None
 
     num_rows = sum(m.num_rows for m in metas)
+    parts = tuple(row_groups(m) for m in metas)
     source = make_source(name, "parquet", schema, num_rows, opener, first_rows)
     source.partition_columns = partition_columns
+    source.parts, source._ranged = parts, ranged
     return source
 
 

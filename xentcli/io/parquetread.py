@@ -7,7 +7,7 @@ batches large enough that the cost paid per column per batch stays small;
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -28,6 +28,46 @@ def read_batch_rows(batch_rows: int, columns: Sequence[str]) -> int:
     if len(columns) <= MANY_COLUMNS:
         return batch_rows
     return max(batch_rows, PARQUET_MIN_BATCH_ROWS)
+
+
+def row_groups(meta: pq.FileMetaData) -> tuple[int, ...]:
+    """The row counts of a file's row groups, in order."""
+    return tuple(meta.row_group(i).num_rows for i in range(meta.num_row_groups))
+
+
+def rows_of(
+    parts: Sequence[tuple[int, ...]],
+    rows: tuple[int, int],
+    open_file: Callable[[int], pq.ParquetFile],
+    columns: Sequence[str],
+    batch_size: int,
+) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """The rows ``[start, stop)`` of files whose row groups hold ``parts`` rows, as
+    (file index, the file's row of the batch's first row, batch): only the row groups
+    they overlap are read, and the batches cut to the range."""
+    start, stop = rows
+    first = 0  # the global row of the current group's first row
+    for i, groups in enumerate(parts):
+        in_file = 0  # the file's row of the current group's first row
+        for g, count in enumerate(groups):
+            lo, hi = max(start - first, 0), min(stop - first, count)
+            first += count
+            in_file += count
+            if lo >= hi:
+                continue
+            at = 0  # the row within the group of the batch's first row
+            for batch in open_file(i).iter_batches(
+                batch_size=batch_size, row_groups=[g], columns=list(columns)
+            ):
+                skip = max(lo - at, 0)
+                cut = batch.slice(skip, max(min(hi - at, batch.num_rows) - skip, 0))
+                if cut.num_rows:
+                    yield i, in_file - count + at + skip, cut
+                at += batch.num_rows
+                if at >= hi:
+                    break
+        if first >= stop:
+            return
 
 
 def open_parquet(where: str | pa.BufferReader, name: str) -> Source:
@@ -57,4 +97,20 @@ def open_parquet(where: str | pa.BufferReader, name: str) -> Source:
             raise InputError(f"cannot read as Parquet: {arrow_message(exc)}", file=name) from None
         return None
 
-    return make_source(name, "parquet", schema, num_rows, opener, first_rows)
+    def ranged(
+        columns: Sequence[str],
+        types: dict[str, pa.DataType],
+        batch_rows: int,
+        rows: tuple[int, int],
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            size = read_batch_rows(batch_rows, columns)
+            for _, _, batch in rows_of(parts, rows, lambda _: handle, columns, size):
+                yield cast_batch(batch, types, name)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot read as Parquet: {arrow_message(exc)}", file=name) from None
+
+    parts = (row_groups(handle.metadata),)
+    source = make_source(name, "parquet", schema, num_rows, opener, first_rows)
+    source.parts, source._ranged = parts, ranged
+    return source

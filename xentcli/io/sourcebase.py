@@ -23,6 +23,9 @@ from ..errors import InputError, XentError
 from .listcols import ListColumn, element_schema, list_columns, list_elements
 
 BatchOpener = Callable[[Sequence[str], dict[str, pa.DataType], int], Iterator[pa.RecordBatch]]
+RangedOpener = Callable[
+    [Sequence[str], dict[str, pa.DataType], int, tuple[int, int]], Iterator[pa.RecordBatch]
+]
 FirstRows = Callable[[Sequence[str]], "pa.RecordBatch | None"]
 
 
@@ -39,7 +42,9 @@ class Source:
     not names the file's writer chose, so they are no evidence of a class.
     ``partition_columns`` are the columns a hive-partitioned dataset takes from its
     directory names (``fold=0/``): its rows come directory by directory, not in the
-    order they were written.
+    order they were written. ``parts``, for Parquet, holds each file's row groups'
+    row counts: an engine cuts the input into pieces of whole row groups, and each
+    piece streams its rows alone (``batches(..., rows=(start, stop))``).
     """
 
     name: str
@@ -54,6 +59,8 @@ class Source:
     _raw_types: dict[str, pa.DataType] = field(default_factory=dict, repr=False)
     generated_names: bool = False
     partition_columns: tuple[str, ...] = ()
+    parts: tuple[tuple[int, ...], ...] | None = None
+    _ranged: RangedOpener | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         fields = []
@@ -92,19 +99,30 @@ class Source:
         return None
 
     def batches(
-        self, columns: Sequence[str], types: dict[str, pa.DataType], batch_rows: int
+        self,
+        columns: Sequence[str],
+        types: dict[str, pa.DataType],
+        batch_rows: int,
+        rows: tuple[int, int] | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """Stream ``columns`` in batches of at most ``batch_rows`` rows."""
+        """Stream ``columns`` in batches of at most ``batch_rows`` rows: all of them, or
+        the rows ``[start, stop)`` (inputs with ``parts`` only)."""
         wanted = set(columns)
         owners = {n: c for c in self._lists.values() for n in c.names if n in wanted}
         real = list(dict.fromkeys(owners[c].name if c in owners else c for c in columns))
-        row = 0
+        row = 0 if rows is None else rows[0]
         # a column read in another type than presented gets the type asked for after
         # it is presented (pyarrow cannot cast a string_view dictionary to a number)
         later = {c: t for c, t in types.items() if c in self._raw_types}
         now = {c: t for c, t in types.items() if c not in later}
+        if rows is None:
+            stream = self._opener(real, now, batch_rows)
+        else:
+            if self._ranged is None:
+                raise InputError("cannot read a range of rows of this input", file=self.name)
+            stream = self._ranged(real, now, batch_rows, rows)
         try:
-            for batch in self._opener(real, now, batch_rows):
+            for batch in stream:
                 if self._raw_types:
                     batch = cast_batch(self._presented(batch), later, self.name)
                 if owners:

@@ -7,7 +7,7 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +50,35 @@ BATCH_BYTES = 32 << 20  # a batch's block of scores: 65536 rows of 64 classes, 4
 
 
 Progress = Callable[[int, "float | None"], None]
+
+
+@dataclass
+class HeldRows(list[SampleRows]):
+    """Per-sample rows held until they are written in input order."""
+
+    def write(self, rows: SampleRows) -> None:
+        self.append(rows)
+
+
+@dataclass
+class Piece:
+    """What scoring a piece of the input gives back, to be merged in input order: its
+    partials, its counts and, for ``--per-sample``, its rows."""
+
+    accumulator: Accumulator
+    counts: Counts
+    samples: list[SampleRows] | None = None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The decisions and what follows from them, made once on the first rows and
+    shipped to every piece: no piece decides anything again."""
+
+    decisions: Decisions
+    rules: Rules
+    plan: Plan
+    weight_vector: npt.NDArray[np.float64] | None
 
 
 @dataclass
@@ -178,7 +207,6 @@ class _Run:
         self.weight_vector: npt.NDArray[np.float64] | None = None
         self.scale = np.log(options.log_base_value)
         self.counts = Counts()
-        self.samples: list[SampleRows] | None = None  # a piece's per-sample rows, held
 
     def execute(self, sink: SampleSink | None, progress: Progress | None = None) -> Summary:
         """Read, check and score every batch (on ``--jobs`` threads), then ``finish``."""
@@ -206,8 +234,10 @@ class _Run:
                 break
         with threads(jobs) as pool:
             collect = sink is not None
-            for batch, piece in in_order(pool, lambda b: self._piece(b, collect), batches, jobs):
-                self._absorb(piece, sink)
+            for batch, piece in in_order(
+                pool, lambda b: self.piece_of([b], collect), batches, jobs
+            ):
+                self.absorb(piece, sink)
                 if progress is not None:
                     done = batch.offset + len(batch)
                     progress(done, self.preds.fraction_done(done))
@@ -231,32 +261,53 @@ class _Run:
         self._class_weights()  # made once, before the threads share them
         return True
 
-    def _piece(self, batch: Batch, collect: bool) -> _Run:
-        """One batch scored on partials of its own (on a worker thread): a copy of this
-        run that shares its settled decisions and keeps its own counts and rows."""
+    def piece_of(self, batches: Iterable[Batch], collect: bool = False) -> Piece:
+        """``batches`` scored on partials of their own (on a thread, or a Dask worker),
+        by a copy of this run that shares its settled decisions; ``collect`` holds
+        their per-sample rows until they are written in input order."""
         assert self.accumulator is not None
         piece = copy.copy(self)
         piece.accumulator = Accumulator(self.accumulator.plan)
         piece.counts = Counts()
-        piece.samples = [] if collect else None
-        prepared = piece.prepare(Work.of(batch))
-        if prepared is not None:
-            piece._add(*prepared, piece if collect else None)
-        return piece
+        held = HeldRows() if collect else None
+        for batch in batches:
+            prepared = piece.prepare(Work.of(batch))
+            if prepared is not None:
+                piece._add(*prepared, held)
+        return Piece(piece.accumulator, piece.counts, held)
 
-    def write(self, rows: SampleRows) -> None:
-        """A piece keeps its per-sample rows until they are written in input order."""
-        assert self.samples is not None
-        self.samples.append(rows)
-
-    def _absorb(self, piece: _Run, sink: SampleSink | None) -> None:
+    def absorb(self, piece: Piece, sink: SampleSink | None) -> None:
         """A piece's partials, counts and per-sample rows into the run's, in input order."""
-        assert self.accumulator is not None and piece.accumulator is not None
+        assert self.accumulator is not None
         self.accumulator = self.accumulator.merge(piece.accumulator)
         self.counts = self.counts.plus(piece.counts)
         if sink is not None and piece.samples:
             for rows in piece.samples:
                 sink.write(rows)
+
+    def settle(self) -> Settled:
+        """The decisions, made on the first rows exactly as ``score`` makes them and read
+        on until no later row can change them; no row is scored (the pieces score every
+        row). For an engine whose pieces run elsewhere."""
+        self.aligner = Aligner(
+            self.preds, self.labels, self.layout, self.batch_rows(), self.options.classes
+        )
+        for batch in first_rows_together(self.aligner):
+            self.prepare(Work.of(batch))
+            if self._settled():
+                break
+        if self.decisions is None or self.accumulator is None:
+            raise InputError(self.nothing_left(), file=self.preds.name)
+        self._class_weights()
+        self.counts = Counts()
+        assert self.rules is not None
+        return Settled(self.decisions, self.rules, self.accumulator.plan, self.weight_vector)
+
+    def adopt(self, settled: Settled) -> None:
+        """Take the decisions ``settle`` made (on a worker, for a piece of the input)."""
+        self.decisions, self.rules = settled.decisions, settled.rules
+        self.accumulator = Accumulator(settled.plan)
+        self.weight_vector = settled.weight_vector
 
     def stream(self, sink: SampleSink | None, progress: Progress | None = None) -> Iterator[Rows]:
         """Read, check and score the input batch by batch, adding each to the partials;
@@ -269,8 +320,9 @@ class _Run:
             if rows is not None:
                 yield rows
 
-    def finish(self) -> Summary:
-        """The ``Summary`` of every batch ``stream`` read, its gates judged."""
+    def finish(self, unmatched: int | None = None) -> Summary:
+        """The ``Summary`` of every batch ``stream`` read, its gates judged (pieces
+        scored elsewhere say ``unmatched``: 0 when LABELS pair by position)."""
         acc = self.accumulator
         if acc is None or acc.n == 0:
             raise InputError(self.nothing_left(), file=self.preds.name)
@@ -287,7 +339,9 @@ class _Run:
                 "weights); a weighted mean needs a positive total"
             )
         assert self.aligner is not None
-        summary = acc.finish(self._facts(self.aligner.unmatched_labels), self._ends(), __version__)
+        if self.aligner.unmatched_labels is not None:
+            unmatched = self.aligner.unmatched_labels
+        summary = acc.finish(self._facts(unmatched), self._ends(), __version__)
         return apply_gates(summary, self.options)
 
     def nothing_left(self) -> str:

@@ -24,13 +24,17 @@ from .position import RowTaker, length_error
 
 @dataclass
 class Aligner:
-    """Stream aligned batches; afterwards ``unmatched_labels`` counts labels no row used."""
+    """Stream aligned batches; afterwards ``unmatched_labels`` counts labels no row used.
+
+    ``rows`` limits the stream to the rows ``[start, stop)`` of both inputs, numbered as
+    in the whole input (an engine's piece; rows paired by position)."""
 
     preds: Source
     labels: Source | None
     layout: Layout
     batch_rows: int
     classes: Sequence[str] | None = None  # --classes: the class of each label index
+    rows: tuple[int, int] | None = None
     unmatched_labels: int | None = field(default=None, init=False)
 
     def __iter__(self) -> Iterator[Batch]:
@@ -55,7 +59,7 @@ class Aligner:
             if extra is not None and extra not in columns:
                 columns.append(extra)
         types = read_types(self.preds, layout, as_labels=False)
-        return self.preds.batches(columns, types, self.batch_rows)
+        return self.preds.batches(columns, types, self.batch_rows, self.rows)
 
     def _ids(self, batch: pa.RecordBatch, offset: int = 0) -> pa.Array | None:
         """The batch's keys: its id column, or the keys of pandas' RangeIndex as text."""
@@ -174,7 +178,7 @@ class Aligner:
         return mine, theirs
 
     def _own_labels(self) -> Iterator[Batch]:
-        offset = 0
+        offset = self._first_row
         for batch in self._pred_batches():
             yield self._batch(offset, batch, batch)
             offset += batch.num_rows
@@ -189,7 +193,7 @@ class Aligner:
         columns.extend(k for k in layout.shared_keys if k not in columns)
         columns.extend(c for c in layout.by_read_from(preds=False) if c not in columns)
         types = read_types(labels, layout, as_labels=True)
-        return labels.batches(columns, types, self.batch_rows)
+        return labels.batches(columns, types, self.batch_rows, self.rows)
 
     def _by_position(self, labels: Source) -> Iterator[Batch]:
         if (
@@ -199,7 +203,7 @@ class Aligner:
         ):
             raise length_error(self.preds, self.preds.num_rows, labels.num_rows, labels)
         taker = RowTaker(self._label_batches(labels))
-        offset = 0
+        offset = self._first_row
         preds_iter = self._pred_batches()
         for batch in preds_iter:
             label_part = taker.take(batch.num_rows)
@@ -212,6 +216,10 @@ class Aligner:
         if rest:
             raise length_error(self.preds, offset, offset + rest, labels)
         self.unmatched_labels = 0
+
+    @property
+    def _first_row(self) -> int:
+        return 0 if self.rows is None else self.rows[0]
 
     def _by_key(self, labels: Source) -> Iterator[Batch]:
         join = KeyJoin(self._label_batches(labels), self.layout, self.preds.name, labels.name)
