@@ -130,7 +130,12 @@ def score(
     ``progress(rows_done, fraction_done)`` is called after every batch (the fraction
     is None when the input's size is unknown, as for standard input).
     """
-    run = open_run(preds, labels, Options.from_kwargs(options, **kwargs))
+    options = Options.from_kwargs(options, **kwargs)
+    if options.engine == "dask":  # the same run, its pieces scored on a cluster
+        from .cluster import score_on_dask
+
+        return score_on_dask(preds, labels, options, sink, progress)
+    run = open_run(preds, labels, options)
     with located(run.preds, run.labels):
         return run.execute(sink, progress)
 

@@ -1,0 +1,241 @@
+"""``--engine dask``: the report of a Dask cluster is the local engine's, byte for byte,
+on datasets written by pyarrow and pandas (SPEC "Engines"; ../shared/DISTRIBUTED.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+
+import xentcli
+from xentcli.cli import cli
+from xentcli.errors import XentError
+
+distributed = pytest.importorskip("distributed")
+
+CLASSES = ("cat", "dog", "emu", "owl")
+SIZES = (3000, 11000, 0, 7000, 9000, 5000, 13000)  # seven files, one of them empty
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="xent")
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A local cluster of two single-thread workers in this process (0.1 s to start)."""
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def dataset(folder: Path, task: str, seed: int = 0) -> dict[str, Any]:
+    """Seven Parquet files of uneven length (row groups of 4000 rows) holding a model's
+    predictions, labels, weights and a slice column; and the rows as one frame."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    frames = []
+    for i, n in enumerate(SIZES):
+        data: dict[str, Any] = {}
+        logits = rng.normal(0, 3, (n, 4))
+        if task == "binary":
+            data["p"] = rng.uniform(0.001, 0.999, n)
+            data["label"] = rng.integers(0, 2, n)
+        else:
+            for j in range(4):
+                data[f"c{j}"] = logits[:, j]
+            if task == "multilabel":
+                data.update({f"c{j}": 1 / (1 + np.exp(-logits[:, j])) for j in range(4)})
+                data.update({f"y{j}": rng.integers(0, 2, n) for j in range(4)})
+            else:  # class names: the columns p_cat .. p_owl, the labels the names
+                data = {f"p_{name}": data[f"c{j}"] for j, name in enumerate(CLASSES)}
+                data["label"] = rng.choice(CLASSES, n)
+        data["w"] = rng.uniform(0, 2, n)
+        data["region"] = rng.choice(["north", "south"], n)
+        frame = pd.DataFrame(data)
+        frame.to_parquet(folder / f"part-{i}.parquet", index=False, row_group_size=4000)
+        frames.append(frame)
+    return {"folder": folder, "frame": pd.concat(frames, ignore_index=True)}
+
+
+CASES = {
+    "binary": ("binary", {"pred_cols": ("p",)}),
+    "binary-weighted-figures": (
+        "binary",
+        {
+            "pred_cols": ("p",),
+            "weight_col": "w",
+            "by": ("region",),
+            "bootstrap": 30,
+            "worst": 5,
+            "histograms": True,
+        },
+    ),
+    "multiclass-names": ("multiclass", {"input": "logits"}),
+    "multiclass-class-weights": (
+        "multiclass",
+        {
+            "input": "logits",
+            "class_weights": "cat=2,dog=1,emu=1,owl=3",
+            "drop_invalid": True,
+            "label_smoothing": 0.1,
+        },
+    ),
+    "multilabel": (
+        "multilabel",
+        {"pred_cols": ("c0", "c1", "c2", "c3"), "task": "multilabel", "ci": 0.9},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_cluster_gives_the_local_engines_report(
+    case: str, tmp_path: Path, scheduler: str
+) -> None:
+    task, options = CASES[case]
+    data = dataset(tmp_path / "preds", task)
+    labels = None
+    if task == "multilabel":  # the labels as a dataset of their own, in another layout
+        frame = data["frame"][[f"y{j}" for j in range(4)]]
+        frame.columns = [f"c{j}" for j in range(4)]
+        (tmp_path / "labels").mkdir()
+        cuts = [0, 10000, 31000, len(frame)]
+        for i in range(3):
+            part = frame.iloc[cuts[i] : cuts[i + 1]]
+            part.to_parquet(tmp_path / "labels" / f"l{i}.parquet", index=False)
+        labels = str(tmp_path / "labels")
+    preds = str(data["folder"])
+    local = xentcli.score(preds, labels, jobs=1, **options).to_dict()
+    remote, rows = xentcli.score(
+        preds, labels, engine="dask", scheduler=scheduler, per_sample=True, **options
+    )
+    assert json.dumps(remote.to_dict(), sort_keys=True) == json.dumps(local, sort_keys=True)
+    assert rows.column("row").to_pylist() == list(range(sum(SIZES)))
+    _, local_rows = xentcli.score(preds, labels, jobs=1, per_sample=True, **options)
+    assert rows.equals(local_rows)
+
+
+def test_a_csv_file_is_one_piece_and_gives_the_same_report(tmp_path: Path, scheduler: str) -> None:
+    data = dataset(tmp_path / "preds", "binary")
+    path = tmp_path / "preds.csv"
+    data["frame"].to_csv(path, index=False)
+    local = invoke("score", str(path), "--pred-cols", "p", "--json", "--jobs", "1")
+    remote = invoke(
+        "score",
+        str(path),
+        "--pred-cols",
+        "p",
+        "--json",
+        "--engine",
+        "dask",
+        "--scheduler",
+        scheduler,
+    )
+    assert local.exit_code == remote.exit_code == 0, remote.stderr
+    assert remote.stdout == local.stdout
+
+
+def test_the_first_bad_row_in_input_order_is_the_error(tmp_path: Path, scheduler: str) -> None:
+    """A bad probability in file 5 and another in file 6: both engines name file 5's
+    row, by its position in the whole dataset, and leave no output behind."""
+    data = dataset(tmp_path / "preds", "binary")
+    first5 = sum(SIZES[:5])
+    for i, row in ((5, 17), (6, 3)):
+        frame = pd.read_parquet(data["folder"] / f"part-{i}.parquet")
+        frame.loc[row, "p"] = 1.5
+        frame.to_parquet(data["folder"] / f"part-{i}.parquet", index=False, row_group_size=4000)
+    out = tmp_path / "report.json"
+    lines = []
+    for engine in (["--jobs", "1"], ["--engine", "dask", "--scheduler", scheduler]):
+        result = invoke("score", str(data["folder"]), "--pred-cols", "p", *engine, "-o", str(out))
+        assert result.exit_code == 2
+        lines.append(result.stderr)
+        assert not out.exists()
+    assert lines[0] == lines[1]
+    assert f"row {first5 + 17}" in lines[0] and lines[0].count("\n") == 1
+
+
+def test_labels_of_another_length_are_refused_naming_both(tmp_path: Path, scheduler: str) -> None:
+    data = dataset(tmp_path / "preds", "binary")
+    data["frame"][["label"]].iloc[:-5].to_parquet(tmp_path / "labels.parquet", index=False)
+    preds = data["folder"].with_name("preds_only")
+    preds.mkdir()
+    for part in sorted(data["folder"].iterdir()):
+        pq.write_table(pq.read_table(part, columns=["p"]), preds / part.name)
+    result = invoke(
+        "score",
+        str(preds),
+        str(tmp_path / "labels.parquet"),
+        "--engine",
+        "dask",
+        "--scheduler",
+        scheduler,
+    )
+    assert result.exit_code == 2
+    assert f"{sum(SIZES)} rows" in result.stderr and f"{sum(SIZES) - 5}" in result.stderr
+
+
+def test_csv_labels_for_a_parquet_dataset_are_refused(tmp_path: Path, scheduler: str) -> None:
+    data = dataset(tmp_path / "preds", "binary")
+    data["frame"][["label"]].to_csv(tmp_path / "labels.csv", index=False)
+    result = invoke(
+        "score",
+        str(data["folder"]),
+        str(tmp_path / "labels.csv"),
+        "--label-col",
+        "label",
+        "--engine",
+        "dask",
+        "--scheduler",
+        scheduler,
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and "write LABELS as Parquet" in result.stderr
+
+
+def test_id_col_is_a_usage_error_for_now(tmp_path: Path) -> None:
+    data = dataset(tmp_path / "preds", "binary")
+    with pytest.raises(XentError, match="--id-col is not supported with --engine dask"):
+        xentcli.score(str(data["folder"]), engine="dask", id_col="region")
+
+
+def test_an_unreachable_scheduler_is_one_error_line(tmp_path: Path) -> None:
+    import dask
+
+    data = dataset(tmp_path / "preds", "binary")
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = invoke(
+            "score", str(data["folder"]), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"
+        )
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_local_cluster_of_processes_started_by_xent(tmp_path: Path) -> None:
+    """No --scheduler: xent starts worker processes (every object pickled across), and
+    none outlives the command; the JSON is the local engine's byte for byte."""
+    data = dataset(tmp_path / "preds", "multiclass")
+    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
+    command = [sys.executable, "-m", "xentcli", "score", str(data["folder"]), "--input", "logits"]
+    command.append("--json")
+    local = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    remote = subprocess.run(
+        [*command, "--engine", "dask", "--jobs", "2"], capture_output=True, env=env, timeout=120
+    )
+    assert local.returncode == remote.returncode == 0, remote.stderr
+    assert remote.stdout == local.stdout
