@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
@@ -239,3 +240,58 @@ def test_a_local_cluster_of_processes_started_by_xent(tmp_path: Path) -> None:
     )
     assert local.returncode == remote.returncode == 0, remote.stderr
     assert remote.stdout == local.stdout
+
+
+@pytest.mark.parametrize("retries", [3, 0])
+def test_a_worker_killed_mid_run_is_retried_or_the_run_stops(tmp_path: Path, retries: int) -> None:
+    """SIGKILL one of two worker processes while the pieces are scored: Dask runs its
+    pieces again on the other (the report is the local engine's), or, allowed no
+    retry, the run ends with one error line."""
+    import signal
+    import threading
+    import time
+
+    import dask
+
+    rng = np.random.default_rng(9)
+    folder = tmp_path / "preds"
+    folder.mkdir()
+    for i in range(24):
+        n = 60_000
+        logits = rng.normal(0, 2, (n, 8)).astype(np.float32)
+        table = pa.table({**{f"c{j}": logits[:, j] for j in range(8)}, "y": rng.integers(0, 8, n)})
+        pq.write_table(table, folder / f"part-{i:02d}.parquet", row_group_size=20_000)
+    options = {"label_col": "y", "input": "logits", "bootstrap": 200}
+    local = xentcli.score(str(folder), jobs=1, **options).to_dict()
+    with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    try:
+        with distributed.Client(cluster) as client:
+            pids = client.run(os.getpid)
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["summary"] = xentcli.score(
+                    str(folder), engine="dask", scheduler=cluster.scheduler_address, **options
+                )
+            except XentError as error:
+                outcome["error"] = str(error)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        time.sleep(1.0)
+        running_at_kill = thread.is_alive()
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        thread.join(120)
+    finally:
+        cluster.close()
+    assert running_at_kill, "the run ended before the kill: make the data larger"
+    if retries:
+        assert "summary" in outcome, outcome
+        remote = outcome["summary"].to_dict()
+        assert json.dumps(remote, sort_keys=True) == json.dumps(local, sort_keys=True)
+    else:
+        assert outcome.get("error", "").startswith("a Dask worker died while scoring a piece")
