@@ -130,12 +130,6 @@ def piece_rows(preds: Source, labels: Source | None, threads: int) -> list[tuple
     files, else per row group; one piece of all the rows (None) for other formats."""
     if preds.parts is None:
         return [None]
-    if labels is not None and labels.parts is None:
-        raise UsageError(
-            f"--engine dask reads each piece's labels by their row numbers, which "
-            f"{labels.name} ({labels.format}) cannot give; write LABELS as Parquet, or "
-            "put the labels in a column of PREDS"
-        )
     if len(preds.parts) >= FILES_PER_WORKER * threads:
         counts = [sum(groups) for groups in preds.parts]
     else:
@@ -146,7 +140,15 @@ def piece_rows(preds: Source, labels: Source | None, threads: int) -> list[tuple
         if count:
             pieces.append((start, start + count))
         start += count
-    return pieces or [None]
+    if len(pieces) <= 1:
+        return [None]
+    if labels is not None and labels.parts is None:
+        raise UsageError(
+            f"--engine dask reads each piece's labels by their row numbers, which "
+            f"{labels.name} ({labels.format}) cannot give; write LABELS as Parquet, or "
+            "put the labels in a column of PREDS"
+        )
+    return pieces
 
 
 @contextmanager
