@@ -295,3 +295,24 @@ def test_a_worker_killed_mid_run_is_retried_or_the_run_stops(tmp_path: Path, ret
         assert json.dumps(remote, sort_keys=True) == json.dumps(local, sort_keys=True)
     else:
         assert outcome.get("error", "").startswith("a Dask worker died while scoring a piece")
+
+
+def test_workers_running_another_xentcli_are_refused(
+    tmp_path: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xentcli.run import cluster
+
+    monkeypatch.setattr(cluster, "worker_version", lambda: "0.0.1")
+    data = dataset(tmp_path / "preds", "binary")
+    result = invoke(
+        "score",
+        str(data["folder"]),
+        "--pred-cols",
+        "p",
+        "--engine",
+        "dask",
+        "--scheduler",
+        scheduler,
+    )
+    assert result.exit_code == 2
+    assert "run xentcli 0.0.1, this client" in result.stderr and result.stderr.count("\n") == 1

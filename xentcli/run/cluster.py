@@ -151,6 +151,32 @@ def piece_rows(preds: Source, labels: Source | None, threads: int) -> list[tuple
     return pieces
 
 
+def worker_version() -> str:
+    """The xentcli version a worker imports (``Client.run`` calls it on each)."""
+    from ..version import __version__
+
+    return __version__
+
+
+def _same_version(client: Any, address: str) -> None:
+    """Workers that run another xentcli (or none) would score otherwise: refuse."""
+    from ..version import __version__
+
+    try:
+        versions = client.run(worker_version)
+    except Exception as error:  # a worker that cannot import xentcli fails to unpickle
+        raise UsageError(
+            f"the Dask workers at {address} cannot run xentcli ({type(error).__name__}: "
+            f"{error}); install xentcli {__version__} on every worker"
+        ) from None
+    other = {v for v in versions.values() if v != __version__}
+    if other:
+        raise UsageError(
+            f"the Dask workers at {address} run xentcli {', '.join(sorted(other))}, this "
+            f"client {__version__}; install the same version on both"
+        )
+
+
 @contextmanager
 def dask_client(options: Options) -> Iterator[Any]:
     """A client of the scheduler named by ``--scheduler`` (an address or a scheduler
@@ -170,6 +196,7 @@ def dask_client(options: Options) -> Iterator[Any]:
         except (OSError, TimeoutError, ValueError) as error:
             raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
         try:
+            _same_version(client, address)
             yield client
         finally:
             client.close()
