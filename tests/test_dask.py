@@ -316,3 +316,66 @@ def test_workers_running_another_xentcli_are_refused(
     )
     assert result.exit_code == 2
     assert "run xentcli 0.0.1, this client" in result.stderr and result.stderr.count("\n") == 1
+
+
+def _descendants(root: int) -> set[int]:
+    """The processes under ``root`` now, from /proc."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def test_ctrl_c_stops_the_cluster_and_leaves_no_worker(tmp_path: Path) -> None:
+    """SIGINT while the local cluster scores: exit 130, one line, no output file, and no
+    process that xent started is left running."""
+    import signal
+    import time
+
+    rng = np.random.default_rng(11)
+    folder = tmp_path / "preds"
+    folder.mkdir()
+    for i in range(16):
+        n = 80_000
+        logits = rng.normal(0, 2, (n, 8)).astype(np.float32)
+        table = pa.table({**{f"c{j}": logits[:, j] for j in range(8)}, "y": rng.integers(0, 8, n)})
+        pq.write_table(table, folder / f"part-{i:02d}.parquet", row_group_size=20_000)
+    out = tmp_path / "report.json"
+    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
+    command = [sys.executable, "-m", "xentcli", "score", str(folder), "--label-col", "y"]
+    command += ["--input", "logits", "--bootstrap", "300", "--engine", "dask", "--jobs", "2"]
+    child = subprocess.Popen([*command, "-o", str(out)], stderr=subprocess.PIPE, env=env)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(workers) < 2:  # the 2 worker processes
+        time.sleep(0.1)
+        workers = _descendants(child.pid)
+    time.sleep(1.0)
+    assert child.poll() is None, "the run ended before Ctrl-C: make the data larger"
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert b"Traceback" not in err
+    assert not out.exists()
+    deadline = time.monotonic() + 10  # a worker told to stop ends on its own
+    while time.monotonic() < deadline and {pid for pid in workers if _running(pid)}:
+        time.sleep(0.1)
+    assert not {pid for pid in workers if _running(pid)}
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (ended, not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
