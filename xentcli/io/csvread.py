@@ -30,10 +30,10 @@ from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import InputError
+from .arrays import compute as pc
 
 HEAD_BYTES = 1 << 20  # read first, for the delimiter and the column types
 CHUNK_BYTES = 4 << 20  # a line-aligned chunk of text, parsed by one thread
