@@ -7,6 +7,7 @@ Run by hand (needs the test extra: scikit-learn and torch):
     python bench/run.py --only mc10_1M  # one data set
     python bench/run.py --figures       # the evaluation figures' rows on mc10_1M
     python bench/run.py --compare       # xent compare's paired mode on mc10_1M
+    python bench/run.py --startup       # xent score on 1,000 rows against the imports alone
 
 It writes the data sets once into bench/data/ (float32 logits and an int64 label, as
 Parquet and CSV), runs each tool once to warm the page cache, then round-robin
@@ -22,6 +23,13 @@ new is bench/before_after.py.
 ``--compare`` writes a second model's logits for mc10_1M (the first's plus noise, same
 labels) and times ``xent compare BASE NEW --json`` (paired mode, one pass over both
 files) next to the two ``xent score`` runs it replaces, with each one's peak RSS.
+
+``--startup`` times whole processes on a 1,000-row Parquet file (ten float32 columns,
+an int64 label), where the time is the start: ``xent score FILE -q`` (and ``--json``,
+and ``xent --version``) against ``python -c "import numpy, pyarrow.parquet"``, the
+libraries any script that reads the file imports; round-robin, ``--repeats`` rounds
+(at least 20), the median of each and its ratio to the imports alone (issue 14's
+target: within 1.3x). The same row closes the import table of a full run.
 """
 
 from __future__ import annotations
@@ -327,10 +335,49 @@ def _report(argv: list[str], env: dict[str, str]) -> dict[str, object]:
     return json.loads(done.stdout)
 
 
+STARTUP_BASE = [PYTHON, "-c", "import numpy, pyarrow.parquet"]
+
+
+def startup(folder: Path, repeats: int, env: dict[str, str]) -> dict[str, float]:
+    """Median wall seconds of each start-up command on a 1,000-row Parquet file, run
+    round-robin ``repeats`` times after one warm-up round."""
+    parquet = make_data(folder, "startup_1k", 1000, 10)["parquet"]
+    commands = {
+        '`python -c "import numpy, pyarrow.parquet"`': STARTUP_BASE,
+        "`xent score startup_1k.parquet -q`": [*XENT, "score", str(parquet), "-q"],
+        "`xent score startup_1k.parquet --json`": [*XENT, "score", str(parquet), "--json"],
+        "`xent --version`": [*XENT, "--version"],
+    }
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for argv in commands.values():
+        _timed(argv, env)
+    for _ in range(repeats):
+        for label, argv in commands.items():
+            times[label].append(_timed(argv, env))
+    return {label: statistics.median(t) for label, t in times.items()}
+
+
+def startup_table(folder: Path, repeats: int, env: dict[str, str]) -> str:
+    """The start-up commands' medians and their ratios to the imports alone."""
+    medians = startup(folder, repeats, env)
+    base = next(iter(medians.values()))
+    lines = [
+        f"start-up on 1,000 rows, {repeats} rounds round-robin (median wall time)",
+        "",
+        "| command | median s | × the imports alone |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {label} | {t:.3f} | {t / base:.2f} |" for label, t in medians.items()]
+    return "\n".join(lines)
+
+
 def import_times(env: dict[str, str], folder: Path) -> str:
-    """Wall time of ``xent --version`` and the imports of the score path (-X importtime)."""
+    """Wall time of ``xent --version``, the imports of the score path (-X importtime)
+    and the start-up ratio: ``xent score`` on 1,000 rows against the imports alone."""
     tiny = make_data(folder, "tiny", 100, 10)
     version = statistics.median(_timed([*XENT, "--version"], env) for _ in range(7))
+    medians = startup(folder, 9, env)
+    base, score_q = list(medians.values())[:2]
     rows = []
     for fmt, path in tiny.items():
         done = subprocess.run(
@@ -358,6 +405,8 @@ def import_times(env: dict[str, str], folder: Path) -> str:
             "|---|---:|---|",
             f"| `xent --version`, whole process | {version:.3f} s | |",
             *rows,
+            f"| startup: `xent score` 1,000 rows `-q` | {score_q:.3f} s | "
+            f"{score_q / base:.2f}x `import numpy, pyarrow.parquet` ({base:.3f} s) |",
         ]
     )
 
@@ -432,6 +481,11 @@ def main() -> None:
         help="only xent compare's paired mode on mc10_1M Parquet against two score runs",
     )
     parser.add_argument(
+        "--startup",
+        action="store_true",
+        help="only xent score on 1,000 rows against python -c 'import numpy, pyarrow.parquet'",
+    )
+    parser.add_argument(
         "--no-bytecode-cache",
         action="store_true",
         help="children compile every module each run (as PYTHONDONTWRITEBYTECODE makes them)",
@@ -449,6 +503,9 @@ def main() -> None:
         return
     if args.compare:
         print(compare_rows(args.data, args.quick, args.repeats, env))
+        return
+    if args.startup:
+        print(startup_table(args.data, max(args.repeats, 20), env))
         return
     for name, (rows, classes) in DATASETS.items():
         if args.only and name not in args.only:

@@ -81,9 +81,7 @@ def score(
     breakdown. Exit 0 when every gate passed, 1 when one failed, 2 when the input or
     the options are wrong.
     """
-    from ..io import persample
     from ..io.outputs import OutputSet
-    from ..report import formats as report
     from ..run.pipeline import score as run_score
     from . import trackers
 
@@ -103,6 +101,8 @@ def score(
         options = replace(options, histograms=True)  # what the figures are drawn from
     sample_format = None
     if per_sample is not None:
+        from ..io import persample  # here, as the reports' formats below: start-up (issue 14)
+
         sample_format = persample.format_for(per_sample)
         outputs.claim(per_sample, "--per-sample")
 
@@ -140,6 +140,8 @@ def score(
                 said = [None if g.passed else failure_line(g) for g in summary.gates]
                 text = summary_junit(summary, [_words(line) for line in said])
             else:
+                from ..report import formats as report
+
                 text = report.render_text(summary, fmt)
             outputs.write_bytes(path, text.encode())
         if plots is not None:

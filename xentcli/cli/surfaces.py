@@ -94,6 +94,8 @@ def claim_reports(
 ) -> list[tuple[str, str]]:
     """Each ``-o`` value as (path, format), claimed in ``outputs`` up front: a format the
     command does not write, standard output, or two outputs to one path are usage errors."""
+    if not specs:
+        return []  # no -o: report.formats (and html) stay unloaded, start-up (issue 14)
     from ..report.formats import parse_output
 
     reports = []

@@ -40,6 +40,8 @@ def tracker_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def targets(values: Sequence[str]) -> list[Target]:
     """The ``--log`` values as targets, each tracker once, its library installed."""
+    if not values:
+        return []  # no --log: report.trackers (and what it imports) stays unloaded
     from ..report.trackers import check_installed, parse_target
 
     found: dict[str, Target] = {}

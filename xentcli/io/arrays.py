@@ -10,10 +10,29 @@ uses only these.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+
+
+class _LazyCompute:
+    """``pyarrow.compute``, imported on the first use of one of its functions: the import
+    costs ~30 ms of every start (issue 14), which a plain run of numeric columns never
+    needs. Each function found is kept as an attribute, so a later call costs what
+    ``pc.f`` costs."""
+
+    def __getattr__(self, name: str) -> Any:
+        import pyarrow.compute
+
+        found = getattr(pyarrow.compute, name)
+        setattr(self, name, found)
+        return found
+
+
+compute: Any = _LazyCompute()
+"""``from ..io.arrays import compute as pc`` where ``import pyarrow.compute as pc`` was."""
 
 _NUMPY_TYPES = {
     pa.int8(): np.int8,

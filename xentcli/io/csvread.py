@@ -24,16 +24,18 @@ import re
 import select
 from collections import deque
 from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import InputError
+from .arrays import compute as pc
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 HEAD_BYTES = 1 << 20  # read first, for the delimiter and the column types
 CHUNK_BYTES = 4 << 20  # a line-aligned chunk of text, parsed by one thread
@@ -241,6 +243,8 @@ class CsvReader:
             null_values=[""],
             strings_can_be_null=True,
         )
+        from concurrent.futures import ThreadPoolExecutor  # here: CSV only (issue 14)
+
         pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="xent-csv")
         # Our own pool, joined before we return: pyarrow's threaded read_csv left native
         # threads that sometimes aborted the interpreter at exit (apache/arrow#34314).

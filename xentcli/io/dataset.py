@@ -21,10 +21,10 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InputError
+from .arrays import compute as pc
 from .arrays import from_numpy, strings
 from .detect import PARQUET_EXTENSIONS, PARQUET_MAGIC, extension
 from .parquetread import PARQUET_BUFFER_BYTES, read_batch_rows, row_groups, rows_of

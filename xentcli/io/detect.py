@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import zipfile
 
 from ..errors import InputError
 from .jsonread import json_array_error
@@ -112,6 +111,8 @@ def zip_format(data: str | bytes, name: str) -> str:
     """``npz`` for a zip of ``.npy`` members (``numpy.savez``); any other zip is an error
     naming what it holds: a PyTorch ``torch.save`` file, an Excel workbook, or an
     archive."""
+    import zipfile  # here: only a zip's first bytes lead to it (issue 14: start-up)
+
     try:
         with zipfile.ZipFile(data if isinstance(data, str) else io.BytesIO(data)) as archive:
             members = [m for m in archive.namelist() if not m.endswith("/")]

@@ -14,14 +14,6 @@ from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
@@ -30,6 +22,8 @@ from ..summary import ClassSummary, SliceSummary, Summary
 from .formats import SLICE_HEAD, headline, number, slice_cells, worst_cells, worst_head
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from ..inspection import Inspection
 
 MAX_CLASSES_SHOWN = 20
@@ -257,6 +251,14 @@ class ProgressBar:
         if self._progress is None:
             if now - self.started < self.delay:
                 return
+            from rich.progress import (  # here: a bar is rare, its import ~4 ms (issue 14)
+                BarColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
             self._progress = Progress(
                 TextColumn("scoring"),
                 BarColumn(),

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # concurrent.futures is imported when a second batch needs threads
+    from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 MAX_DEFAULT_JOBS = 8  # SPEC: the machine's cores, at most 8
 
@@ -35,6 +37,8 @@ def jobs_for(jobs: int | None) -> int:
 def threads(jobs: int) -> Iterator[ThreadPoolExecutor]:
     """A pool of ``jobs`` threads; work not started when the run ends (an error,
     Ctrl-C) is cancelled, and the work running finishes before this returns."""
+    from concurrent.futures import ThreadPoolExecutor
+
     pool = ThreadPoolExecutor(jobs, thread_name_prefix="xent")
     try:
         yield pool

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..errors import InferenceError, UsageError
+from ..io.arrays import compute as pc
 from ..io.arrays import from_numpy, mask, numbers, strings
 from ..losses.core import row_logsumexp
 from ..options import Options

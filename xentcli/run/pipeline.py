@@ -7,6 +7,7 @@ a ``SampleSink`` given to it receives each batch's per-sample rows as they are m
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -237,6 +238,10 @@ class _Run:
             self._one(batch, sink, progress)
             if self._settled():
                 break
+        following = next(batches, None)
+        if following is None:  # one batch (a small file): no thread is started
+            return
+        batches = itertools.chain([following], batches)
         with threads(jobs) as pool:
             collect = sink is not None
             for batch, piece in in_order(

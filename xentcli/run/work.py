@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ..io.arrays import compute as pc
 from ..io.arrays import from_numpy, mask, strings
 from .align import Batch
 from .infer import label_text

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...errors import AlignError
+from ...io.arrays import compute as pc
 from ...io.arrays import mask, numbers, strings
 from ...io.source import Source
 from .batch import Batch, scores_block

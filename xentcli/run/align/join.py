@@ -9,9 +9,9 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...errors import AlignError, InputError
+from ...io.arrays import compute as pc
 from ...io.arrays import from_numpy, mask, numbers
 from .layout import Layout
 from .pairing import range_keys

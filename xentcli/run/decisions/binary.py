@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...errors import InferenceError, UsageError
+from ...io.arrays import compute as pc
 from ...io.arrays import mask, strings
 from ...options import Options
 from ..infer import (

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...errors import ValidationError
+from ...io.arrays import compute as pc
 from ...io.arrays import strings
 from ..infer import label_text
 from .record import Decisions

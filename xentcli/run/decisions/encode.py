@@ -9,9 +9,9 @@ import re
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...errors import ValidationError, quoted
+from ...io.arrays import compute as pc
 from ...io.arrays import mask, numbers, strings
 from ..infer import label_text
 from .common import FALSE_TEXT, INTEGER_TEXT, TRUE_TEXT, ZERO_ONE, bad_labels, listed

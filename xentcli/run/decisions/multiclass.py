@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...errors import InferenceError, UsageError, quoted
+from ...io.arrays import compute as pc
 from ...io.arrays import from_numpy, mask, numbers, strings
 from ...options import Options
 from ..align import Layout
@@ -39,6 +39,8 @@ def class_keys(layout: Layout) -> tuple[tuple[str, ...], tuple[int, ...]]:
     by_name.update({number: i for i, number in enumerate(numbered) if number not in by_name})
     by_column = {column: i for i, column in enumerate(layout.pred_cols)}
     index = tuple(by_name[k] if k in by_name else by_column[k] for k in keys)
+    if not any("." in k or "e" in k.lower() for k in keys):
+        return tuple(keys), index  # as label_text leaves them, without pyarrow.compute
     return tuple(label_text(strings(keys)).to_pylist()), index
 
 
@@ -73,17 +75,23 @@ def decide_multiclass(
             "label_type": "indices",
             "warnings": warnings,
         }
-    text = label_text(raw)
-    is_name = mask(pc.is_in(text, value_set=strings(keys)))
-    is_integer = integer_labels(raw, text)
-    numbers = class_numbers(names)
-    if numbers is not None and is_integer.any():
-        if numbers != order and _vector_items(problem.layout.pred_cols):
+    if pa.types.is_integer(raw.type):  # the common case, in NumPy: no pyarrow.compute
+        text = None
+        values = numbers(raw)
+        is_name = np.isin(values, integer_keys(keys, values.dtype))
+        is_integer = np.ones(len(raw), dtype=bool)
+    else:
+        text = label_text(raw)
+        is_name = mask(pc.is_in(text, value_set=strings(keys)))
+        is_integer = integer_labels(raw, text)
+    name_numbers = class_numbers(names)
+    if name_numbers is not None and is_integer.any():
+        if name_numbers != order and _vector_items(problem.layout.pred_cols):
             # a list column's elements, chosen out of order: their names are the
             # indices into the vector, which the labels are
             reason = "class names (the list column's element indices)"
             return {**_mapping("names", keys, index, reason), "label_type": "names"}
-        if numbers != order:
+        if name_numbers != order:
             raise integer_conflict(problem, raw, rows, int(np.flatnonzero(is_integer)[0]))
         # names 0..K-1 in order: indices and names are the same mapping
         reason = f"class indices 0..{k - 1} (also the class names)"
@@ -92,7 +100,7 @@ def decide_multiclass(
             "evidence_row": int(rows[np.flatnonzero(is_integer)[0]]),
         }
     flags = tuple(flag_class(name) for name in names)
-    if k == 2 and set(flags) == {0, 1} and not is_name.any() and _all_flags(text):
+    if k == 2 and set(flags) == {0, 1} and not is_name.any() and _all_flags(raw, text):
         # two columns named for the classes of 0/1 labels (true/false, pos/neg, yes/no):
         # label 0 (or false) is the column that names 0, whatever the file's column order
         lookup = (flags.index(0), flags.index(1))
@@ -103,7 +111,10 @@ def decide_multiclass(
             **_mapping("names", spellings, classes, reason),
             "evidence_row": int(rows[0]) if len(rows) else None,
         }
-    is_index = is_integer & ~is_name & in_range(text, is_integer, k)
+    if text is None:
+        is_index = ~is_name & (values >= 0) & (values < k)
+    else:
+        is_index = is_integer & ~is_name & in_range(text, is_integer, k)
     if is_name.any() and is_index.any():
         first_name, first_index = int(np.flatnonzero(is_name)[0]), int(np.flatnonzero(is_index)[0])
         raise mixed_labels(
@@ -124,8 +135,9 @@ def decide_multiclass(
     return {**_mapping("names", keys, index, "class names"), "evidence_row": evidence}
 
 
-def _all_flags(text: pa.Array) -> bool:
+def _all_flags(raw: pa.Array, text: pa.Array | None) -> bool:
     """Every label is 0/1 or true/false (as text, any case)."""
+    text = label_text(raw) if text is None else text
     distinct = [v for v in pc.unique(text).to_pylist() if v is not None]
     return bool(distinct) and all(lowered(v) in FLAG_TEXT for v in distinct)
 
@@ -182,6 +194,21 @@ def integer_labels(raw: pa.Array, text: pa.Array) -> npt.NDArray[np.bool_]:
         values = numbers(raw, np.float64)
         return np.isfinite(values) & (values == np.floor(values))
     return mask(pc.match_substring_regex(pc.utf8_trim_whitespace(text), r"^[+-]?\d+$"))
+
+
+def integer_keys(keys: Sequence[str], dtype: np.dtype) -> npt.NDArray[Any]:
+    """The keys an integer label's text can equal (``label_text`` writes ``-2`` as
+    ``-2``: no sign, space or leading zero more), as integers of the labels' type."""
+    limits = np.iinfo(dtype)
+    found = []
+    for key in keys:
+        try:
+            value = int(key)
+        except ValueError:
+            continue
+        if str(value) == key and limits.min <= value <= limits.max:
+            found.append(value)
+    return np.array(found, dtype=dtype)
 
 
 def in_range(text: pa.Array, integers: npt.NDArray[np.bool_], k: int) -> npt.NDArray[np.bool_]:

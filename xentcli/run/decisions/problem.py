@@ -9,9 +9,9 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...errors import UsageError
+from ...io.arrays import compute as pc
 from ...io.arrays import mask, strings
 from ...losses.conventions import check_options
 from ...options import Options
