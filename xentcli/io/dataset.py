@@ -17,7 +17,9 @@ import itertools
 import os
 import re
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,55 +29,118 @@ from ..errors import InputError
 from .arrays import compute as pc
 from .arrays import from_numpy, strings
 from .detect import PARQUET_EXTENSIONS, PARQUET_MAGIC, extension
-from .parquetread import PARQUET_BUFFER_BYTES, read_batch_rows, row_groups, rows_of
+from .parquetread import read_batch_rows, read_settings, row_groups, rows_of
 from .sourcebase import Source, arrow_message, cast_batch, make_source
 
 
 def open_glob(pattern: str, fmt: str | None) -> Source:
     """Every file matching ``pattern``, sorted; all must be Parquet."""
-    paths = sorted(
-        (p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p)), key=natural_key
-    )
+    paths = (p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    return open_matches(pattern, paths, _glob_root(pattern), fmt)
+
+
+def open_matches(
+    pattern: str, matched: Iterable[str], root: str, fmt: str | None, place: Place | None = None
+) -> Source:
+    """The files a pattern matched (under ``root``), in natural order, as one Parquet
+    dataset; a local glob's and a remote one's (``remote``) alike."""
+    place = place or LOCAL
+    paths = sorted(matched, key=natural_key)
     if not paths:
         raise InputError("no such file, and no file matches it as a pattern", file=pattern)
     _parquet_only(pattern, fmt)
-    paths = [p for p in paths if _head_of(p) == PARQUET_MAGIC or not _hidden(p)]
+    paths = [p for p in paths if _head_of(p, place) == PARQUET_MAGIC or not _hidden(p)]
     for path in paths:
-        if _head_of(path) != PARQUET_MAGIC:
+        if _head_of(path, place) != PARQUET_MAGIC:
             raise InputError(
                 f"is not a Parquet file (it lacks the PAR1 magic bytes); the pattern "
                 f"{pattern!r} is read as one Parquet dataset",
                 file=path,
             )
-    return _open_parts(pattern, paths, _glob_root(pattern))
+    return _open_parts(pattern, paths, root, place)
 
 
-def open_directory(path: str, fmt: str | None) -> Source:
+def open_directory(
+    path: str, fmt: str | None, place: Place | None = None, name: str | None = None
+) -> Source:
     """Every Parquet file (by its magic bytes) under ``path``, skipping names that start
-    with ``.`` or ``_`` (``_SUCCESS``, ``.crc`` files), as pyarrow's datasets do."""
-    _parquet_only(path, fmt)
+    with ``.`` or ``_`` (``_SUCCESS``, ``.crc`` files), as pyarrow's datasets do; ``name``
+    (else ``path``) names the dataset."""
+    place = place or LOCAL
+    name = name or path
+    _parquet_only(name, fmt)
     found: list[str] = []
     others = 0
-    for folder, subfolders, files in os.walk(path):
-        subfolders[:] = [d for d in subfolders if not d.startswith((".", "_"))]
-        for file in files:
-            full = os.path.join(folder, file)
-            if _hidden(full) or not os.path.isfile(full):
-                continue
-            if _head_of(full) == PARQUET_MAGIC:
-                found.append(full)
-            elif extension(full) in PARQUET_EXTENSIONS:
-                raise InputError("is not a Parquet file (it lacks the PAR1 magic bytes)", file=full)
-            else:
-                others += 1
+    for full in _walk(path, place):
+        if _hidden(full):
+            continue
+        if _head_of(full, place) == PARQUET_MAGIC:
+            found.append(full)
+        elif extension(full) in PARQUET_EXTENSIONS:
+            raise InputError("is not a Parquet file (it lacks the PAR1 magic bytes)", file=full)
+        else:
+            others += 1
     if not found:
         besides = f" ({others} other file{'s' if others != 1 else ''})" if others else ""
         raise InputError(
             f"is a directory with no Parquet files{besides}; a directory is read as one "
             "Parquet dataset",
-            file=path,
+            file=name,
         )
-    return _open_parts(path, sorted(found, key=natural_key), path)
+    return _open_parts(name, sorted(found, key=natural_key), path, place)
+
+
+def _walk(path: str, place: Place) -> Iterator[str]:
+    """The files under ``path``, outside folders whose names start with ``.`` or ``_``."""
+    if place.fs is not None:
+        for full in place.files(path):
+            if not any(f.startswith((".", "_")) for f in full[len(path) :].split("/")[1:-1]):
+                yield full
+        return
+    for folder, subfolders, files in os.walk(path):
+        subfolders[:] = [d for d in subfolders if not d.startswith((".", "_"))]
+        for file in files:
+            full = os.path.join(folder, file)
+            if os.path.isfile(full):
+                yield full
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a dataset's files are read: the local disk (``fs`` None: a name is a
+    path), or a pyarrow filesystem whose path ``root`` the URL ``url`` names (the
+    files' names are URLs, their paths the filesystem's)."""
+
+    fs: Any = None
+    root: str = ""
+    url: str = ""
+
+    def path(self, name: str) -> str:
+        """The filesystem path of the file named ``name``."""
+        return name if self.fs is None else self.root + name[len(self.url) :]
+
+    def name(self, path: str) -> str:
+        """The name (a URL) of the filesystem path ``path``."""
+        return path if self.fs is None else self.url + path[len(self.root) :]
+
+    def opened(self, name: str) -> Any:
+        """What pyarrow reads the file from: its path, or a remote file opened."""
+        return name if self.fs is None else self.fs.open_input_file(self.path(name))
+
+    def files(self, name: str, recursive: bool = True) -> list[str]:
+        """The names of the files in the folder (a prefix on object storage) ``name``,
+        and in its folders when ``recursive``; none when there is no such folder."""
+        from pyarrow.fs import FileSelector  # only remote datasets list through it
+
+        selector = FileSelector(self.path(name), allow_not_found=True, recursive=recursive)
+        try:
+            found = self.fs.get_file_info(selector)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot list: {arrow_message(exc)}", file=name) from None
+        return [self.name(info.path) for info in found if info.is_file]
+
+
+LOCAL = Place()
 
 
 def natural_key(path: str) -> list[str | int]:
@@ -161,7 +226,13 @@ def _parquet_only(name: str, fmt: str | None) -> None:
         )
 
 
-def _head_of(path: str) -> bytes:
+def _head_of(path: str, place: Place) -> bytes:
+    if place.fs is not None:
+        try:
+            with place.opened(path) as handle:
+                return handle.read(len(PARQUET_MAGIC))
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"cannot open: {arrow_message(exc)}", file=path) from None
     try:
         with open(path, "rb") as handle:
             return handle.read(len(PARQUET_MAGIC))
@@ -169,15 +240,16 @@ def _head_of(path: str) -> bytes:
         raise InputError(f"cannot open: {exc.strerror}", file=path) from None
 
 
-def _open_parts(name: str, paths: list[str], root: str) -> Source:
+def _open_parts(name: str, paths: list[str], root: str, place: Place) -> Source:
     """Parquet files read one after the other, in the order of ``paths``, as one input;
     all must have the first file's columns and types, and the hive-style directories
-    under ``root`` add columns."""
+    under ``root`` add columns. Remote files are read as object storage wants
+    (``parquetread.read_settings``)."""
     metas: list[pq.FileMetaData] = []
     schema: pa.Schema | None = None
     for path in paths:
         try:
-            meta = pq.read_metadata(path)
+            meta = pq.read_metadata(place.opened(path))
             part_schema = meta.schema.to_arrow_schema()
         except (OSError, pa.ArrowException) as exc:
             raise InputError(f"cannot read as Parquet: {arrow_message(exc)}", file=path) from None
@@ -196,9 +268,8 @@ def _open_parts(name: str, paths: list[str], root: str) -> Source:
     schema = pa.schema([*schema, *(pa.field(k, kinds[k]) for k in partitions)])
 
     def handle(i: int) -> pq.ParquetFile:
-        return pq.ParquetFile(
-            paths[i], metadata=metas[i], pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES
-        )
+        settings = read_settings(remote=place.fs is not None)
+        return pq.ParquetFile(place.opened(paths[i]), metadata=metas[i], **settings)
 
     def part(
         i: int, at: int, batch: pa.RecordBatch, columns: Sequence[str], stored: list[str]

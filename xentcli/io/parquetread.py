@@ -1,6 +1,7 @@
 """One Parquet file (a path, or the bytes of a stream) as a ``Source``.
 
-Read in one pass with a small buffer rather than pyarrow's pre-buffering, in
+Read in one pass with a small buffer rather than pyarrow's pre-buffering (a remote
+file is pre-buffered: ``read_settings``), in
 batches large enough that the cost paid per column per batch stays small;
 ``dataset`` reads directories and globs of Parquet files with the same settings.
 """
@@ -8,6 +9,7 @@ batches large enough that the cost paid per column per batch stays small;
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,7 +43,7 @@ def rows_of(
     open_file: Callable[[int], pq.ParquetFile],
     columns: Sequence[str],
     batch_size: int,
-) -> Iterator[tuple[int, pa.RecordBatch]]:
+) -> Iterator[tuple[int, int, pa.RecordBatch]]:
     """The rows ``[start, stop)`` of files whose row groups hold ``parts`` rows, as
     (file index, the file's row of the batch's first row, batch): only the row groups
     they overlap are read, and the batches cut to the range."""
@@ -70,9 +72,18 @@ def rows_of(
             return
 
 
-def open_parquet(where: str | pa.BufferReader, name: str) -> Source:
+def read_settings(remote: bool = False) -> dict[str, Any]:
+    """``ParquetFile``'s read settings: a local file in one pass with a small buffer; a
+    remote one pre-buffered, a few large ranged reads (a 101 MB file on S3: 5 GETs
+    instead of 1035)."""
+    if remote:
+        return {"pre_buffer": True}
+    return {"pre_buffer": False, "buffer_size": PARQUET_BUFFER_BYTES}
+
+
+def open_parquet(where: str | pa.NativeFile, name: str, remote: bool = False) -> Source:
     try:
-        handle = pq.ParquetFile(where, pre_buffer=False, buffer_size=PARQUET_BUFFER_BYTES)
+        handle = pq.ParquetFile(where, **read_settings(remote))
         schema = handle.schema_arrow
         num_rows = handle.metadata.num_rows
     except (OSError, pa.ArrowException) as exc:

@@ -24,7 +24,7 @@ import pyarrow as pa
 from ..errors import InputError
 from .arrowread import open_arrow_path, open_arrow_stream, open_arrow_whole
 from .csvread import CsvReader
-from .dataset import open_directory, open_glob
+from .dataset import open_directory, open_glob, open_matches
 from .detect import (
     ARROW_STREAM_MAGIC,
     COMPRESSIONS,
@@ -40,10 +40,11 @@ from .jsonread import open_json
 from .npyread import open_numpy
 from .onepass import joined, read_bytes
 from .parquetread import open_parquet
+from .remote import Remote, is_url, locate
 from .sourcebase import Source, arrow_message
 from .tableread import open_memory
 
-__all__ = ["FORMATS", "STDIN", "Source", "open_source"]
+__all__ = ["FORMATS", "STDIN", "Source", "is_url", "open_source"]
 
 FORMATS = ("csv", "tsv", "parquet", "arrow", "jsonl", "npy", "npz")
 SNIFF_BYTES = 4096  # read from a file to tell its format
@@ -53,8 +54,10 @@ _DELIMITERS = {"tsv": "\t"}  # --*-format tsv fixes the tab; any other text is s
 
 
 def open_source(data: Any, role: str, fmt: str | None = None, no_header: bool = False) -> Source:
-    """Open a path, a directory or glob of Parquet files, ``-`` (standard input), or an
-    in-memory table as a ``Source``.
+    """Open a path, a directory or glob of Parquet files, ``-`` (standard input), a URL
+    (``s3://``, ``gs://``, ``hdfs://``, ``abfs://``: a file, a folder or a glob, opened
+    from the URL and the environment alone, so on any process), or an in-memory table
+    as a ``Source``.
 
     ``role`` ("preds" or "labels") names in-memory inputs in messages (a
     ``tableread.Named`` input names itself); ``fmt`` (one of
@@ -67,6 +70,8 @@ def open_source(data: Any, role: str, fmt: str | None = None, no_header: bool = 
         path = os.fspath(data)
         if path == STDIN:
             return _open_stdin(fmt, no_header)
+        if is_url(path):
+            return _open_url(path, fmt, no_header)
         return _open_path(path, fmt, no_header)
     return open_memory(data, role)
 
@@ -127,6 +132,72 @@ def _open_compressed(path: str, codec: str, fmt: str | None, no_header: bool) ->
         raise InputError(f"cannot read: {arrow_message(exc)}", file=path) from None
     size = os.stat(path).st_size
     return _open_stream(stream, path, fmt, size=size, position=raw.tell, no_header=no_header)
+
+
+# -- URLs ------------------------------------------------------------------------------
+
+
+def _open_url(url: str, fmt: str | None, no_header: bool) -> Source:
+    """A URL (``remote``): a file, or a folder or glob of Parquet files read as one
+    dataset exactly as a local one is."""
+    where = locate(url)
+    if where.kind == "folder":
+        return open_directory(where.place.url, fmt, where.place, where.name)
+    if where.kind == "glob":
+        return open_matches(where.name, where.matches(), where.place.url, fmt, where.place)
+    if where.kind == "missing":
+        raise InputError("no such file", file=where.name)
+    return _open_remote_file(where, fmt, no_header)
+
+
+def _open_remote_file(where: Remote, fmt: str | None, no_header: bool) -> Source:
+    """One remote file, its format told as a local file's is (magic bytes, then the
+    extension): Parquet (pre-buffered) and Arrow IPC files are read at random, NumPy
+    files whole, the rest streamed (decompressed on the way) as a local stream is."""
+    fs, path, name, size = where.place.fs, where.path, where.name, where.size
+    plain = where.place.url  # the URL without its query: its extension counts
+    try:
+        handle = fs.open_input_file(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot open: {arrow_message(exc)}", file=name) from None
+    head = read_bytes(handle, SNIFF_BYTES, name)
+    compressed = COMPRESSIONS.get(os.path.splitext(plain)[1].lower()) or compression(head)
+    if compressed is not None:
+        named = TEXT_EXTENSIONS.get(extension(plain))
+        text_kind = fmt or (named if named == "jsonl" else None)  # csv and tsv: sniffed
+        raw = _remote_stream(fs, path, name)
+        stream = pa.CompressedInputStream(raw, compressed)
+        return _open_stream(stream, name, text_kind, True, size, raw.tell, no_header)
+    try:
+        kind = fmt or format_from_name(plain, head)
+    except InputError as error:  # named by the URL the user gave
+        error.file = name
+        raise
+    if kind in ("zip", "npy", "npz"):
+        handle.seek(0)
+        data = _rest(b"", handle, name, True)
+        if kind == "zip":
+            kind = zip_format(data, name)
+        return open_numpy(data, name, kind)
+    if kind == "parquet":
+        return open_parquet(handle, name, remote=True)
+    if kind == "arrow" and not head.startswith(ARROW_STREAM_MAGIC):
+        return open_arrow_whole(handle, name, head)
+    stream = _remote_stream(fs, path, name)
+    if kind == "arrow":
+        return open_arrow_stream(stream, name, size, stream.tell)
+    if kind == "jsonl":
+        return open_json(stream, name, size=size, position=stream.tell)
+    return _open_csv(stream, name, _DELIMITERS.get(fmt or ""), size, no_header=no_header)
+
+
+def _remote_stream(fs: Any, path: str, name: str) -> Any:
+    """A remote file as a one-pass stream (one request, read as it arrives), as it is
+    stored: its magic bytes, not its extension, say whether it is compressed."""
+    try:
+        return fs.open_input_stream(path, compression=None)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot open: {arrow_message(exc)}", file=name) from None
 
 
 # -- standard input, FIFOs and compressed streams --------------------------------------

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from ..comparison import Comparison, compared
 from ..errors import InputError, UsageError, XentError, quoted
-from ..io.source import STDIN
+from ..io.source import STDIN, is_url
 from ..metrics.paired import Paired, PairedRows
 from ..metrics.rows import Rows
 from ..options import CompareOptions, Options
@@ -119,7 +119,9 @@ def _exists(data: Any) -> None:
     """A path that is not there is that, not "predictions"."""
     if isinstance(data, str | os.PathLike):
         path = os.fspath(data)
-        if path != STDIN and not os.path.exists(path) and not any(c in path for c in "*?["):
+        if path == STDIN or is_url(path):  # a URL's reader says what is wrong with it
+            return
+        if not os.path.exists(path) and not any(c in path for c in "*?["):
             raise InputError("no such file", file=path)
 
 
