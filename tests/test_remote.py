@@ -160,3 +160,26 @@ def test_shown_name_drops_secrets() -> None:
         "abfs://box@acct.dfs.core.windows.net/a"
     )
     assert shown_name("s3://bkt/part-?.parquet") == "s3://bkt/part-?.parquet"  # a wildcard
+
+
+@pytest.mark.parametrize(
+    ("remote", "more"),
+    [
+        ("one.parquet", ("--label-col", "y")),  # four row groups: four pieces
+        ("ds/*/*.parquet", ("--label-col", "y", "--by", "fold")),
+        ("preds.parquet", ()),  # LABELS a CSV object: the file is one piece
+    ],
+)
+def test_a_local_dask_cluster_reads_the_bucket_as_the_local_engine(
+    bucket: str, remote: str, more: tuple[str, ...]
+) -> None:
+    """The issue's "done when": ``xent score 's3://bkt/...' --engine dask`` on a local
+    cluster of worker processes (each opens the URLs itself, from the environment)
+    prints the local engine's JSON byte for byte."""
+    pytest.importorskip("distributed")
+    args = [f"s3://bkt/{remote}", *(["s3://bkt/labels.csv"] if not more else []), *more]
+    here = xent(*args, "--jobs", "1")
+    there = xent(*args, "--engine", "dask", "--jobs", "2")
+    assert here.exit_code == 0, here.stderr
+    assert there.exit_code == 0, there.stderr
+    assert there.stdout == here.stdout
