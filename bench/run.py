@@ -417,7 +417,7 @@ def in_process(folder: Path, quick: bool) -> str:
     import pyarrow.csv as pacsv
 
     import xentcli
-    from xentcli import core
+    from xentcli.losses import core
 
     rows = 100_000 if quick else 1_000_000
     rng = np.random.default_rng(0)

@@ -53,7 +53,6 @@ BATCH_BYTES = 32 << 20  # a batch's block of scores: 65536 rows of 64 classes, 4
 Progress = Callable[[int, "float | None"], None]
 
 
-@dataclass
 class HeldRows(list[SampleRows]):
     """Per-sample rows held until they are written in input order."""
 
