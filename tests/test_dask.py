@@ -36,7 +36,11 @@ def invoke(*args: str) -> Result:
 def scheduler() -> Iterator[str]:
     """A local cluster of two single-thread workers in this process (0.1 s to start)."""
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     )
     try:
         yield cluster.scheduler_address
@@ -242,6 +246,19 @@ def test_a_local_cluster_of_processes_started_by_xent(tmp_path: Path) -> None:
     assert remote.stdout == local.stdout
 
 
+def logit_files(folder: Path, files: int, rows: int, seed: int) -> Path:
+    """``files`` Parquet files of ``rows`` rows of 8 float32 logits and a label ``y``, in
+    row groups of 20,000: work long enough to interrupt."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    for i in range(files):
+        logits = rng.normal(0, 2, (rows, 8)).astype(np.float32)
+        y = rng.integers(0, 8, rows)
+        table = pa.table({**{f"c{j}": logits[:, j] for j in range(8)}, "y": y})
+        pq.write_table(table, folder / f"part-{i:02d}.parquet", row_group_size=20_000)
+    return folder
+
+
 @pytest.mark.parametrize("retries", [3, 0])
 def test_a_worker_killed_mid_run_is_retried_or_the_run_stops(tmp_path: Path, retries: int) -> None:
     """SIGKILL one of two worker processes while the pieces are scored: Dask runs its
@@ -253,19 +270,16 @@ def test_a_worker_killed_mid_run_is_retried_or_the_run_stops(tmp_path: Path, ret
 
     import dask
 
-    rng = np.random.default_rng(9)
-    folder = tmp_path / "preds"
-    folder.mkdir()
-    for i in range(24):
-        n = 60_000
-        logits = rng.normal(0, 2, (n, 8)).astype(np.float32)
-        table = pa.table({**{f"c{j}": logits[:, j] for j in range(8)}, "y": rng.integers(0, 8, n)})
-        pq.write_table(table, folder / f"part-{i:02d}.parquet", row_group_size=20_000)
+    folder = logit_files(tmp_path / "preds", 24, 60_000, seed=9)
     options = {"label_col": "y", "input": "logits", "bootstrap": 200}
     local = xentcli.score(str(folder), jobs=1, **options).to_dict()
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
     try:
         with distributed.Client(cluster) as client:
@@ -341,14 +355,7 @@ def test_ctrl_c_stops_the_cluster_and_leaves_no_worker(tmp_path: Path) -> None:
     import signal
     import time
 
-    rng = np.random.default_rng(11)
-    folder = tmp_path / "preds"
-    folder.mkdir()
-    for i in range(16):
-        n = 80_000
-        logits = rng.normal(0, 2, (n, 8)).astype(np.float32)
-        table = pa.table({**{f"c{j}": logits[:, j] for j in range(8)}, "y": rng.integers(0, 8, n)})
-        pq.write_table(table, folder / f"part-{i:02d}.parquet", row_group_size=20_000)
+    folder = logit_files(tmp_path / "preds", 16, 80_000, seed=11)
     out = tmp_path / "report.json"
     env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
     command = [sys.executable, "-m", "xentcli", "score", str(folder), "--label-col", "y"]

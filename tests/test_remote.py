@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from clirun import refused, xent
 
-from tests.clirun import refused, xent
 from xentcli.io.remote import shown_name
 
 moto_server = pytest.importorskip("moto.server")

@@ -209,6 +209,8 @@ def dask_client(options: Options) -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # the scheduler's HTTP routes on a free local port, not 8787 with a warning
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         )
     try:
         with Client(cluster) as client:
