@@ -145,27 +145,33 @@ def _outcome(names: list[str], labels: pa.Array) -> object:
     return d["reasons"], d["n_samples"], d["sum_loss"], [c["n"] for c in d["per_class"]]
 
 
+LABEL_CASES = [
+    (["c0", "c1", "c2"], [0, 1, 2, 2, 1]),  # numbered names 0..K-1: indices
+    (["0", "1", "2"], [2, 0, 1]),  # integer names in order
+    (["1", "2", "3"], [1, 2, 3, 1]),  # integer names out of order: an error
+    (["a", "b", "c"], [0, 2, 1, 1]),  # indices
+    (["a", "b", "c"], [0, 2, 7, -1]),  # some out of range: invalid, dropped
+    (["10", "20", "a"], [10, 20, 10]),  # labels that are names
+    (["10", "20", "a"], [10, 1, 20]),  # names mixed with indices: an error
+    (["007", "b", "c"], [7, 0, 1]),  # "007" is not the text of 7
+    (["yes", "no"], [0, 1, 1]),  # 0/1 labels and flag names
+    (["p1", "p2", "p3"], [1, 2, 3]),  # numbered names 1..K: an error
+]
+
+
 @pytest.mark.parametrize(
-    "names, values",
+    "names, values, dtype",
     [
-        (["c0", "c1", "c2"], [0, 1, 2, 2, 1]),  # numbered names 0..K-1: indices
-        (["0", "1", "2"], [2, 0, 1]),  # integer names in order
-        (["1", "2", "3"], [1, 2, 3, 1]),  # integer names out of order: an error
-        (["a", "b", "c"], [0, 2, 1, 1]),  # indices
-        (["a", "b", "c"], [0, 2, 7, -1]),  # some out of range: invalid, dropped
-        (["10", "20", "a"], [10, 20, 10]),  # labels that are names
-        (["10", "20", "a"], [10, 1, 20]),  # names mixed with indices: an error
-        (["007", "b", "c"], [7, 0, 1]),  # "007" is not the text of 7
-        (["yes", "no"], [0, 1, 1]),  # 0/1 labels and flag names
-        (["p1", "p2", "p3"], [1, 2, 3]),  # numbered names 1..K: an error
+        (names, values, dtype)
+        for names, values in LABEL_CASES
+        for dtype in (pa.int64(), pa.int8(), pa.uint64())
+        # an unsigned type cannot hold the negative labels
+        if min(values) >= 0 or not pa.types.is_unsigned_integer(dtype)
     ],
 )
-@pytest.mark.parametrize("dtype", [pa.int64(), pa.int8(), pa.uint64()])
 def test_integer_labels_decide_as_their_text_does(names, values, dtype) -> None:
     """Integer labels take a NumPy path in ``decide_multiclass``; the same labels as
     text take the pyarrow.compute path. Both decide alike, errors included."""
-    if any(v < 0 for v in values) and pa.types.is_unsigned_integer(dtype):
-        pytest.skip("negative labels in an unsigned type")
     as_integers = _outcome(names, pa.array(values, type=dtype))
     as_text = _outcome(names, pa.array([str(v) for v in values]))
     assert as_integers == as_text
