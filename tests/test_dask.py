@@ -1,5 +1,5 @@
 """``--engine dask``: the report of a Dask cluster is the local engine's, byte for byte,
-on datasets written by pyarrow and pandas (SPEC "Engines"; ../shared/DISTRIBUTED.md)."""
+on datasets written by pyarrow and pandas (SPEC "Engines")."""
 
 from __future__ import annotations
 
@@ -32,16 +32,21 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), prog_name="xent")
 
 
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """A local cluster of two single-thread workers in this process (0.1 s to start)."""
-    cluster = distributed.LocalCluster(
+def two_workers(processes: bool) -> distributed.LocalCluster:
+    """Two single-thread workers; the scheduler's HTTP routes on a free local port."""
+    return distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
-        processes=False,
+        processes=processes,
         dashboard_address=None,
         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     )
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A local cluster of two single-thread workers in this process (0.1 s to start)."""
+    cluster = two_workers(processes=False)
     try:
         yield cluster.scheduler_address
     finally:
@@ -274,13 +279,7 @@ def test_a_worker_killed_mid_run_is_retried_or_the_run_stops(tmp_path: Path, ret
     options = {"label_col": "y", "input": "logits", "bootstrap": 200}
     local = xentcli.score(str(folder), jobs=1, **options).to_dict()
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        )
+        cluster = two_workers(processes=True)
     try:
         with distributed.Client(cluster) as client:
             pids = client.run(os.getpid)
