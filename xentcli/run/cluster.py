@@ -75,7 +75,10 @@ def score_on_dask(
     run = open_run(preds, labels, options)
     with located(run.preds, run.labels):
         if run.layout.joined:
-            raise UsageError(_NO_JOIN)
+            raise UsageError(
+                f"{run.layout.join}; --engine dask cannot join rows on a key yet (a join "
+                "needs a shuffle across workers): use the local engine (--jobs)"
+            )
         settled = run.settle()
         with dask_client(options) as client:
             threads = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())

@@ -41,10 +41,11 @@ ROLES = (
 BY_REASON = "--by"  # the reason of a --by column, as the columns reason shows it
 
 # Names written for pandas' unnamed index: by to_csv (an empty header cell, read back as
-# "Unnamed: 0"), by pyarrow (__index_level_N__), by fastparquet and reset_index ("index").
-INDEX_NAME = re.compile(r"^(|Unnamed: \d+|__index_level_\d+__)$")
+# "Unnamed: 0"), by pyarrow (__index_level_N__), by fastparquet and reset_index ("index"),
+# by dask.dataframe's to_parquet (__null_dask_index__).
+INDEX_NAME = re.compile(r"^(|Unnamed: \d+|__index_level_\d+__|__null_dask_index__)$")
 UNNAMED_INDEX = ("", "Unnamed: 0")  # --id-col '' and --id-col 'Unnamed: 0' are one index
-_UNNAMED_LEVEL_0 = {"", "Unnamed: 0", "__index_level_0__", "index"}
+_UNNAMED_LEVEL_0 = {"", "Unnamed: 0", "__index_level_0__", "index", "__null_dask_index__"}
 
 # Names that say key or counter (compared case-insensitively): never a class's scores.
 KEY_NAMES = frozenset(
