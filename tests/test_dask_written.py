@@ -23,6 +23,8 @@ from sklearn.metrics import log_loss
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
+# dask's own Parquet writer calls set_index(inplace=True), which pandas 3.1 deprecates
+pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.set_index")
 
 ROWS = 12_000
 CLASSES = ["p_0", "p_1", "p_2"]
