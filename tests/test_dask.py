@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 import xentcli
 from xentcli.cli import cli
 from xentcli.errors import XentError
+from xentcli.io.persample import PartsTarget
 
 distributed = pytest.importorskip("distributed")
 
@@ -238,17 +239,99 @@ def test_an_unreachable_scheduler_is_one_error_line(tmp_path: Path) -> None:
 
 def test_a_local_cluster_of_processes_started_by_xent(tmp_path: Path) -> None:
     """No --scheduler: xent starts worker processes (every object pickled across), and
-    none outlives the command; the JSON is the local engine's byte for byte."""
+    none outlives the command; the JSON is the local engine's byte for byte, and the
+    workers' Parquet parts hold the local engine's per-sample table."""
     data = dataset(tmp_path / "preds", "multiclass")
     env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
     command = [sys.executable, "-m", "xentcli", "score", str(data["folder"]), "--input", "logits"]
     command.append("--json")
-    local = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    local = subprocess.run(
+        [*command, "--per-sample", str(tmp_path / "local.parquet")],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     remote = subprocess.run(
-        [*command, "--engine", "dask", "--jobs", "2"], capture_output=True, env=env, timeout=120
+        [*command, "--engine", "dask", "--jobs", "2", "--per-sample", str(tmp_path / "rows.pq")],
+        capture_output=True,
+        env=env,
+        timeout=120,
     )
     assert local.returncode == remote.returncode == 0, remote.stderr
     assert remote.stdout == local.stdout
+    assert pq.read_table(tmp_path / "rows.pq").equals(pq.read_table(tmp_path / "local.parquet"))
+
+
+def _per_sample(args: list[str], target: Path) -> Result:
+    return invoke("score", *args, "--json", "-q", "--per-sample", str(target))
+
+
+@pytest.mark.parametrize("name", ["rows", "rows.tsv", "rows.parquet"])
+def test_per_sample_is_a_folder_of_parts_the_workers_write(
+    tmp_path: Path, scheduler: str, name: str
+) -> None:
+    """``--per-sample DIR``: a part file per piece that has rows, numbered in input
+    order, in the format the folder's name says (CSV without one). Read in name order
+    they are the local engine's per-sample file: the same bytes for text, the same
+    table for Parquet."""
+    data = dataset(tmp_path / "preds", "binary")
+    args = [str(data["folder"]), "--pred-cols", "p", "--weight-col", "w"]
+    fmt = {"rows": "csv", "rows.tsv": "tsv", "rows.parquet": "parquet"}[name]
+    local = _per_sample([*args, "--jobs", "1"], tmp_path / f"local.{fmt}")
+    remote = _per_sample([*args, "--engine", "dask", "--scheduler", scheduler], tmp_path / name)
+    assert local.exit_code == remote.exit_code == 0, remote.stderr
+    parts = sorted((tmp_path / name).iterdir())
+    # a piece per 4000-row group (the empty file's group of no rows is no piece)
+    pieces = sum(-(-n // 4000) for n in SIZES)
+    assert [p.name for p in parts] == [f"part-{i:05d}.{fmt}" for i in range(pieces)]
+    if fmt == "parquet":
+        assert pq.read_table(tmp_path / name).equals(pq.read_table(tmp_path / "local.parquet"))
+    else:
+        texts = [p.read_bytes().split(b"\n", 1) for p in parts]
+        assert len({head for head, _ in texts}) == 1  # every part has the one header
+        joined = texts[0][0] + b"\n" + b"".join(body for _, body in texts)
+        assert joined == (tmp_path / f"local.{fmt}").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_parts_folder_replaces_an_earlier_runs_and_no_other(
+    tmp_path: Path, scheduler: str
+) -> None:
+    """A second run into the same folder leaves only its own parts (a stale part of a
+    longer run is gone); a folder holding a file xent did not write is refused, one
+    line, untouched; a run that fails leaves no folder and no temporary behind."""
+    data = dataset(tmp_path / "preds", "binary")
+    args = [str(data["folder"]), "--pred-cols", "p", "--engine", "dask", "--scheduler", scheduler]
+    out = tmp_path / "rows"
+    out.mkdir()
+    (out / "part-00099.csv").write_text("row,label\n")
+    assert _per_sample(args, out).exit_code == 0
+    assert "part-00099.csv" not in {p.name for p in out.iterdir()}
+    assert len(list(out.iterdir())) == sum(-(-n // 4000) for n in SIZES)
+
+    (out / "notes.txt").write_text("mine")
+    before = sorted(p.name for p in out.iterdir())
+    refused = _per_sample(args, out)
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert "'notes.txt'" in refused.stderr and "remove it, or name another folder" in refused.stderr
+    assert sorted(p.name for p in out.iterdir()) == before
+
+    frame = pd.read_parquet(data["folder"] / "part-5.parquet")
+    frame.loc[17, "p"] = 1.5
+    frame.to_parquet(data["folder"] / "part-5.parquet", index=False, row_group_size=4000)
+    failed = _per_sample(args, tmp_path / "new_rows")
+    assert failed.exit_code == 2 and "row" in failed.stderr
+    assert not (tmp_path / "new_rows").exists()
+    assert [p.name for p in tmp_path.iterdir() if "xent-tmp" in p.name] == []
+
+
+def test_a_parts_folder_the_worker_cannot_see_is_one_error() -> None:
+    """On a cluster whose workers do not share the client's disk, the temporary folder
+    the client made is missing on the worker: the task's error says so."""
+    target = PartsTarget("no/such/folder.xent-tmp", "csv", "rows")
+    with pytest.raises(XentError, match="every worker shares") as caught:
+        target.write(3, [])
+    assert "rows/part-00003.csv" in str(caught.value)
 
 
 def logit_files(folder: Path, files: int, rows: int, seed: int) -> Path:

@@ -50,7 +50,8 @@ cat preds.csv | xent score - labels.csv --per-sample - -q | sort -t, -k3 -gr | h
     metavar="FILE",
     help="One row per sample: row or id, label, loss, pred, p_true; .csv, .tsv, "
     ".parquet, or - for CSV on standard output (the summary then goes to "
-    "standard error).",
+    "standard error). With --engine dask, a folder of part-NNNNN files the workers "
+    "write (Parquet when its name ends .parquet, else CSV).",
 )
 @tracker_options
 @plot_options
@@ -100,11 +101,19 @@ def score(
     if plots is not None or log_targets or any(fmt == "html" for _, fmt in reports):
         options = replace(options, histograms=True)  # what the figures are drawn from
     sample_format = None
+    in_parts = False  # --per-sample DIR on the Dask engine: a part file per piece
     if per_sample is not None:
         from ..io import persample  # here, as the reports' formats below: start-up (issue 14)
+        from ..io.outputs import is_stream_target
 
-        sample_format = persample.format_for(per_sample)
-        outputs.claim(per_sample, "--per-sample")
+        in_parts = options.engine == "dask" and not (
+            per_sample == "-" or is_stream_target(per_sample)
+        )
+        if in_parts:
+            sample_format = persample.parts_format_for(per_sample)
+        else:
+            sample_format = persample.format_for(per_sample)
+            outputs.claim(per_sample, "--per-sample")
 
     if per_sample == "-":
         check_stdout("give --per-sample FILE")
@@ -112,26 +121,30 @@ def score(
         check_stdout("give -q for no summary, and -o FILE for the report")
 
     with outputs:
-        sink = None
+        sink: Any = None  # where the per-sample rows go
+        writer = None  # the file this process writes them to, if it does
         if per_sample is not None and sample_format is not None:
-            if per_sample == "-":
-                sink = persample.PerSampleWriter(sys.stdout.buffer, sample_format, STDOUT)
+            if in_parts:
+                folder = outputs.parts(per_sample, "--per-sample", persample.PART_NAME.fullmatch)
+                sink = persample.PartsTarget(folder, sample_format, per_sample)
+            elif per_sample == "-":
+                sink = writer = persample.PerSampleWriter(sys.stdout.buffer, sample_format, STDOUT)
             else:
-                sink = persample.PerSampleWriter(
+                sink = writer = persample.PerSampleWriter(
                     outputs.open(per_sample), sample_format, per_sample
                 )
         bar = _progress_bar(quiet)
         try:
             summary = run_score(preds, labels, options=options, sink=sink, progress=bar)
         except BaseException:
-            if sink is not None:
-                sink.abandon()
+            if writer is not None:
+                writer.abandon()
             raise
         finally:
             if bar is not None:
                 bar.close()
-        if sink is not None:
-            sink.close()
+        if writer is not None:
+            writer.close()
         failed = [(g.name, failure_line(g)) for g in summary.gates if not g.passed]
         for path, fmt in reports:  # all published together, also when a gate failed
             if fmt == "xml":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import BinaryIO
 
@@ -27,11 +27,19 @@ class OutputSet:
         self._pending: list[tuple[str, str, BinaryIO]] = []
         self._direct: list[BinaryIO] = []
         self._made: list[str] = []  # folders this run created, removed again on failure
+        self._folders: list[tuple[str, str]] = []  # (temporary folder, target): parts
 
     def claim(self, path: str, option: str) -> None:
         """Refuse an output that is an input, or that another output already names."""
         if path == "-":
             return
+        self._register(path, option)
+        if os.path.isdir(path):
+            raise OutputError(f"cannot write {path}: it is a directory")
+
+    def _register(self, path: str, option: str) -> None:
+        """Hold ``path`` for ``option``: not an input, not another output's, in a folder
+        that exists."""
         key = _identity(path)
         if key in self._inputs:
             raise UsageError(f"{option} {path} is also an input; it would be overwritten")
@@ -44,8 +52,34 @@ class OutputSet:
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
-        if os.path.isdir(path):
-            raise OutputError(f"cannot write {path}: it is a directory")
+
+    def parts(self, path: str, option: str, ours: Callable[[str], bool]) -> str:
+        """A folder of files (``--per-sample DIR`` on the Dask engine), filled as a
+        temporary folder beside ``path`` and renamed to it when the run succeeds. An
+        existing ``path`` is replaced then only when every file in it is one ``ours``
+        names (an earlier run's parts): a folder of anything else is refused now."""
+        self._register(path, option)
+        if os.path.exists(path):
+            if not os.path.isdir(path):
+                raise OutputError(
+                    f"cannot write {option} {path}: it is a file, and here {option} names "
+                    "a folder of part files"
+                )
+            foreign = sorted(n for n in os.listdir(path) if not ours(n))
+            if foreign:
+                raise OutputError(
+                    f"cannot write {option} {path}: the folder holds {foreign[0]!r}, which "
+                    "xent did not write; remove it, or name another folder"
+                )
+        import tempfile
+
+        parent, name = os.path.split(os.path.abspath(path))
+        try:
+            temp = tempfile.mkdtemp(prefix=f".{name}.", suffix=".xent-tmp", dir=parent)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+        self._folders.append((temp, path))
+        return temp
 
     def folder(self, path: str, option: str) -> None:
         """A folder for this run's files (``--plots DIR``): made when missing (its parent
@@ -102,6 +136,9 @@ class OutputSet:
         for temp, path, _handle in self._pending:
             os.replace(temp, path)
         self._pending.clear()
+        for temp, path in self._folders:
+            _replace_folder(temp, path)
+        self._folders.clear()
         for handle in self._direct:
             handle.close()
         self._direct.clear()
@@ -115,6 +152,12 @@ class OutputSet:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
         self._pending.clear()
+        if self._folders:
+            import shutil  # here: only a parts folder needs it (start-up, issue 14)
+
+            for temp, _path in self._folders:
+                shutil.rmtree(temp, ignore_errors=True)
+        self._folders.clear()
         for handle in self._direct:
             with contextlib.suppress(OSError):
                 handle.close()
@@ -136,6 +179,28 @@ class OutputSet:
             self.abort()
 
 
+def _replace_folder(temp: str, path: str) -> None:
+    """Put the finished folder ``temp`` at ``path``: a folder already there (an earlier
+    run's parts, checked when claimed) is moved aside first and removed after, so
+    ``path`` never holds a mix of two runs' parts."""
+    aside = None
+    if os.path.exists(path):
+        aside = f"{temp}.old"
+        os.rename(path, aside)
+    os.rename(temp, path)
+    os.chmod(path, 0o777 & ~_umask())
+    if aside is not None:
+        import shutil
+
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def _identity(path: str) -> str:
     return os.path.realpath(path)
 
@@ -154,6 +219,4 @@ def _mode_for(path: str) -> int:
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_umask()

@@ -7,7 +7,9 @@ import contextlib
 import csv
 import io
 import os
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
@@ -21,6 +23,7 @@ from .arrays import from_numpy, strings
 from .outputs import is_stream_target
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+PART_NAME = re.compile(r"^part-\d{5}\.(csv|tsv|parquet)$")  # the files of a parts folder
 
 
 def format_for(path: str) -> str:
@@ -36,6 +39,47 @@ def format_for(path: str) -> str:
             f"use one of {', '.join(FORMATS)} (or - for CSV on standard output)"
         )
     return FORMATS[ext]
+
+
+def parts_format_for(path: str) -> str:
+    """The format of a parts folder's files, from the folder's extension
+    (``rows.parquet/``, as Spark names its output folders); CSV without one."""
+    return FORMATS.get(os.path.splitext(path.rstrip("/" + os.sep))[1].lower(), "csv")
+
+
+@dataclass(frozen=True)
+class PartsTarget:
+    """``--per-sample DIR`` on the Dask engine: the rows of piece ``i``, in input order,
+    become ``part-{i:05d}.<format>`` in ``folder``, written by the worker that scored
+    the piece. ``folder`` is a temporary the client renames to ``shown`` when the whole
+    run succeeded; a piece without rows writes no file."""
+
+    folder: str
+    format: str
+    shown: str
+
+    def write(self, index: int, samples: Sequence[SampleRows]) -> None:
+        """Write one piece's rows as its part file (on the worker that scored it)."""
+        part = f"part-{index:05d}.{self.format}"
+        shown = os.path.join(self.shown, part)
+        if not os.path.isdir(self.folder):
+            raise OutputError(
+                f"cannot write {shown}: its folder is not on the Dask worker that scored "
+                "the piece; on a cluster, --per-sample needs a folder every worker shares"
+            )
+        try:
+            handle = open(os.path.join(self.folder, part), "wb")  # noqa: SIM115 - below
+        except OSError as exc:
+            raise OutputError(f"cannot write: {exc.strerror or exc}", file=shown) from None
+        with handle:
+            writer = PerSampleWriter(handle, self.format, shown)
+            try:
+                for rows in samples:
+                    writer.write(rows)
+                writer.close()
+            except BaseException:
+                writer.abandon()
+                raise
 
 
 class PerSampleWriter:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError, UsageError
+from ..io.persample import PartsTarget
 from ..io.source import Source, open_source
 from ..options import Options
 from ..summary import SampleSink, Summary
@@ -42,6 +43,8 @@ class PieceJob:
     settled: Settled
     rows: tuple[int, int] | None
     collect: bool = False  # --per-sample: the rows come back to be written in order
+    parts: PartsTarget | None = None  # --per-sample DIR: the worker writes the rows
+    index: int = 0  # the piece's place in input order: its part file's number
 
 
 def score_piece(job: PieceJob) -> Piece:
@@ -58,18 +61,28 @@ def score_piece(job: PieceJob) -> Piece:
     run.adopt(job.settled)
     aligner = Aligner(preds, labels, job.layout, run.batch_rows(), options.classes, job.rows)
     with located(preds, labels):
-        return run.piece_of(aligner, job.collect)
+        piece = run.piece_of(aligner, job.collect or job.parts is not None)
+    if job.parts is not None:
+        if piece.samples:
+            job.parts.write(job.index, piece.samples)
+        piece = Piece(piece.accumulator, piece.counts)
+    return piece
 
 
 def score_on_dask(
     preds: Any,
     labels: Any,
     options: Options,
-    sink: SampleSink | None = None,
+    sink: SampleSink | PartsTarget | None = None,
     progress: Progress | None = None,
 ) -> Summary:
     """Score on a Dask cluster: ``options.scheduler``, else ``DASK_SCHEDULER_ADDRESS``,
-    else a local cluster of ``--jobs`` worker processes, closed when the run ends."""
+    else a local cluster of ``--jobs`` worker processes, closed when the run ends.
+
+    Per-sample rows go to ``sink`` through the client in input order, or, given a
+    ``PartsTarget``, each worker writes its piece's rows as a part file."""
+    parts = sink if isinstance(sink, PartsTarget) else None
+    rows_sink = None if isinstance(sink, PartsTarget) else sink
     if options.id_col is not None:
         raise UsageError(_NO_JOIN)
     run = open_run(preds, labels, options)
@@ -92,14 +105,16 @@ def score_on_dask(
                     run.class_weights,
                     settled,
                     rows,
-                    collect=sink is not None,
+                    collect=rows_sink is not None,
+                    parts=parts,
+                    index=index,
                 )
-                for rows in pieces
+                for index, rows in enumerate(pieces)
             ]
             futures = client.map(score_piece, jobs, pure=False)
             try:
                 for future, rows in zip(futures, pieces, strict=True):
-                    run.absorb(_result(future), sink)
+                    run.absorb(_result(future), rows_sink)
                     if progress is not None:
                         done = rows[1] if rows is not None else run.preds.num_rows or 0
                         progress(done, run.preds.fraction_done(done))

@@ -121,11 +121,14 @@ def score(
     labels: Any = None,
     *,
     options: Options | None = None,
-    sink: SampleSink | None = None,
+    sink: Any = None,
     progress: Progress | None = None,
     **kwargs: Any,
 ) -> Summary:
     """Score predictions against labels; see ``xentcli.score`` for the public door.
+
+    ``sink`` takes the per-sample rows (a ``SampleSink``); on the Dask engine it may
+    instead be a ``PartsTarget``, a folder each worker writes its piece's rows into.
 
     ``progress(rows_done, fraction_done)`` is called after every batch (the fraction
     is None when the input's size is unknown, as for standard input).
