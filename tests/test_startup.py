@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import click
 import numpy as np
@@ -40,6 +41,7 @@ NOT_ON_THE_PLAIN_PATH = {
     "xentcli.report.table": "the table, without -q",
     "xentcli.io.persample": "only with --per-sample",
     "tempfile": "only when a file is written",
+    "pandas": "pyarrow imports it for a Python scalar or list (~150 ms)",
 }
 
 LOADED = textwrap.dedent("""
@@ -95,6 +97,17 @@ def test_plain_score_leaves_the_rest_unloaded(p1k: str) -> None:
         if any(m == name or m.startswith(f"{name}.") for m in extra)
     }
     assert not wrong, wrong
+
+
+def test_the_readmes_first_command_imports_no_pandas() -> None:
+    """Parquet scores and CSV labels that share a key column checked row by row: the
+    check compares in Arrow without a Python scalar, so pandas stays unloaded."""
+    root = Path(__file__).resolve().parent.parent / "sample_data"
+    code, loaded = _loaded(
+        "score", str(root / "digits_logits.parquet"), str(root / "digits_labels.csv"), "-q"
+    )
+    assert code == 0
+    assert "xentcli.run.align.aligner" in loaded and "pandas" not in loaded
 
 
 def test_the_json_summary_imports_no_rich(p1k: str) -> None:

@@ -194,7 +194,11 @@ def _partition_type(values: list[str | None]) -> pa.DataType:
 def _agrees(column: pa.Array, value: str | None, key: str, path: str, rows_before: int) -> None:
     """An error when a file's own column ``key`` differs from its directory's value."""
     text = column.cast(pa.string()) if not pa.types.is_string(column.type) else column
-    differs = pc.invert(pc.fill_null(pc.equal(text, value), False)) if value else text.is_valid()
+    if value:
+        equal = pc.equal(text, strings([value])[0])  # no Python scalar: that imports pandas
+        differs = pc.invert(pc.and_kleene(equal, pc.is_valid(equal)))
+    else:
+        differs = text.is_valid()
     if pc.any(differs).as_py():
         row = pc.index(differs, True).as_py()
         raise InputError(

@@ -128,7 +128,9 @@ class Aligner:
         shown_mine, shown_theirs = mine, theirs
         if preds_column == self.layout.label_check:
             mine, theirs = self._as_names(mine, theirs)
-        same = pc.fill_null(pc.equal(mine, theirs), False)
+        equal = pc.equal(mine, theirs)
+        # null (a side missing) as False, without the Python scalar that imports pandas
+        same = pc.and_kleene(equal, pc.is_valid(equal))
         both_null = pc.and_(mine.is_null(), theirs.is_null())
         differ = np.flatnonzero(~mask(pc.or_(same, both_null)))
         if not differ.size:
@@ -243,7 +245,7 @@ def _names_at(text: pa.Array, names: Sequence[str]) -> pa.Array:
     """Class indices as text, as the class names they index; out of range is null."""
     index = pc.cast(text, pa.int64())
     inside = pc.and_(pc.greater_equal(index, 0), pc.less(index, len(names)))
-    return strings(names).take(pc.if_else(inside, index, pa.scalar(None, pa.int64())))
+    return strings(names).take(pc.if_else(inside, index, pa.nulls(1, pa.int64())[0]))
 
 
 def _whole(column: pa.Array | pa.ChunkedArray) -> pa.Array:
