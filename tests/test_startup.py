@@ -20,6 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import xentcli
 from xentcli.cli import cli
@@ -188,3 +190,48 @@ def test_integer_labels_decide_as_their_text_does(names, values, dtype) -> None:
     as_integers = _outcome(names, pa.array(values, type=dtype))
     as_text = _outcome(names, pa.array([str(v) for v in values]))
     assert as_integers == as_text
+
+
+def _binary_outcome(column: str, labels: pa.Array) -> object:
+    """What ``score`` makes of binary labels beside one probability column."""
+    probs = np.linspace(0.1, 0.9, len(labels))
+    table = pa.table({column: probs, "label": labels})
+    try:
+        d = xentcli.score(table).to_dict()
+    except XentError as exc:  # the message quotes the value as its type shows it
+        return type(exc).__name__
+    return d["reasons"], d["n_samples"], d["sum_loss"], [c["n"] for c in d["per_class"]]
+
+
+@pytest.mark.parametrize(
+    "column, values, dtype",
+    [
+        (column, values, dtype)
+        for column in ("p", "p_1", "prob_dog", "score", "p_0")
+        for values in ([0, 1, 1, 0], [1, 1, 1], [0, 0], [1, 2, 2], [-1, 1], [0, 1, None])
+        for dtype in (pa.int64(), pa.int8(), pa.uint8())
+        if not (pa.types.is_unsigned_integer(dtype) and -1 in values)
+    ],
+)
+def test_integer_binary_labels_decide_as_their_text_does(column, values, dtype) -> None:
+    """0/1 integer labels are decided in NumPy (no ``pyarrow.compute``); every other
+    integer layout takes the text path. Both decide as the same labels as text."""
+    as_integers = _binary_outcome(column, pa.array(values, type=dtype))
+    as_text = _binary_outcome(column, pa.array([None if v is None else str(v) for v in values]))
+    assert as_integers == as_text
+
+
+NAME_CHARACTERS = "0123456789eE.+- \t\u00a0abxyzTRUEfalse\u0663_"
+
+
+@given(st.text(alphabet=NAME_CHARACTERS, max_size=12))
+@settings(max_examples=400)
+def test_a_name_lowered_in_python_is_the_label_text_arrow_gives(name: str) -> None:
+    """``lowered`` leaves Arrow out for a name that cannot be a number; it gives what
+    ``label_text`` gives for every name (exponents, ``2.0``, Unicode digits, spaces)."""
+    from xentcli.io.arrays import strings
+    from xentcli.run.decisions.common import lowered
+    from xentcli.run.infer import label_text
+
+    expected = str(label_text(strings([name.strip()]))[0].as_py()).lower()
+    assert lowered(name) == expected

@@ -4,6 +4,7 @@ bad labels."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,9 +36,15 @@ def flag_class(name: str, names: tuple[tuple[str, ...], ...] = FLAG_NAMES) -> in
     return None
 
 
+_NUMBER_CHARACTERS = re.compile(r"[0-9+\-.eE\s]*", re.ASCII)
+
+
 def lowered(name: str) -> str:
     """A name as a label text, lower case (``1.0`` is ``1``, ``TRUE`` is ``true``)."""
-    return str(label_text(strings([name.strip()]))[0].as_py()).lower()
+    text = name.strip()
+    if not _NUMBER_CHARACTERS.fullmatch(text):  # not a number: label_text keeps it as is
+        return text.lower()
+    return str(label_text(strings([text]))[0].as_py()).lower()
 
 
 def listed(names: Sequence[str]) -> str:
