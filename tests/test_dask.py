@@ -468,3 +468,29 @@ def _running(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_standard_input_and_a_bad_scheduler_file_are_one_line(tmp_path: Path) -> None:
+    """Workers cannot read the client's standard input; a JSON file without an address
+    is no scheduler file. Each is one error line, exit 2, before any work."""
+    data = dataset(tmp_path / "preds", "binary")
+    data["frame"].to_csv(tmp_path / "preds.csv", index=False)
+    text = (tmp_path / "preds.csv").read_text()
+    result = CliRunner().invoke(
+        cli, ["score", "-", "--pred-cols", "p", "--engine", "dask"], input=text
+    )
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "cannot read standard input" in result.stderr
+    (tmp_path / "sched.json").write_text("{}")
+    result = invoke(
+        "score",
+        str(data["folder"]),
+        "--pred-cols",
+        "p",
+        "--engine",
+        "dask",
+        "--scheduler",
+        str(tmp_path / "sched.json"),
+    )
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "not a Dask scheduler file" in result.stderr

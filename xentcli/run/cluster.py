@@ -85,6 +85,11 @@ def score_on_dask(
     rows_sink = None if isinstance(sink, PartsTarget) else sink
     if options.id_col is not None:
         raise UsageError(_NO_JOIN)
+    if "-" in (preds, labels):
+        raise UsageError(
+            "--engine dask cannot read standard input: each worker opens the inputs "
+            "itself; give a path or URL, or use the local engine"
+        )
     run = open_run(preds, labels, options)
     with located(run.preds, run.labels):
         if run.layout.joined:
@@ -213,6 +218,10 @@ def dask_client(options: Options) -> Iterator[Any]:
             client = Client(scheduler_file=address) if file else Client(address)
         except (OSError, TimeoutError, ValueError) as error:
             raise UsageError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+        except (AssertionError, KeyError, TypeError):  # a scheduler file without an address
+            raise UsageError(
+                f"{address} is not a Dask scheduler file (no scheduler address in it)"
+            ) from None
         try:
             _same_version(client, address)
             yield client
